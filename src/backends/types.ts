@@ -1,0 +1,207 @@
+/**
+ * The backend interface every command talks to, and the report shapes it returns. Reports are the JSON
+ * documents of the command-line contract (DESIGN §5): snake_case names, 64-bit values as strings
+ * (`0x` hex for addresses, decimal for sizes).
+ */
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
+import type { Errno } from '../core/smccc.js';
+
+export type BackendName = 'sysfs' | 'emulated';
+export const BACKEND_NAMES: readonly BackendName[] = ['sysfs', 'emulated'];
+
+export type ProviderVariant = 'v2' | 'v1' | 'rfc' | 'batched';
+export const PROVIDER_VARIANTS: readonly ProviderVariant[] = ['v2', 'v1', 'rfc', 'batched'];
+
+export interface BackendOptions {
+  backend: BackendName;
+  /** Emulated firmware profile: a built-in name or a JSON file. */
+  profile?: string;
+  /** Root the sysfs backend reads instead of `/`. */
+  root: string;
+  seed: number;
+  provider: ProviderVariant;
+  /** Emulated backend: run on the virtual clock (a simulation). */
+  virtualTime: boolean;
+  log: Logger;
+}
+
+/** Asks the user to confirm a destructive action; resolves false when refused. */
+export type Confirm = (question: string) => Promise<boolean>;
+
+/** Something the probe looked at and what it showed (sysfs backend). */
+export interface Evidence {
+  source: string;
+  found: boolean;
+  detail: string;
+}
+
+export type Verdict = 'supported' | 'unsupported' | 'unknown';
+
+export interface ProbeReport {
+  backend: BackendName;
+  profile?: string;
+  supported: boolean;
+  verdict: Verdict;
+  smccc: { version: string | null; conduit: 'smc' | 'hvc' | 'none' | null };
+  functions: { clean_inv_memregion: boolean | null; attributes: boolean | null };
+  attributes: {
+    global: boolean;
+    latency_us: number;
+    rate_limit: number;
+    breakeven_bytes: string;
+  } | null;
+  provider: { registered: boolean | null; variant?: ProviderVariant; name?: string };
+  reasons: string[];
+  /** True when the verdict is unknown because evidence needed privileges (exit 77). */
+  needs_privileges?: boolean;
+  evidence?: Evidence[];
+  warnings?: string[];
+  [extra: string]: unknown;
+}
+
+export interface InvalidateOptions {
+  dryRun: boolean;
+}
+
+export interface InvalidateReport {
+  backend: BackendName;
+  profile?: string;
+  start: string;
+  size: string;
+  dry_run: boolean;
+  ok: boolean;
+  errno: Errno | string | null;
+  attempts: number;
+  retries: number;
+  elapsed_us: number;
+  /** Final firmware status name, where the backend sees it. */
+  status?: string | null;
+  region?: string;
+  [extra: string]: unknown;
+}
+
+export interface RegionInfo {
+  name: string;
+  kind: 'cxl_region' | 'cxl_memdev' | 'nvdimm_dimm' | 'nvdimm_region' | 'iomem' | 'emulated';
+  start: string | null;
+  size: string | null;
+  [extra: string]: unknown;
+}
+
+export interface RegionsReport {
+  backend: BackendName;
+  profile?: string;
+  regions: RegionInfo[];
+  warnings: string[];
+  [extra: string]: unknown;
+}
+
+export interface RegionInvalidateOptions {
+  dryRun: boolean;
+  cycle: boolean;
+  force: boolean;
+  confirm: Confirm;
+  signal: AbortSignal;
+}
+
+export type EraseMethod = 'sanitize' | 'secure-erase';
+
+export interface EraseOptions {
+  method: EraseMethod;
+  timeoutMs: number;
+  confirm: Confirm;
+  signal: AbortSignal;
+  /** Called while waiting, with the state the device reports. */
+  onProgress?: (state: string, elapsedMs: number) => void;
+  force: boolean;
+}
+
+export interface EraseReport {
+  backend: BackendName;
+  profile?: string;
+  memdev: string;
+  method: EraseMethod;
+  ok: boolean;
+  state: string;
+  elapsed_ms: number;
+  [extra: string]: unknown;
+}
+
+/** One invalidation as `trace` saw it. */
+export interface TraceEvent {
+  time_us: number;
+  kind: string;
+  start?: string;
+  size?: string;
+  latency_us?: number | null;
+  ret?: number | string | null;
+  [extra: string]: unknown;
+}
+
+export interface TraceOptions {
+  durationMs?: number;
+  command?: string[];
+  signal: AbortSignal;
+  onEvent?: (event: TraceEvent) => void;
+}
+
+export interface TraceReport {
+  backend: BackendName;
+  profile?: string;
+  events: TraceEvent[];
+  summary: { invalidations: number; errors: number; latency_us: LatencySummary | null };
+  command_exit_code?: number | null;
+  [extra: string]: unknown;
+}
+
+export interface LatencySummary {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+/** What one invalidation through the provider did: the stress engine aggregates these. */
+export interface InvalidationOutcome {
+  errno: Errno | null;
+  attempts: number;
+  sleeps: number;
+  slept_us: number;
+  /** True when the request was satisfied by another request's firmware call. */
+  coalesced: boolean;
+  /** Order number of the request's arrival and of the start of the call that served it (verify). */
+  arrival_seq: number;
+  served_by_seq: number | null;
+}
+
+/** What `stress` drives: one invalidation at a time per worker, on the backend's clock. */
+export interface StressTarget {
+  readonly clock: Clock;
+  invalidate(start: bigint, size: bigint): Promise<InvalidationOutcome>;
+  /** Firmware calls so far, by status name. */
+  firmwareCalls(): Record<string, number>;
+  /** Whether requests can be coalesced (global firmware), for the report. */
+  readonly coalescing: boolean;
+}
+
+export interface StressTargetOptions {
+  region?: string;
+  confirm: Confirm;
+  signal: AbortSignal;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  readonly profileName?: string;
+  probe(): Promise<ProbeReport>;
+  invalidateRange(start: bigint, size: bigint, options: InvalidateOptions): Promise<InvalidateReport>;
+  regions(): Promise<RegionsReport>;
+  invalidateRegion(name: string, options: RegionInvalidateOptions): Promise<InvalidateReport>;
+  erase(memdev: string, options: EraseOptions): Promise<EraseReport>;
+  trace(options: TraceOptions): Promise<TraceReport>;
+  stressTarget(options: StressTargetOptions): Promise<StressTarget>;
+  close(): Promise<void>;
+}

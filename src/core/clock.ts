@@ -1,0 +1,124 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+
+/** Time source for the emulation: real (wall clock) or virtual (discrete-event simulation). */
+export interface Clock {
+  readonly virtual: boolean;
+  /** Microseconds since the clock was created. */
+  now(): number;
+  /** Resolves after `us` microseconds of this clock's time. */
+  sleep(us: number): Promise<void>;
+}
+
+/**
+ * Wall-clock time. Sleeps below a few milliseconds yield to the event loop until the deadline instead of
+ * using timers, whose millisecond granularity would distort microsecond firmware latencies.
+ */
+export class RealClock implements Clock {
+  readonly virtual = false;
+  private readonly origin = process.hrtime.bigint();
+
+  now(): number {
+    return Number(process.hrtime.bigint() - this.origin) / 1000;
+  }
+
+  async sleep(us: number): Promise<void> {
+    if (us <= 0) return;
+    const deadline = this.now() + us;
+    if (us >= 3000) await new Promise<void>((resolve) => setTimeout(resolve, Math.floor(us / 1000) - 1));
+    while (this.now() < deadline) await yieldToLoop();
+  }
+}
+
+interface Timer {
+  at: number;
+  seq: number;
+  resolve: () => void;
+}
+
+/**
+ * Virtual time: `sleep` queues a timer and time only moves when every task is waiting on one. `run`
+ * drives the simulation: it lets all pending promise work settle, then jumps to the earliest timer.
+ * Equal deadlines fire in the order they were set, so a run is exactly reproducible.
+ */
+export class VirtualClock implements Clock {
+  readonly virtual = true;
+  private time = 0;
+  private seq = 0;
+  private readonly heap: Timer[] = [];
+
+  now(): number {
+    return this.time;
+  }
+
+  sleep(us: number): Promise<void> {
+    if (us <= 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.push({ at: this.time + us, seq: this.seq++, resolve }));
+  }
+
+  get pendingTimers(): number {
+    return this.heap.length;
+  }
+
+  /** Advances to the next timer and fires it (with every other timer due at the same instant). */
+  advance(): boolean {
+    const next = this.pop();
+    if (!next) return false;
+    this.time = next.at;
+    next.resolve();
+    while (this.heap.length > 0 && this.heap[0]!.at === this.time) this.pop()!.resolve();
+    return true;
+  }
+
+  /** Runs `task` to completion on virtual time. Rejects if it waits on something that is not a timer. */
+  async run<T>(task: Promise<T>): Promise<T> {
+    let settled = false;
+    const tracked = task.finally(() => {
+      settled = true;
+    });
+    tracked.catch(() => {});
+    for (;;) {
+      await yieldToLoop();
+      if (settled) return tracked;
+      if (!this.advance()) {
+        await yieldToLoop();
+        if (settled) return tracked;
+        throw new Error('virtual clock: simulation is waiting on something that is not a virtual timer');
+      }
+    }
+  }
+
+  private push(timer: Timer): void {
+    const heap = this.heap;
+    heap.push(timer);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!earlier(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  private pop(): Timer | undefined {
+    const heap = this.heap;
+    const top = heap[0];
+    const last = heap.pop();
+    if (heap.length > 0 && last) {
+      heap[0] = last;
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        const right = left + 1;
+        let smallest = i;
+        if (left < heap.length && earlier(heap[left]!, heap[smallest]!)) smallest = left;
+        if (right < heap.length && earlier(heap[right]!, heap[smallest]!)) smallest = right;
+        if (smallest === i) break;
+        [heap[i], heap[smallest]] = [heap[smallest]!, heap[i]!];
+        i = smallest;
+      }
+    }
+    return top;
+  }
+}
+
+const earlier = (a: Timer, b: Timer): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq);

@@ -1,0 +1,59 @@
+/** sysexits(3) codes used by the command-line contract (DESIGN §5). */
+export const ExitCode = {
+  OK: 0,
+  FAILURE: 1,
+  USAGE: 64,
+  DATA_ERR: 65,
+  NO_INPUT: 66,
+  UNAVAILABLE: 69,
+  SOFTWARE: 70,
+  IO_ERR: 74,
+  TEMP_FAIL: 75,
+  NO_PERM: 77,
+  INTERRUPTED: 130,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** An error meant for the user: one line of text and the exit code that goes with it. */
+export class MemregionError extends Error {
+  readonly exitCode: number;
+
+  constructor(message: string, exitCode: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MemregionError';
+    this.exitCode = exitCode;
+  }
+}
+
+export const usageError = (message: string) => new MemregionError(message, ExitCode.USAGE);
+export const dataError = (message: string) => new MemregionError(message, ExitCode.DATA_ERR);
+export const unavailableError = (message: string) => new MemregionError(message, ExitCode.UNAVAILABLE);
+export const permissionError = (message: string) => new MemregionError(message, ExitCode.NO_PERM);
+
+/** Maps a Node.js system error (fs, child process) to a user error with the right exit code. */
+export function fromSystemError(error: unknown, what: string): MemregionError {
+  if (error instanceof MemregionError) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const detail = code ?? (error instanceof Error ? error.message : String(error));
+  switch (code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+    case 'EISDIR':
+      return new MemregionError(`${what}: no such file (${detail})`, ExitCode.NO_INPUT, { cause: error });
+    case 'EACCES':
+    case 'EPERM':
+      return new MemregionError(`${what}: permission denied (${detail})`, ExitCode.NO_PERM, { cause: error });
+    case 'EBUSY':
+    case 'EAGAIN':
+      return new MemregionError(`${what}: busy, try again (${detail})`, ExitCode.TEMP_FAIL, { cause: error });
+    case 'ENXIO':
+    case 'ENODEV':
+    case 'EOPNOTSUPP':
+      return new MemregionError(`${what}: not available (${detail})`, ExitCode.UNAVAILABLE, { cause: error });
+    case 'EINVAL':
+      return new MemregionError(`${what}: invalid argument (${detail})`, ExitCode.DATA_ERR, { cause: error });
+    default:
+      return new MemregionError(`${what}: ${detail}`, ExitCode.IO_ERR, { cause: error });
+  }
+}
