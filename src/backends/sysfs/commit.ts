@@ -1,0 +1,246 @@
+import { dataError, ExitCode, MemregionError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import type { Errno } from '../../core/smccc.js';
+import type { InvalidateReport, RegionInvalidateOptions } from '../types.js';
+import { type CxlRegion, readCxlRegion, regionPath } from './cxl.js';
+import type { SysRoot } from './fs.js';
+import { errorCode, type ProbeFn, requireConfirmation, requireProvider } from './guard.js';
+import { onlineBlocksInRange, summarizeBlocks } from './memory.js';
+import { requireKernelName } from './names.js';
+import { type KernelCalls, type TraceTarget, withKernelTrace } from './trace.js';
+import { dec, hex } from './values.js';
+
+/**
+ * `invalidate --region regionZ` on the sysfs backend: the kernel invalidates a CXL region's range when
+ * the region is committed (and again when it is decommitted), so this drives `regionZ/commit`.
+ */
+
+export interface RegionFlowDeps {
+  sys: SysRoot;
+  log: Logger;
+  probe: ProbeFn;
+  /** Tracing of the kernel's calls during the write: options, or false to skip it. */
+  trace?: { target?: TraceTarget; group?: string; settleMs?: number } | false;
+}
+
+export interface WriteStep {
+  file: string;
+  value: string;
+  ok: boolean;
+  elapsed_us: number;
+  error?: string;
+}
+
+/** Reads the region or refuses: a bad name or an unknown region is bad input (exit 65). */
+export async function loadRegion(sys: SysRoot, name: string): Promise<CxlRegion> {
+  requireKernelName('region', name);
+  const region = await readCxlRegion(sys, name);
+  if (!region) throw dataError(`no such region: ${name} (no ${regionPath(name)}; see \`memregion regions\`)`);
+  return region;
+}
+
+/** What keeps a committed region from being decommitted: bound DAX devices, online memory, a pmem region. */
+export async function regionUsers(sys: SysRoot, region: CxlRegion): Promise<string[]> {
+  const users: string[] = [];
+  for (const dax of region.daxDevices) {
+    if (dax.driver) users.push(`${dax.name} is bound to ${dax.driver}`);
+  }
+  if (region.pmemRegion?.driver)
+    users.push(`${region.pmemRegion.name} is bound to ${region.pmemRegion.driver}`);
+  if (region.start !== null && region.size !== null) {
+    const memory = await onlineBlocksInRange(sys, region.start, region.size);
+    if (memory.online.length > 0) users.push(`memory blocks ${summarizeBlocks(memory.online)} are online`);
+  }
+  return users;
+}
+
+export async function requireUnused(sys: SysRoot, region: CxlRegion): Promise<void> {
+  const users = await regionUsers(sys, region);
+  if (users.length > 0) {
+    throw new MemregionError(
+      `refusing to decommit ${region.name}: it is in use (${users.join('; ')}); stop using it first`,
+      ExitCode.TEMP_FAIL,
+    );
+  }
+}
+
+/** A configured region has its size and every interleave position filled: otherwise commit fails with ENXIO. */
+export function requireConfigured(region: CxlRegion): void {
+  if (region.size === null)
+    throw dataError(`${region.name} is not configured (size is 0): nothing to commit`);
+  const ways = region.interleaveWays ?? 0;
+  const empty = Array.from({ length: ways }, (_, i) => i).filter((i) => !region.targets[i]);
+  if (ways === 0 || empty.length > 0) {
+    throw dataError(
+      `${region.name} is not fully configured (${ways === 0 ? 'no interleave ways' : `target${empty[0]} is empty`}): the kernel would refuse the commit`,
+    );
+  }
+}
+
+async function timedWrite(sys: SysRoot, file: string, value: string): Promise<WriteStep> {
+  const t0 = process.hrtime.bigint();
+  try {
+    await sys.write(file, value);
+    return { file, value, ok: true, elapsed_us: elapsedUs(t0) };
+  } catch (error) {
+    return { file, value, ok: false, elapsed_us: elapsedUs(t0), error: errorCode(error) };
+  }
+}
+
+const elapsedUs = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1000;
+
+/**
+ * The writes themselves: `commit` ← 1, or for a cycle `commit` ← 0 then ← 1, then the region driver is
+ * bound again if it was bound before (decommit releases it). Stops at the first failed write.
+ */
+export async function writeCommit(sys: SysRoot, region: CxlRegion, cycle: boolean): Promise<WriteStep[]> {
+  const commitFile = `${regionPath(region.name)}/commit`;
+  const steps: WriteStep[] = [];
+  if (cycle) {
+    const off = await timedWrite(sys, commitFile, '0');
+    steps.push(off);
+    if (!off.ok) return steps;
+  }
+  const on = await timedWrite(sys, commitFile, '1');
+  steps.push(on);
+  if (on.ok && cycle && region.driver && /^[a-z0-9_]+$/.test(region.driver)) {
+    steps.push(await timedWrite(sys, `sys/bus/cxl/drivers/${region.driver}/bind`, region.name));
+  }
+  return steps;
+}
+
+const ERRNOS: readonly Errno[] = ['EINVAL', 'EOPNOTSUPP', 'EAGAIN', 'EBUSY', 'EIO', 'ENODEV', 'ENXIO'];
+export const toErrno = (code: string): Errno =>
+  (ERRNOS as readonly string[]).includes(code) ? (code as Errno) : 'EIO';
+
+/** One line saying what a failed write means, with the exit code that goes with it. */
+export function commitFailure(region: string, step: WriteStep, steps: WriteStep[]): MemregionError {
+  const code = step.error ?? 'EIO';
+  const leftDecommitted =
+    steps[0]?.value === '0' && steps[0].ok && step.value === '1' && step.file.endsWith('/commit')
+      ? `; ${region} is left decommitted (commit reads 0)`
+      : '';
+  const target = `${step.file.split('/').slice(-2).join('/')} <- ${step.value}`;
+  switch (code) {
+    case 'ENXIO':
+      return new MemregionError(
+        `the kernel refused ${target} (ENXIO): no CPU cache invalidation provider, or the region is not ready; the kernel log says which ("Failed to synchronize CPU cache state")${leftDecommitted}`,
+        ExitCode.UNAVAILABLE,
+      );
+    case 'EBUSY':
+      return new MemregionError(
+        `the kernel refused ${target} (EBUSY): busy, try again${leftDecommitted}`,
+        ExitCode.TEMP_FAIL,
+      );
+    case 'EACCES':
+    case 'EPERM':
+      return new MemregionError(`cannot write ${target} (${code}): this needs root`, ExitCode.NO_PERM);
+    case 'EINVAL':
+      return new MemregionError(
+        `the kernel rejected ${target} (EINVAL)${leftDecommitted}`,
+        ExitCode.DATA_ERR,
+      );
+    default:
+      return new MemregionError(`writing ${target} failed (${code})${leftDecommitted}`, ExitCode.IO_ERR);
+  }
+}
+
+export async function invalidateRegion(
+  name: string,
+  options: RegionInvalidateOptions,
+  deps: RegionFlowDeps,
+): Promise<InvalidateReport> {
+  const { sys, log } = deps;
+  const region = await loadRegion(sys, name);
+  let cycle = false;
+  if (region.committed === null) throw new MemregionError(`cannot read ${name}/commit`, ExitCode.IO_ERR);
+  if (region.committed) {
+    if (!options.cycle) {
+      throw new MemregionError(
+        `${name} is already committed: the kernel invalidated its range when it was committed; use --cycle to decommit and commit it again (only when nothing uses it)`,
+        ExitCode.USAGE,
+      );
+    }
+    await requireUnused(sys, region);
+    cycle = true;
+  } else {
+    requireConfigured(region);
+  }
+  const forced = await requireProvider(deps.probe, options.force, log, `write ${name}/commit`);
+  const plan = cycle
+    ? ['commit <- 0', 'commit <- 1', ...(region.driver ? [`bind ${region.driver}`] : [])]
+    : ['commit <- 1'];
+  const base = {
+    backend: 'sysfs' as const,
+    start: hex(region.start) ?? 'unknown',
+    size: dec(region.size) ?? 'unknown',
+    region: name,
+    action: cycle ? 'cycle' : 'commit',
+    plan,
+    ...(forced ? { warnings: [forced] } : {}),
+  };
+  if (options.dryRun) {
+    return {
+      ...base,
+      dry_run: true,
+      ok: true,
+      errno: null,
+      attempts: 0,
+      retries: 0,
+      elapsed_us: 0,
+      status: null,
+    };
+  }
+  const question = cycle
+    ? `Decommit and recommit ${name} (${describe(region)})? The kernel invalidates CPU caches for its range.`
+    : `Commit ${name} (${describe(region)})? The kernel invalidates CPU caches for its range and the region starts decoding.`;
+  await requireConfirmation(options.confirm, question);
+  const run = () => writeCommit(sys, region, cycle);
+  let steps: WriteStep[];
+  let calls: KernelCalls;
+  if (deps.trace === false) {
+    steps = await run();
+    calls = { count: null, reason: 'tracing not requested' };
+  } else {
+    ({ result: steps, calls } = await withKernelTrace(sys, log, run, deps.trace ?? {}));
+  }
+  const failed = steps.find((s) => !s.ok);
+  if (failed?.file.endsWith('/commit')) throw commitFailure(name, failed, steps);
+  const warnings = [...(forced ? [forced] : [])];
+  if (failed)
+    warnings.push(
+      `${name} is committed but binding ${region.driver} failed (${failed.error}): bind it again with cxl enable-region ${name}`,
+    );
+  const committedNow = (await sys.value(`${regionPath(name)}/commit`)) ?? null;
+  return {
+    ...base,
+    dry_run: false,
+    ok: true,
+    errno: null,
+    attempts: 1,
+    retries: 0,
+    elapsed_us: Math.round(steps.reduce((sum, s) => sum + s.elapsed_us, 0)),
+    status: committedNow === '1' ? 'committed' : `commit reads ${committedNow ?? 'nothing'}`,
+    steps,
+    kernel_calls: calls.count === null ? { count: null, reason: calls.reason } : summarizeCalls(calls),
+    warnings,
+  };
+}
+
+function summarizeCalls(calls: KernelCalls): Record<string, unknown> {
+  return {
+    count: calls.count,
+    errors: calls.errors,
+    latency_us: calls.latency_us,
+    returns: calls.returns,
+    events: calls.events,
+  };
+}
+
+function describe(region: CxlRegion): string {
+  const parts = [region.mode ?? 'mode unknown'];
+  if (region.start !== null) parts.push(`at ${hex(region.start)}`);
+  if (region.size !== null) parts.push(`${region.size} bytes`);
+  if (region.memdevs.length > 0) parts.push(`on ${region.memdevs.join(', ')}`);
+  return parts.join(', ');
+}

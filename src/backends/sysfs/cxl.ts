@@ -1,0 +1,165 @@
+import path from 'node:path';
+import type { SysRoot } from './fs.js';
+import { isKernelName, kernelIndex } from './names.js';
+import { NO_RESOURCE, parseKernelBool, parseKernelInt } from './values.js';
+
+/** CXL objects as `Documentation/ABI/testing/sysfs-bus-cxl` describes them. */
+export const CXL_DEVICES = 'sys/bus/cxl/devices';
+
+export interface BoundDevice {
+  name: string;
+  /** Name of the bound driver (`device_dax`, `kmem`, `cxl_pmem_region`...), null when unbound. */
+  driver: string | null;
+}
+
+export interface CxlRegion {
+  name: string;
+  start: bigint | null;
+  size: bigint | null;
+  mode: string | null;
+  /** `commit` reads 1 once the region decodes in hardware. */
+  committed: boolean | null;
+  interleaveWays: number | null;
+  /** Endpoint decoder names by position, null for an empty position. */
+  targets: (string | null)[];
+  /** Memdevs behind the targets (through `endpointN/uport`). */
+  memdevs: string[];
+  /** Driver the region itself is bound to (`cxl_region`), null when unbound. */
+  driver: string | null;
+  /** `daxZ.N` devices of the region's `dax_regionZ` (ram regions). */
+  daxDevices: BoundDevice[];
+  /** `pmem_regionZ` (pmem regions), which carries an NVDIMM region. */
+  pmemRegion: BoundDevice | null;
+}
+
+export interface CxlMemdev {
+  name: string;
+  ramSize: bigint | null;
+  pmemSize: bigint | null;
+  serial: string | null;
+  /** `security/state`: disabled, sanitize, locked, unlocked, frozen; null when unreadable. */
+  securityState: string | null;
+  sanitizeSupported: boolean;
+  eraseSupported: boolean;
+  /** The endpoint port whose `uport` is this memdev. */
+  endpoint: string | null;
+  /** `endpointN/decoders_committed`; null when it cannot be read. */
+  decodersCommitted: number | null;
+}
+
+export const regionPath = (name: string): string => `${CXL_DEVICES}/${name}`;
+export const memdevPath = (name: string): string => `${CXL_DEVICES}/${name}`;
+
+async function driverOf(sys: SysRoot, devicePath: string): Promise<string | null> {
+  const target = await sys.link(`${devicePath}/driver`);
+  return target === null ? null : path.basename(target);
+}
+
+export async function regionExists(sys: SysRoot, name: string): Promise<boolean> {
+  return isKernelName('region', name) && (await sys.exists(`${regionPath(name)}/commit`));
+}
+
+export async function readCxlRegion(sys: SysRoot, name: string): Promise<CxlRegion | null> {
+  if (!(await regionExists(sys, name))) return null;
+  const base = regionPath(name);
+  const start = parseKernelInt(await sys.value(`${base}/resource`), 16);
+  const size = parseKernelInt(await sys.value(`${base}/size`), 16);
+  const ways = parseKernelInt(await sys.value(`${base}/interleave_ways`));
+  const interleaveWays = ways === null ? null : Number(ways);
+  const targets: (string | null)[] = [];
+  for (let i = 0; i < (interleaveWays ?? 0) && i < 16; i++) {
+    const target = await sys.value(`${base}/target${i}`);
+    targets.push(target && isKernelName('decoder', target) ? target : null);
+  }
+  const memdevs: string[] = [];
+  for (const target of targets) {
+    if (target === null) continue;
+    const memdev = await memdevOfEndpoint(sys, `endpoint${kernelIndex(target.split('.')[0]!)}`);
+    if (memdev && !memdevs.includes(memdev)) memdevs.push(memdev);
+  }
+  const index = kernelIndex(name);
+  const daxRegion = `${base}/dax_region${index}`;
+  const daxDevices: BoundDevice[] = [];
+  for (const entry of await sys.list(daxRegion)) {
+    if (isKernelName('dax', entry))
+      daxDevices.push({ name: entry, driver: await driverOf(sys, `${daxRegion}/${entry}`) });
+  }
+  const pmemPath = `${base}/pmem_region${index}`;
+  const pmemRegion = (await sys.exists(pmemPath))
+    ? { name: `pmem_region${index}`, driver: await driverOf(sys, pmemPath) }
+    : null;
+  return {
+    name,
+    start: start === null || start === NO_RESOURCE ? null : start,
+    size: size === 0n ? null : size,
+    mode: await sys.value(`${base}/mode`),
+    committed: parseKernelBool(await sys.value(`${base}/commit`)),
+    interleaveWays,
+    targets,
+    memdevs,
+    driver: await driverOf(sys, base),
+    daxDevices,
+    pmemRegion,
+  };
+}
+
+const byIndex = (a: string, b: string) => kernelIndex(a) - kernelIndex(b);
+
+export async function listCxlRegions(sys: SysRoot): Promise<CxlRegion[]> {
+  const names = (await sys.list(CXL_DEVICES)).filter((n) => isKernelName('region', n)).sort(byIndex);
+  const regions: CxlRegion[] = [];
+  for (const name of names) {
+    const region = await readCxlRegion(sys, name);
+    if (region) regions.push(region);
+  }
+  return regions;
+}
+
+/** The memdev an endpoint port stands for: the basename of its `uport` link. */
+async function memdevOfEndpoint(sys: SysRoot, endpoint: string): Promise<string | null> {
+  if (!isKernelName('endpoint', endpoint)) return null;
+  const target = await sys.link(`${CXL_DEVICES}/${endpoint}/uport`);
+  const name = target === null ? null : path.basename(target);
+  return name && isKernelName('memdev', name) ? name : null;
+}
+
+export async function findEndpoint(sys: SysRoot, memdev: string): Promise<string | null> {
+  for (const entry of await sys.list(CXL_DEVICES)) {
+    if (isKernelName('endpoint', entry) && (await memdevOfEndpoint(sys, entry)) === memdev) return entry;
+  }
+  return null;
+}
+
+export async function memdevExists(sys: SysRoot, name: string): Promise<boolean> {
+  return isKernelName('memdev', name) && (await sys.exists(memdevPath(name)));
+}
+
+export async function readCxlMemdev(sys: SysRoot, name: string): Promise<CxlMemdev | null> {
+  if (!(await memdevExists(sys, name))) return null;
+  const base = memdevPath(name);
+  const endpoint = await findEndpoint(sys, name);
+  const committed = endpoint
+    ? parseKernelInt(await sys.value(`${CXL_DEVICES}/${endpoint}/decoders_committed`))
+    : null;
+  return {
+    name,
+    ramSize: parseKernelInt(await sys.value(`${base}/ram/size`), 16),
+    pmemSize: parseKernelInt(await sys.value(`${base}/pmem/size`), 16),
+    serial: await sys.value(`${base}/serial`),
+    securityState: await sys.value(`${base}/security/state`),
+    sanitizeSupported: await sys.exists(`${base}/security/sanitize`),
+    eraseSupported: await sys.exists(`${base}/security/erase`),
+    endpoint,
+    decodersCommitted: committed === null ? null : Number(committed),
+  };
+}
+
+export async function listCxlMemdevs(sys: SysRoot): Promise<CxlMemdev[]> {
+  const names = (await sys.list(CXL_DEVICES)).filter((n) => isKernelName('memdev', n)).sort(byIndex);
+  const memdevs: CxlMemdev[] = [];
+  for (const name of names) {
+    const memdev = await readCxlMemdev(sys, name);
+    if (memdev) memdevs.push(memdev);
+  }
+  return memdevs;
+}

@@ -1,0 +1,145 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { dataError, ExitCode, MemregionError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import type { EraseMethod, EraseOptions, EraseReport } from '../types.js';
+import { memdevPath, readCxlMemdev } from './cxl.js';
+import type { SysRoot } from './fs.js';
+import { errorCode, type ProbeFn, requireConfirmation, requireProvider } from './guard.js';
+import { requireKernelName } from './names.js';
+
+/**
+ * `erase memX`: CXL sanitize or secure erase through `memX/security/{sanitize,erase}` (sysfs-bus-cxl).
+ * The kernel refuses both with EBUSY while decoders are committed and leaves the cache invalidation to
+ * the next region commit, which is why the provider rule applies here too.
+ */
+
+export const METHOD_FILE: Record<EraseMethod, string> = { sanitize: 'sanitize', 'secure-erase': 'erase' };
+
+export interface EraseDeps {
+  sys: SysRoot;
+  log: Logger;
+  probe: ProbeFn;
+  /** Interval between reads of `security/state` (sysfs poll/notify is not reachable from Node). */
+  pollMs?: number;
+}
+
+const WHY =
+  'the erased device needs a cache invalidation provider at its next region commit: without one that commit fails with ENXIO and the kernel WARNs "Failed to synchronize CPU cache state", which taints it';
+
+export async function eraseMemdev(
+  memdev: string,
+  options: EraseOptions,
+  deps: EraseDeps,
+): Promise<EraseReport> {
+  const { sys, log } = deps;
+  requireKernelName('memdev', memdev);
+  const device = await readCxlMemdev(sys, memdev);
+  if (!device)
+    throw dataError(`no such memdev: ${memdev} (no ${memdevPath(memdev)}; see \`memregion regions\`)`);
+  const file = `${memdevPath(memdev)}/security/${METHOD_FILE[options.method]}`;
+  const supported = options.method === 'sanitize' ? device.sanitizeSupported : device.eraseSupported;
+  if (!supported) {
+    throw new MemregionError(
+      `${memdev} has no security/${METHOD_FILE[options.method]}: the device does not support ${options.method}`,
+      ExitCode.UNAVAILABLE,
+    );
+  }
+  if (device.securityState === 'sanitize') {
+    throw new MemregionError(
+      `${memdev} is already sanitizing (security/state reads sanitize)`,
+      ExitCode.TEMP_FAIL,
+    );
+  }
+  if (device.securityState === 'frozen') {
+    throw new MemregionError(
+      `${memdev} security state is frozen: security commands are refused until reset`,
+      ExitCode.UNAVAILABLE,
+    );
+  }
+  const warnings: string[] = [];
+  if (device.decodersCommitted === null) {
+    warnings.push(
+      `cannot read the committed decoders of ${memdev}: the kernel refuses with EBUSY if any are committed`,
+    );
+  } else if (device.decodersCommitted > 0) {
+    throw new MemregionError(
+      `refusing to ${options.method} ${memdev}: ${device.decodersCommitted} decoder(s) committed on ${device.endpoint} (the device is decoding memory); decommit its regions first`,
+      ExitCode.TEMP_FAIL,
+    );
+  }
+  const forced = await requireProvider(deps.probe, options.force, log, `${options.method} ${memdev}`, WHY);
+  if (forced) warnings.push(forced);
+  await requireConfirmation(
+    options.confirm,
+    `${options.method === 'sanitize' ? 'Sanitize' : 'Secure-erase'} ${memdev}${device.serial ? ` (serial ${device.serial})` : ''}? All data on the device is destroyed.`,
+  );
+  const started = Date.now();
+  try {
+    await sys.write(file, '1');
+  } catch (error) {
+    throw triggerFailure(memdev, options.method, errorCode(error));
+  }
+  const state = await waitForState(sys, memdev, options, deps.pollMs ?? 250, started);
+  return {
+    backend: 'sysfs',
+    memdev,
+    method: options.method,
+    ok: true,
+    state,
+    elapsed_ms: Date.now() - started,
+    next_step: 'the next commit of a region on this device invalidates CPU caches for its range',
+    warnings,
+  };
+}
+
+/** Polls `security/state` until it leaves `sanitize`, reporting progress; timeout → 75, abort → 130. */
+async function waitForState(
+  sys: SysRoot,
+  memdev: string,
+  options: EraseOptions,
+  pollMs: number,
+  started: number,
+): Promise<string> {
+  const stateFile = `${memdevPath(memdev)}/security/state`;
+  for (;;) {
+    const state = (await sys.value(stateFile)) ?? 'unknown';
+    const elapsed = Date.now() - started;
+    options.onProgress?.(state, elapsed);
+    if (state !== 'sanitize') return state;
+    if (options.signal.aborted) {
+      throw new MemregionError(
+        `interrupted: the kernel's ${options.method} of ${memdev} keeps running (watch ${stateFile})`,
+        ExitCode.INTERRUPTED,
+      );
+    }
+    if (elapsed >= options.timeoutMs) {
+      throw new MemregionError(
+        `timed out after ${Math.round(elapsed / 1000)} s waiting for ${memdev}: the kernel's ${options.method} keeps running (watch ${stateFile})`,
+        ExitCode.TEMP_FAIL,
+      );
+    }
+    const wait = Math.min(pollMs, Math.max(1, options.timeoutMs - elapsed));
+    await sleep(wait, undefined, { signal: options.signal }).catch(() => {});
+  }
+}
+
+function triggerFailure(memdev: string, method: EraseMethod, code: string): MemregionError {
+  switch (code) {
+    case 'EBUSY':
+      return new MemregionError(
+        `the kernel refused to ${method} ${memdev} (EBUSY): decoders are committed or another operation runs`,
+        ExitCode.TEMP_FAIL,
+      );
+    case 'EACCES':
+    case 'EPERM':
+      return new MemregionError(`cannot ${method} ${memdev} (${code}): this needs root`, ExitCode.NO_PERM);
+    case 'ENXIO':
+    case 'EOPNOTSUPP':
+    case 'ENOTTY':
+      return new MemregionError(`the device refused to ${method} ${memdev} (${code})`, ExitCode.UNAVAILABLE);
+    case 'EINVAL':
+      return new MemregionError(`the kernel rejected the ${method} of ${memdev} (EINVAL)`, ExitCode.DATA_ERR);
+    default:
+      return new MemregionError(`${method} of ${memdev} failed (${code})`, ExitCode.IO_ERR);
+  }
+}

@@ -1,0 +1,56 @@
+import path from 'node:path';
+import type { RegionInfo } from '../types.js';
+import type { SysRoot } from './fs.js';
+import { isKernelName, kernelIndex } from './names.js';
+import { dec, hex, parseKernelInt } from './values.js';
+
+/** NVDIMM bus objects: DIMMs (`nmemN`) and regions (`regionN`) under sys/bus/nd/devices. */
+export const ND_DEVICES = 'sys/bus/nd/devices';
+
+const byIndex = (a: string, b: string) => kernelIndex(a) - kernelIndex(b);
+
+export async function listNvdimm(sys: SysRoot): Promise<{ regions: RegionInfo[]; warnings: string[] }> {
+  const entries = await sys.list(ND_DEVICES);
+  const regions: RegionInfo[] = [];
+  const warnings: string[] = [];
+  for (const name of entries.filter((n) => isKernelName('nmem', n)).sort(byIndex)) {
+    const base = `${ND_DEVICES}/${name}`;
+    regions.push({
+      name,
+      kind: 'nvdimm_dimm',
+      start: null,
+      size: null,
+      security: await sys.value(`${base}/security`),
+      state: await sys.value(`${base}/state`),
+      flags: await sys.value(`${base}/flags`),
+    });
+  }
+  let resourceHidden = false;
+  for (const name of entries.filter((n) => isKernelName('region', n)).sort(byIndex)) {
+    const base = `${ND_DEVICES}/${name}`;
+    const resource = await sys.read(`${base}/resource`);
+    if (!resource.ok && resource.denied) resourceHidden = true;
+    const start = resource.ok ? parseKernelInt(resource.text, 16) : null;
+    const mappings: string[] = [];
+    const count = Number(parseKernelInt(await sys.value(`${base}/mappings`)) ?? 0n);
+    for (let i = 0; i < count && i < 64; i++) {
+      const mapping = await sys.value(`${base}/mapping${i}`);
+      const dimm = mapping?.split(',')[0];
+      if (dimm && isKernelName('nmem', dimm)) mappings.push(dimm);
+    }
+    const driver = await sys.link(`${base}/driver`);
+    regions.push({
+      name,
+      kind: 'nvdimm_region',
+      start: hex(start),
+      size: dec(parseKernelInt(await sys.value(`${base}/size`))),
+      dimms: mappings,
+      nstype: await sys.value(`${base}/nstype`),
+      enabled: driver !== null,
+      driver: driver === null ? null : path.basename(driver),
+    });
+  }
+  if (resourceHidden)
+    warnings.push('NVDIMM region resource is readable by root only: NVDIMM regions are listed without start');
+  return { regions, warnings };
+}

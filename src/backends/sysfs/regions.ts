@@ -1,0 +1,54 @@
+import type { RegionInfo, RegionsReport } from '../types.js';
+import { type CxlMemdev, type CxlRegion, listCxlMemdevs, listCxlRegions } from './cxl.js';
+import type { SysRoot } from './fs.js';
+import { scanIomem } from './iomem.js';
+import { listNvdimm } from './nvdimm.js';
+import { dec, hex } from './values.js';
+
+export function cxlRegionInfo(region: CxlRegion): RegionInfo {
+  return {
+    name: region.name,
+    kind: 'cxl_region',
+    start: hex(region.start),
+    size: dec(region.size),
+    mode: region.mode,
+    committed: region.committed,
+    interleave_ways: region.interleaveWays,
+    targets: region.targets,
+    memdevs: region.memdevs,
+    driver: region.driver,
+    dax_devices: region.daxDevices.map((d) => ({ name: d.name, driver: d.driver })),
+    pmem_region: region.pmemRegion,
+  };
+}
+
+export function cxlMemdevInfo(memdev: CxlMemdev): RegionInfo {
+  return {
+    name: memdev.name,
+    kind: 'cxl_memdev',
+    start: null,
+    size: dec((memdev.ramSize ?? 0n) + (memdev.pmemSize ?? 0n) || null),
+    ram_size: dec(memdev.ramSize),
+    pmem_size: dec(memdev.pmemSize),
+    security_state: memdev.securityState,
+    sanitize: memdev.sanitizeSupported,
+    secure_erase: memdev.eraseSupported,
+    endpoint: memdev.endpoint,
+    decoders_committed: memdev.decodersCommitted,
+  };
+}
+
+/** `regions` on the sysfs backend: CXL regions and memdevs, NVDIMM DIMMs and regions, /proc/iomem targets. */
+export async function listRegions(sys: SysRoot): Promise<RegionsReport> {
+  const warnings: string[] = [];
+  const regions: RegionInfo[] = [];
+  regions.push(...(await listCxlRegions(sys)).map(cxlRegionInfo));
+  regions.push(...(await listCxlMemdevs(sys)).map(cxlMemdevInfo));
+  const nvdimm = await listNvdimm(sys);
+  regions.push(...nvdimm.regions);
+  warnings.push(...nvdimm.warnings);
+  const iomem = await scanIomem(sys);
+  regions.push(...iomem.regions);
+  warnings.push(...iomem.warnings);
+  return { backend: 'sysfs', regions, warnings };
+}
