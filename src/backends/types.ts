@@ -144,6 +144,8 @@ export interface TraceOptions {
   command?: string[];
   signal: AbortSignal;
   onEvent?: (event: TraceEvent) => void;
+  /** Where the traced command's stdout goes: ours, or our stderr (so that --json keeps stdout to one document). */
+  commandStdout?: 'inherit' | 'stderr';
 }
 
 export interface TraceReport {

@@ -57,3 +57,26 @@ export function fromSystemError(error: unknown, what: string): MemregionError {
       return new MemregionError(`${what}: ${detail}`, ExitCode.IO_ERR, { cause: error });
   }
 }
+
+/** Exit code for an invalidation's final errno (DESIGN §5). */
+export function exitCodeForErrno(errno: string | null): number {
+  switch (errno) {
+    case null:
+      return ExitCode.OK;
+    case 'EINVAL':
+      return ExitCode.DATA_ERR;
+    case 'EOPNOTSUPP':
+    case 'ENODEV':
+    case 'ENXIO':
+      return ExitCode.UNAVAILABLE;
+    case 'EBUSY':
+    case 'EAGAIN':
+    case 'ETIMEDOUT':
+      return ExitCode.TEMP_FAIL;
+    case 'EPERM':
+    case 'EACCES':
+      return ExitCode.NO_PERM;
+    default:
+      return ExitCode.IO_ERR;
+  }
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// Runs every test/**/*.test.ts with node:test + tsx, listing the files explicitly (on Node 20 a folder
+// argument finds no test and exits 0), and fails when no test ran. Extra arguments select files by
+// substring: `npm test -- provider`.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const filters = process.argv.slice(2);
+
+function find(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'fixtures' ? [] : find(full);
+    return entry.name.endsWith('.test.ts') ? [full] : [];
+  });
+}
+
+const files = find(path.join(root, 'test'))
+  .map((f) => path.relative(root, f))
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .sort();
+if (files.length === 0) {
+  console.error('run-tests: no test files found');
+  process.exit(1);
+}
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'memregion-tests-'));
+const tapFile = path.join(scratch, 'report.tap');
+const result = spawnSync(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tapFile}`,
+    ...files,
+  ],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0' } },
+);
+let tap = '';
+try {
+  tap = readFileSync(tapFile, 'utf8');
+} catch {}
+rmSync(scratch, { recursive: true, force: true });
+const count = (name) => Number(tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm'))?.[1] ?? 0);
+const tests = count('tests');
+const passed = count('pass');
+const failed = count('fail');
+const skipped = count('skipped') + count('todo');
+console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+if (tests === 0) {
+  console.error('run-tests: no test ran');
+  process.exit(1);
+}
+if (skipped > 0) {
+  console.error('run-tests: skipped tests are not allowed');
+  process.exit(1);
+}
+process.exit(result.status ?? 1);

@@ -1,0 +1,57 @@
+import { ExitCode, MemregionError, usageError } from '../../core/errors.js';
+import type { EraseOptions, EraseReport } from '../types.js';
+import type { EmulatedBackend } from './index.js';
+import { findMemdevRegions } from './regions.js';
+
+const POLL_MS = 100;
+
+/**
+ * `erase` on the emulated backend: the sysfs flow's preflight and confirmation, then a sanitize that
+ * takes the profile's `sanitize_ms` on the backend's clock, after which the memdev's regions need an
+ * invalidation on their next commit.
+ */
+export async function eraseMemdev(backend: EmulatedBackend, memdev: string, options: EraseOptions): Promise<EraseReport> {
+  const regions = findMemdevRegions(backend.regionState, memdev);
+  const committed = regions.filter((r) => r.committed).map((r) => r.spec.name);
+  if (committed.length > 0) {
+    throw new MemregionError(
+      `${memdev} has committed decoders (${committed.join(', ')}): the kernel refuses ${options.method} with EBUSY; decommit first`,
+      ExitCode.TEMP_FAIL,
+    );
+  }
+  if (!backend.framework.hasInvalidate() && !options.force) {
+    throw new MemregionError(
+      `no cache invalidation provider: after ${options.method}, committing a region of ${memdev} would fail; use --force to erase anyway`,
+      ExitCode.UNAVAILABLE,
+    );
+  }
+  if (!(await options.confirm(`${options.method} ${memdev}? All data on it is destroyed.`))) {
+    throw usageError('cancelled: nothing was written');
+  }
+  const durationMs = Math.max(...regions.map((r) => r.spec.sanitize_ms));
+  const clock = backend.clock;
+  const began = clock.now();
+  const elapsedMs = () => (clock.now() - began) / 1000;
+  while (elapsedMs() < durationMs) {
+    if (options.signal.aborted) {
+      throw new MemregionError(`interrupted: the ${options.method} of ${memdev} keeps running`, ExitCode.INTERRUPTED);
+    }
+    if (elapsedMs() >= options.timeoutMs) {
+      throw new MemregionError(`timed out after ${options.timeoutMs} ms waiting for ${memdev} to leave state sanitize`, ExitCode.TEMP_FAIL);
+    }
+    options.onProgress?.('sanitize', elapsedMs());
+    await clock.sleep(Math.min(POLL_MS, durationMs - elapsedMs(), options.timeoutMs - elapsedMs()) * 1000);
+  }
+  for (const region of regions) region.needsInvalidation = true;
+  return {
+    backend: 'emulated',
+    profile: backend.profile.name,
+    memdev,
+    method: options.method,
+    ok: true,
+    state: 'disabled',
+    elapsed_ms: Math.round(elapsedMs()),
+    regions: regions.map((r) => r.spec.name),
+    next_commit_invalidates: true,
+  };
+}

@@ -1,0 +1,165 @@
+import type { Clock } from '../../core/clock.js';
+import type { Random } from '../../core/random.js';
+import { encodeVersion, FLAG_DRYRUN, FunctionId, Status, statusName, U64_MAX } from '../../core/smccc.js';
+import type { Conduit, Profile } from './profiles.js';
+
+/** Result registers of one SMC/HVC call: x0 as a signed 32-bit status or value, x1..x4 as 64-bit. */
+export interface SmcResult {
+  readonly x0: number;
+  readonly x1: bigint;
+  readonly x2: bigint;
+  readonly x3: bigint;
+  readonly x4: bigint;
+}
+
+const statusOnly = (status: number): SmcResult => Object.freeze({ x0: status, x1: 0n, x2: 0n, x3: 0n, x4: 0n });
+const RESULT: Record<number, SmcResult> = {};
+for (const value of Object.values(Status)) RESULT[value] = statusOnly(value);
+const resultFor = (status: number): SmcResult => RESULT[status] ?? statusOnly(status);
+
+const GIB = 1 << 30;
+const U64_LIMIT = U64_MAX + 1n;
+
+/**
+ * The firmware side of DESIGN §4: answers SMCCC calls as the profile says, on the given clock, with every
+ * random choice (injected faults) drawn from the one seeded source. Counts every call by function and by
+ * CLEAN_INV_MEMREGION status.
+ */
+export class EmulatedFirmware {
+  readonly profile: Profile;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private burstLeft = 0;
+  private rateWindow = -1;
+  private rateCount = 0;
+  /** CLEAN_INV_MEMREGION calls by status name (DRYRUN calls included). */
+  readonly invalidateCalls = new Map<string, number>();
+  /** Every call by function ID. */
+  readonly callsByFunction = new Map<number, number>();
+
+  constructor(profile: Profile, clock: Clock, random: Random) {
+    this.profile = profile;
+    this.clock = clock;
+    this.random = random;
+  }
+
+  get conduit(): Conduit {
+    return this.profile.conduit;
+  }
+
+  /** One SMCCC call. Discovery calls answer at once; CLEAN_INV_MEMREGION takes the profile's time. */
+  call(fid: number, x1 = 0n, x2 = 0n, x3 = 0n): Promise<SmcResult> {
+    if (this.profile.conduit === 'none') throw new Error('emulated firmware: no conduit, no SMCCC call can be made');
+    this.callsByFunction.set(fid, (this.callsByFunction.get(fid) ?? 0) + 1);
+    switch (fid) {
+      case FunctionId.SMCCC_VERSION:
+        return Promise.resolve(this.version());
+      case FunctionId.SMCCC_ARCH_FEATURES:
+        return Promise.resolve(this.features(Number(x1 & 0xffff_ffffn)));
+      case FunctionId.CLEAN_INV_MEMREGION:
+        return this.cleanInvalidate(x1, x2, x3);
+      case FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES:
+        return Promise.resolve(this.attributes());
+      default:
+        return Promise.resolve(resultFor(Status.NOT_SUPPORTED));
+    }
+  }
+
+  private hasVersionCall(): boolean {
+    const v = this.profile.smccc_version;
+    return v !== null && (v.major > 1 || (v.major === 1 && v.minor >= 1));
+  }
+
+  private version(): SmcResult {
+    const v = this.profile.smccc_version;
+    // SMCCC_VERSION arrived with 1.1: a 1.0 firmware does not implement it.
+    if (v === null || !this.hasVersionCall()) return resultFor(Status.NOT_SUPPORTED);
+    return statusOnly(encodeVersion(v.major, v.minor));
+  }
+
+  private features(asked: number): SmcResult {
+    if (!this.hasVersionCall()) return resultFor(Status.NOT_SUPPORTED);
+    const implemented =
+      asked === FunctionId.SMCCC_VERSION ||
+      asked === FunctionId.SMCCC_ARCH_FEATURES ||
+      (asked === FunctionId.CLEAN_INV_MEMREGION && this.profile.implements.clean_inv_memregion) ||
+      (asked === FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES && this.profile.implements.attributes);
+    return resultFor(implemented ? Status.SUCCESS : Status.NOT_SUPPORTED);
+  }
+
+  private attributes(): SmcResult {
+    if (!this.profile.implements.attributes) return resultFor(Status.NOT_SUPPORTED);
+    const a = this.profile.attributes;
+    return Object.freeze({
+      x0: this.profile.attributes_status,
+      x1: a.global ? 1n : 0n,
+      x2: BigInt(a.latency_us),
+      x3: BigInt(a.rate_limit),
+      x4: a.breakeven_bytes,
+    });
+  }
+
+  /** INVALID_PARAMETER for a bad argument, else null. */
+  checkArguments(base: bigint, length: bigint, flags: bigint): number | null {
+    if ((flags & ~FLAG_DRYRUN) !== 0n) return Status.INVALID_PARAMETER;
+    if (length === 0n || base + length > U64_LIMIT) return Status.INVALID_PARAMETER;
+    const align = this.profile.checks.align_bytes;
+    if (align > 1n && (base % align !== 0n || length % align !== 0n)) return Status.INVALID_PARAMETER;
+    return null;
+  }
+
+  private async cleanInvalidate(base: bigint, length: bigint, flags: bigint): Promise<SmcResult> {
+    const status = await this.cleanInvalidateStatus(base, length, flags);
+    const name = statusName(status);
+    this.invalidateCalls.set(name, (this.invalidateCalls.get(name) ?? 0) + 1);
+    return resultFor(status);
+  }
+
+  private async cleanInvalidateStatus(base: bigint, length: bigint, flags: bigint): Promise<number> {
+    if (!this.profile.implements.clean_inv_memregion) return Status.NOT_SUPPORTED;
+    const invalid = this.checkArguments(base, length, flags);
+    if (invalid !== null) return invalid;
+    if (flags & FLAG_DRYRUN) return Status.SUCCESS;
+    const fault = this.injectedFault();
+    if (fault !== null) return fault;
+    const duration = this.durationUs(length);
+    if (duration > 0) await this.clock.sleep(duration);
+    return Status.SUCCESS;
+  }
+
+  private injectedFault(): number | null {
+    const faults = this.profile.faults;
+    if (faults.always !== null) return faults.always;
+    if (this.burstLeft > 0) {
+      this.burstLeft -= 1;
+      return Status.BUSY;
+    }
+    if (this.random.chance(faults.busy_probability)) {
+      this.burstLeft = Math.max(0, faults.busy_burst - 1);
+      return Status.BUSY;
+    }
+    if (this.random.chance(faults.rate_limited_probability)) return Status.RATE_LIMITED;
+    if (this.overRateLimit()) return Status.RATE_LIMITED;
+    return null;
+  }
+
+  /** The firmware's own limit: at most `rate_limit` accepted calls in each second of the clock. */
+  private overRateLimit(): boolean {
+    const limit = this.profile.attributes.rate_limit;
+    if (limit === 0 || !this.profile.faults.enforce_rate_limit) return false;
+    const window = Math.floor(this.clock.now() / 1_000_000);
+    if (window !== this.rateWindow) {
+      this.rateWindow = window;
+      this.rateCount = 0;
+    }
+    if (this.rateCount >= limit) return true;
+    this.rateCount += 1;
+    return false;
+  }
+
+  durationUs(length: bigint): number {
+    const { call_us, per_gib_us } = this.profile.timing;
+    if (this.profile.attributes.global || per_gib_us === 0) return call_us;
+    return call_us + (per_gib_us * Number(length)) / GIB;
+  }
+}

@@ -1,0 +1,93 @@
+import { execa } from 'execa';
+import { ExitCode, MemregionError } from '../../core/errors.js';
+import { LatencyRecorder } from '../../core/latency.js';
+import type { TraceEvent, TraceOptions, TraceReport } from '../types.js';
+import type { ProviderEvent } from './events.js';
+import type { EmulatedBackend } from './index.js';
+import { listenForTraceEvents, TRACE_SOCKET_ENV } from './trace-relay.js';
+
+/** Events kept in the report; a longer trace still counts every event in the summary. */
+const MAX_KEPT_EVENTS = 10_000;
+
+/**
+ * `trace` on the emulated backend: the provider's own events (discovery, requests, firmware calls with
+ * their status, sleeps, coalesced requests, completions), from this process and from every emulated
+ * memregion that runs meanwhile (`-- command` traces exactly the command's lifetime).
+ */
+export async function traceEmulated(backend: EmulatedBackend, options: TraceOptions): Promise<TraceReport> {
+  const began = performance.now();
+  const events: TraceEvent[] = [];
+  const latency = new LatencyRecorder();
+  let invalidations = 0;
+  let errors = 0;
+  let dropped = 0;
+  const take = (event: ProviderEvent & { pid?: number }) => {
+    const { type, ...rest } = event;
+    const traced: TraceEvent = { ...rest, kind: type, time_us: Math.round((performance.now() - began) * 1000), source_time_us: event.time_us };
+    if (event.type === 'complete') {
+      invalidations += 1;
+      if (event.errno !== null) errors += 1;
+      latency.recordUs(event.latency_us);
+      traced.latency_us = event.latency_us;
+      traced.ret = event.errno ?? 0;
+    }
+    if (events.length < MAX_KEPT_EVENTS) events.push(traced);
+    else dropped += 1;
+    options.onEvent?.(traced);
+  };
+  const listener = await listenForTraceEvents(take);
+  const offLocal = backend.events.on(take);
+  let commandExitCode: number | null | undefined;
+  try {
+    if (options.command && options.command.length > 0) {
+      commandExitCode = await runTraced(options.command, listener.socketPath, options);
+    } else {
+      await waitFor(options.durationMs ?? Number.POSITIVE_INFINITY, options.signal);
+    }
+  } finally {
+    offLocal();
+    await listener.close();
+  }
+  return {
+    backend: 'emulated',
+    profile: backend.profile.name,
+    events,
+    events_dropped: dropped,
+    summary: { invalidations, errors, latency_us: latency.summary() },
+    ...(commandExitCode !== undefined ? { command_exit_code: commandExitCode } : {}),
+    interrupted: options.signal.aborted,
+  };
+}
+
+async function runTraced(command: string[], socketPath: string, options: TraceOptions): Promise<number | null> {
+  const [file, ...args] = command;
+  const signal = options.signal;
+  const child = execa(file!, args, {
+    stdin: 'inherit',
+    stdout: options.commandStdout === 'stderr' ? process.stderr : 'inherit',
+    stderr: 'inherit',
+    reject: false,
+    env: { [TRACE_SOCKET_ENV]: socketPath },
+    cancelSignal: signal,
+    forceKillAfterDelay: 2000,
+  });
+  const result = await child;
+  if (result.failed && result.exitCode === undefined && !signal.aborted) {
+    throw new MemregionError(`cannot run ${file}: ${result.shortMessage}`, ExitCode.UNAVAILABLE);
+  }
+  return result.exitCode ?? null;
+}
+
+function waitFor(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = Number.isFinite(ms) ? setTimeout(done, ms) : setInterval(() => {}, 1 << 30);
+    function done() {
+      clearTimeout(timer);
+      clearInterval(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

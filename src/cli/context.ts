@@ -1,0 +1,96 @@
+import { ExitCode, MemregionError, usageError } from '../core/errors.js';
+import { createLogger, type Logger } from '../core/log.js';
+import type { Format } from '../core/output.js';
+import { freshSeed } from '../core/random.js';
+import { parseCount } from '../core/units.js';
+import { BACKEND_NAMES, type Backend, type BackendName, PROVIDER_VARIANTS, type ProviderVariant } from '../backends/types.js';
+import { createBackend } from '../api.js';
+import { configureColor } from './style.js';
+
+/** Global options as commander gives them (DESIGN §5). */
+export interface GlobalOptions {
+  backend?: string;
+  profile?: string;
+  root?: string;
+  seed?: string;
+  provider?: string;
+  json?: boolean;
+  format?: string;
+  output?: string;
+  quiet?: boolean;
+  verbose?: boolean;
+  color?: boolean;
+}
+
+/** Everything a command needs besides its own options. */
+export interface Context {
+  backendName: BackendName;
+  profile?: string;
+  root: string;
+  seed: number;
+  provider: ProviderVariant;
+  format: Format;
+  output?: string;
+  log: Logger;
+  quiet: boolean;
+  verbose: boolean;
+  signal: AbortSignal;
+  createBackend(options?: { virtualTime?: boolean }): Promise<Backend>;
+}
+
+export function createContext(options: GlobalOptions, signal: AbortSignal): Context {
+  configureColor(options.color !== false);
+  const backendName = options.backend ?? 'sysfs';
+  if (!(BACKEND_NAMES as string[]).includes(backendName)) {
+    throw usageError(`unknown backend "${backendName}" (sysfs or emulated)`);
+  }
+  const provider = options.provider ?? 'v2';
+  if (!(PROVIDER_VARIANTS as string[]).includes(provider)) {
+    throw usageError(`unknown provider "${provider}" (${PROVIDER_VARIANTS.join(', ')})`);
+  }
+  const format = (options.json ? 'json' : (options.format ?? 'human')) as Format;
+  if (options.json && options.format && options.format !== 'json') {
+    throw usageError(`--json contradicts --format ${options.format}`);
+  }
+  if (!['human', 'json', 'prometheus'].includes(format)) {
+    throw usageError(`unknown format "${format}" (human, json or prometheus)`);
+  }
+  const seed = options.seed === undefined ? freshSeed() : parseCount(options.seed, '--seed', { allowZero: true, max: 0xffff_ffff });
+  const quiet = options.quiet === true;
+  const verbose = options.verbose === true;
+  const log = createLogger(quiet ? 'quiet' : verbose ? 'verbose' : 'normal');
+  const context: Context = {
+    backendName: backendName as BackendName,
+    profile: options.profile,
+    root: options.root ?? '/',
+    seed,
+    provider: provider as ProviderVariant,
+    format,
+    output: options.output,
+    log,
+    quiet,
+    verbose,
+    signal,
+    createBackend: ({ virtualTime = false } = {}) =>
+      createBackend({
+        backend: context.backendName,
+        profile: context.profile,
+        root: context.root,
+        seed: context.seed,
+        provider: context.provider,
+        virtualTime,
+        log,
+      }),
+  };
+  if (context.backendName === 'sysfs' && options.profile && !process.env.MEMREGION_PROFILE) {
+    log.warn('--profile applies to the emulated backend only; ignored with --backend sysfs');
+  }
+  return context;
+}
+
+/** Refuses formats a command does not have, before it does any work. */
+export function requireFormat(context: Context, allowed: readonly Format[], command: string): void {
+  if (!allowed.includes(context.format)) {
+    throw new MemregionError(`--format ${context.format} is not available for ${command} (${allowed.join(', ')})`, ExitCode.USAGE);
+  }
+}

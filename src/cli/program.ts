@@ -1,0 +1,49 @@
+import { Command, CommanderError, Option } from '@commander-js/extra-typings';
+import { eraseCommand } from '../commands/erase.js';
+import { invalidateCommand } from '../commands/invalidate.js';
+import { probeCommand } from '../commands/probe.js';
+import { profilesCommand } from '../commands/profiles.js';
+import { regionsCommand } from '../commands/regions.js';
+import type { CommandRunner } from '../commands/runner.js';
+import { stressCommand } from '../commands/stress.js';
+import { traceCommand } from '../commands/trace.js';
+import { PROVIDER_VARIANTS } from '../backends/types.js';
+import { createContext, type GlobalOptions } from './context.js';
+
+export const VERSION = '0.1.0';
+
+/** The whole command line; `run` turns a command body's exit code into process.exitCode. */
+export function buildProgram(signal: AbortSignal, onExitCode: (code: number) => void): Command {
+  const program = new Command('memregion')
+    .description(
+      'memory-region cache invalidation for Linux: probe firmware and kernel support, invalidate ranges and regions, stress the path',
+    )
+    .version(VERSION, '-V, --version')
+    .addOption(new Option('-b, --backend <backend>', 'sysfs (the real kernel) or emulated').choices(['sysfs', 'emulated']).env('MEMREGION_BACKEND'))
+    .addOption(new Option('--profile <name|file>', 'emulated firmware profile: a built-in name or a JSON file').env('MEMREGION_PROFILE'))
+    .addOption(new Option('--root <dir>', 'root the sysfs backend reads instead of /').env('MEMREGION_ROOT'))
+    .option('--seed <n>', 'seed for every random choice of the emulation and of stress')
+    .addOption(new Option('--provider <variant>', 'emulated provider variant').choices(PROVIDER_VARIANTS).env('MEMREGION_PROVIDER'))
+    .option('--json', 'one JSON document on stdout (same as --format json)')
+    .addOption(new Option('--format <format>', 'output format').choices(['human', 'json', 'prometheus']))
+    .option('--output <file>', 'write the result to this file, atomically, instead of stdout')
+    .option('-q, --quiet', 'less on stderr')
+    .option('-v, --verbose', 'more on stderr (and stack traces of internal errors)')
+    .option('--no-color', 'no colour (NO_COLOR is honoured too)')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      outputError: (text, write) => write(`memregion: ${text.replace(/^error: /, '').trimEnd()}\n`),
+    });
+
+  const run: CommandRunner = async (command, body) => {
+    const context = createContext(command.optsWithGlobals() as GlobalOptions, signal);
+    onExitCode(await body(context));
+  };
+  for (const make of [probeCommand, invalidateCommand, stressCommand, profilesCommand, regionsCommand, eraseCommand, traceCommand]) {
+    program.addCommand(make(run).exitOverride() as unknown as Command);
+  }
+  return program as unknown as Command;
+}
+
+export { CommanderError };

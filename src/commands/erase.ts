@@ -1,0 +1,65 @@
+import { Command, Option } from '@commander-js/extra-typings';
+import { ExitCode } from '../core/errors.js';
+import { emit } from '../core/output.js';
+import { parseDuration } from '../core/units.js';
+import type { EraseMethod, EraseReport } from '../backends/types.js';
+import type { Context } from '../cli/context.js';
+import { confirmation } from '../cli/confirm.js';
+import { chalk } from '../cli/style.js';
+import type { CommandRunner } from './runner.js';
+
+export function eraseCommand(run: CommandRunner) {
+  return new Command('erase')
+    .description('secure-erase flow for a CXL memdev: preflight, confirmation, trigger, wait, report')
+    .argument('<memdev>', 'the CXL memory device (memN)')
+    .addOption(new Option('--method <method>', 'how to erase').choices(['sanitize', 'secure-erase'] as const).default('sanitize' as const))
+    .option('--timeout <time>', 'give up waiting after this long', '30m')
+    .option('--force', 'erase even when no cache invalidation provider was found')
+    .option('-y, --yes', 'confirm without a prompt')
+    .action(async (memdev, options, command) => run(command, (context) => erase(context, memdev, options)));
+}
+
+async function erase(
+  context: Context,
+  memdev: string,
+  options: { method: EraseMethod; timeout: string; force?: boolean; yes?: boolean },
+): Promise<number> {
+  const timeoutMs = parseDuration(options.timeout, '--timeout');
+  const backend = await context.createBackend();
+  const spinner = await startSpinner(context, `${options.method} ${memdev}`);
+  try {
+    const report = await backend.erase(memdev, {
+      method: options.method,
+      timeoutMs,
+      force: options.force === true,
+      confirm: async (question) => {
+        spinner?.stop();
+        const answer = await confirmation(options.yes === true, context.signal)(question);
+        spinner?.start();
+        return answer;
+      },
+      signal: context.signal,
+      onProgress: (state, elapsedMs) => {
+        if (spinner) spinner.text = `${options.method} ${memdev}: state ${state}, ${(elapsedMs / 1000).toFixed(1)} s (Ctrl-C stops waiting; the operation keeps running)`;
+      },
+    });
+    spinner?.stop();
+    await emit({ json: report, human: () => renderErase(report) }, context.format, context.output);
+    return report.ok ? ExitCode.OK : ExitCode.IO_ERR;
+  } finally {
+    spinner?.stop();
+    await backend.close();
+  }
+}
+
+async function startSpinner(context: Context, text: string) {
+  if (context.format !== 'human' || context.quiet || !process.stderr.isTTY) return undefined;
+  const { default: ora } = await import('ora');
+  return ora({ text, stream: process.stderr }).start();
+}
+
+export function renderErase(report: EraseReport): string {
+  const mark = report.ok ? chalk.green('✓') : chalk.red('✗');
+  const next = report.next_commit_invalidates ? '\n  the next commit of its regions invalidates their range' : '';
+  return `${mark} ${report.method} of ${report.memdev} ${report.ok ? 'finished' : 'failed'}: state ${report.state}, ${(report.elapsed_ms / 1000).toFixed(1)} s${next}`;
+}

@@ -1,0 +1,83 @@
+import { Command } from '@commander-js/extra-typings';
+import { ExitCode, exitCodeForErrno, usageError } from '../core/errors.js';
+import { emit } from '../core/output.js';
+import { formatBytes, parseU64, validateRange } from '../core/units.js';
+import type { InvalidateReport } from '../backends/types.js';
+import type { Context } from '../cli/context.js';
+import { confirmation } from '../cli/confirm.js';
+import { chalk, table } from '../cli/style.js';
+import type { CommandRunner } from './runner.js';
+
+interface InvalidateOptions {
+  region?: string;
+  dryRun?: boolean;
+  cycle?: boolean;
+  force?: boolean;
+  yes?: boolean;
+}
+
+export function invalidateCommand(run: CommandRunner) {
+  return new Command('invalidate')
+    .description('invalidate CPU and system caches for a physical range, or a named region through the kernel\'s own flow')
+    .argument('[start]', 'first byte: decimal, 0x hex, or with a unit (4K, 2MiB, 1G)')
+    .argument('[size]', 'length in bytes, same syntax')
+    .option('--region <name>', 'a CXL region (regionN) instead of a range')
+    .option('--dry-run', 'check the arguments and support without invalidating')
+    .option('--cycle', 'with --region: decommit and commit a committed region again')
+    .option('--force', 'with --region: write even when no provider was found')
+    .option('-y, --yes', 'confirm destructive actions without a prompt')
+    .action(async (start, size, options, command) =>
+      run(command, (context) => invalidate(context, start, size, options)),
+    );
+}
+
+async function invalidate(context: Context, startText: string | undefined, sizeText: string | undefined, options: InvalidateOptions) {
+  const regionMode = options.region !== undefined;
+  if (regionMode && (startText !== undefined || sizeText !== undefined)) {
+    throw usageError('give either <start> <size> or --region <name>, not both');
+  }
+  if (!regionMode && (startText === undefined || sizeText === undefined)) {
+    throw usageError('invalidate needs <start> <size> (for example: invalidate 0x80000000 2M) or --region <name>');
+  }
+  if (!regionMode && (options.cycle || options.force)) throw usageError('--cycle and --force go with --region');
+  let range: { start: bigint; size: bigint } | undefined;
+  if (!regionMode) {
+    range = { start: parseU64(startText!, 'start'), size: parseU64(sizeText!, 'size') };
+    validateRange(range.start, range.size);
+  }
+  const backend = await context.createBackend();
+  try {
+    const report = range
+      ? await backend.invalidateRange(range.start, range.size, { dryRun: options.dryRun === true })
+      : await backend.invalidateRegion(options.region!, {
+          dryRun: options.dryRun === true,
+          cycle: options.cycle === true,
+          force: options.force === true,
+          confirm: confirmation(options.yes === true, context.signal),
+          signal: context.signal,
+        });
+    await emit({ json: report, human: () => renderInvalidate(report) }, context.format, context.output);
+    const code = exitCodeForErrno(report.errno);
+    if (code !== ExitCode.OK) {
+      context.log.error(`invalidation failed: ${report.errno}${report.attempts > 1 ? ` after ${report.attempts} attempts` : ''}`);
+    }
+    return code;
+  } finally {
+    await backend.close();
+  }
+}
+
+export function renderInvalidate(report: InvalidateReport): string {
+  const target = report.region ? `${report.region} (${report.start}, ${formatBytes(BigInt(report.size))})` : `${report.start} + ${formatBytes(BigInt(report.size))}`;
+  const what = report.dry_run ? 'dry run' : 'invalidated';
+  const head = report.ok
+    ? `${chalk.green('✓')} ${what} ${target}`
+    : `${chalk.red('✗')} ${report.dry_run ? 'dry run failed for' : 'failed to invalidate'} ${target}: ${chalk.red(String(report.errno))}`;
+  const rows: string[][] = [];
+  if (Array.isArray(report.actions)) rows.push(['actions', (report.actions as string[]).join(', ') || 'none']);
+  rows.push(['attempts', `${report.attempts} (${report.retries} ${report.retries === 1 ? 'retry' : 'retries'})`]);
+  if (typeof report.status === 'string') rows.push(['status', report.status]);
+  if (report.coalesced) rows.push(['coalesced', 'served by another request\'s firmware call']);
+  rows.push(['time', `${report.elapsed_us} µs`]);
+  return `${head}\n${table(rows)}`;
+}

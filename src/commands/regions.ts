@@ -1,0 +1,51 @@
+import { Command } from '@commander-js/extra-typings';
+import { ExitCode } from '../core/errors.js';
+import { emit } from '../core/output.js';
+import { formatBytes } from '../core/units.js';
+import type { RegionInfo, RegionsReport } from '../backends/types.js';
+import type { Context } from '../cli/context.js';
+import { chalk, table } from '../cli/style.js';
+import type { CommandRunner } from './runner.js';
+
+export function regionsCommand(run: CommandRunner) {
+  return new Command('regions')
+    .description('list what invalidation applies to: CXL regions and memdevs, NVDIMM DIMMs and regions, iomem ranges')
+    .action(async (_options, command) => run(command, (context) => regions(context)));
+}
+
+async function regions(context: Context): Promise<number> {
+  const backend = await context.createBackend();
+  try {
+    const report = await backend.regions();
+    await emit({ json: report, human: () => renderRegions(report) }, context.format, context.output);
+    return ExitCode.OK;
+  } finally {
+    await backend.close();
+  }
+}
+
+const SHOWN = new Set(['name', 'kind', 'start', 'size']);
+
+function details(region: RegionInfo): string {
+  return Object.entries(region)
+    .filter(([key, value]) => !SHOWN.has(key) && value !== null && value !== undefined && !(Array.isArray(value) && value.length === 0))
+    .map(([key, value]) => `${key}=${Array.isArray(value) ? value.join(',') : typeof value === 'object' ? JSON.stringify(value) : String(value)}`)
+    .join(' ');
+}
+
+export function renderRegions(report: RegionsReport): string {
+  const lines: string[] = [];
+  if (report.regions.length === 0) lines.push('no regions found');
+  else {
+    const rows = report.regions.map((r) => [
+      chalk.bold(r.name),
+      r.kind,
+      r.start ?? chalk.dim('hidden'),
+      r.size === null ? chalk.dim('?') : formatBytes(BigInt(r.size)),
+      chalk.dim(details(r)),
+    ]);
+    lines.push(table([['NAME', 'KIND', 'START', 'SIZE', 'DETAILS'].map((h) => chalk.dim(h)), ...rows], ''));
+  }
+  for (const warning of report.warnings) lines.push(chalk.yellow(`warning: ${warning}`));
+  return lines.join('\n');
+}

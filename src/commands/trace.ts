@@ -1,0 +1,60 @@
+import { Command } from '@commander-js/extra-typings';
+import { ExitCode, usageError } from '../core/errors.js';
+import { emit } from '../core/output.js';
+import { parseDuration } from '../core/units.js';
+import type { TraceEvent, TraceReport } from '../backends/types.js';
+import type { Context } from '../cli/context.js';
+import { chalk, table } from '../cli/style.js';
+import type { CommandRunner } from './runner.js';
+
+export function traceCommand(run: CommandRunner) {
+  return new Command('trace')
+    .description('observe invalidations while it runs: for --duration, or exactly the lifetime of -- <command...>')
+    .argument('[command...]', 'a command to run and trace (after --)')
+    .option('-d, --duration <time>', 'trace this long (10s, 1m); default until Ctrl-C')
+    .action(async (commandArgs, options, command) => run(command, (context) => trace(context, commandArgs, options)));
+}
+
+async function trace(context: Context, commandArgs: string[], options: { duration?: string }): Promise<number> {
+  const durationMs = options.duration === undefined ? undefined : parseDuration(options.duration, '--duration');
+  if (durationMs !== undefined && commandArgs.length > 0) throw usageError('give either --duration or -- <command>, not both');
+  const backend = await context.createBackend();
+  const live = context.format === 'human' && !context.output;
+  try {
+    const report = await backend.trace({
+      durationMs,
+      command: commandArgs.length > 0 ? commandArgs : undefined,
+      signal: context.signal,
+      onEvent: live ? (event) => process.stdout.write(`${formatEvent(event)}\n`) : undefined,
+      commandStdout: context.format === 'human' && !context.output ? 'inherit' : 'stderr',
+    });
+    await emit({ json: report, human: () => renderTraceSummary(report) }, context.format, context.output);
+    if (report.command_exit_code !== undefined && report.command_exit_code !== null) return report.command_exit_code;
+    return context.signal.aborted ? ExitCode.INTERRUPTED : ExitCode.OK;
+  } finally {
+    await backend.close();
+  }
+}
+
+export function formatEvent(event: TraceEvent): string {
+  const time = `${(event.time_us / 1e6).toFixed(6)}`.padStart(12);
+  const { time_us: _t, kind, source_time_us: _s, ...rest } = event;
+  const fields = Object.entries(rest)
+    .filter(([, v]) => v !== undefined && v !== null)
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(' ');
+  const failed = event.ret !== undefined && event.ret !== 0 && event.ret !== null;
+  return `${chalk.dim(time)} ${failed ? chalk.red(kind) : chalk.cyan(kind)} ${fields}`;
+}
+
+export function renderTraceSummary(report: TraceReport): string {
+  const s = report.summary;
+  const l = s.latency_us;
+  const rows = [
+    ['invalidations', String(s.invalidations)],
+    ['errors', s.errors ? chalk.red(String(s.errors)) : '0'],
+    ['latency µs', l ? `p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  p99.9 ${l.p999}  max ${l.max}  mean ${l.mean}` : 'none'],
+  ];
+  if (report.command_exit_code !== undefined) rows.push(['command exit', String(report.command_exit_code)]);
+  return `${chalk.bold('trace summary')}\n${table(rows)}`;
+}

@@ -1,0 +1,39 @@
+import { dataError } from '../core/errors.js';
+import type { Random } from '../core/random.js';
+import { U64_MAX } from '../core/smccc.js';
+import { formatHex } from '../core/units.js';
+
+export type Pattern = 'random' | 'sequential' | 'same';
+export const PATTERNS: readonly Pattern[] = ['random', 'sequential', 'same'];
+
+export interface RangeSpec {
+  pattern: Pattern;
+  base: bigint;
+  size: bigint;
+  span: bigint;
+}
+
+export function validateRangeSpec(spec: RangeSpec): void {
+  if (spec.size === 0n) throw dataError('--size must not be 0');
+  if (spec.span < spec.size) throw dataError(`--span (${spec.span}) is smaller than --size (${spec.size})`);
+  if (spec.base + spec.span > U64_MAX + 1n) throw dataError(`--base ${formatHex(spec.base)} + --span ${spec.span} ends past 2^64`);
+}
+
+/** Draws the ranges of a stress run: `size`-aligned slots of [base, base+span). */
+export function rangePicker(spec: RangeSpec, random: Random): () => bigint {
+  const slots = spec.span / spec.size;
+  switch (spec.pattern) {
+    case 'same':
+      return () => spec.base;
+    case 'sequential': {
+      let next = 0n;
+      return () => {
+        const start = spec.base + next * spec.size;
+        next = (next + 1n) % slots;
+        return start;
+      };
+    }
+    case 'random':
+      return () => spec.base + random.below(slots) * spec.size;
+  }
+}
