@@ -12,6 +12,7 @@ export interface Platform {
   /** x86 `hypervisor` CPU flag; null when not x86 or cpuinfo is unreadable. */
   hypervisor: boolean | null;
   cpuinfoReadable: boolean;
+  cpuinfoDenied: boolean;
 }
 
 export function archFamily(arch: string): ArchFamily {
@@ -54,6 +55,7 @@ export async function readPlatform(sys: SysRoot): Promise<Platform> {
     archSource,
     hypervisor,
     cpuinfoReadable: cpuinfo.ok,
+    cpuinfoDenied: !cpuinfo.ok && cpuinfo.denied,
   };
 }
 

@@ -191,7 +191,7 @@ export async function probeSysfs(
       config.denied ||
       Boolean(kallsyms.denied) ||
       Boolean(debugfs?.denied) ||
-      (!platform.cpuinfoReadable && platform.arch === null));
+      platform.cpuinfoDenied);
 
   const report: ProbeReport = {
     backend: 'sysfs',
