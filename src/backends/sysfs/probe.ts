@@ -53,7 +53,11 @@ export async function probeSysfs(
   note(
     platform.archSource ?? '/proc/sys/kernel/arch',
     platform.arch !== null,
-    platform.arch ?? 'not readable, and /proc/cpuinfo has no known shape',
+    platform.arch === null
+      ? 'not readable, and /proc/cpuinfo has no known shape'
+      : platform.archSource === '/proc/cpuinfo'
+        ? `${platform.arch} (from the fields of cpuinfo; no /proc/sys/kernel/arch)`
+        : platform.arch,
   );
   if (platform.family === 'x86') {
     note(
