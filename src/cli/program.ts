@@ -41,7 +41,9 @@ export function buildProgram(signal: AbortSignal, onExitCode: (code: number) => 
     onExitCode(await body(context));
   };
   for (const make of [probeCommand, invalidateCommand, stressCommand, profilesCommand, regionsCommand, eraseCommand, traceCommand]) {
-    program.addCommand(make(run).exitOverride() as unknown as Command);
+    // addCommand (unlike .command()) does not inherit the parent's settings: without this, a subcommand's
+    // parse errors (unknown option, missing argument) reach stderr as `error: ...`, not `memregion: ...`.
+    program.addCommand(make(run).copyInheritedSettings(program).exitOverride() as unknown as Command);
   }
   return program as unknown as Command;
 }
