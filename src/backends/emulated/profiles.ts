@@ -110,14 +110,15 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export function builtInProfile(name: string): Profile {
-  const overrides = BUILT_IN[name];
+  // Own keys only: `constructor`, `toString` or `__proto__` are not profile names.
+  const overrides = Object.hasOwn(BUILT_IN, name) ? BUILT_IN[name] : undefined;
   if (!overrides) throw usageError(`unknown profile "${name}" (built-in: ${BUILT_IN_PROFILE_NAMES.join(', ')}; or a .json file)`);
   return mergeProfile(DEFAULT_PROFILE, { ...overrides, name });
 }
 
 /** A built-in name, or a path to a JSON profile file (anything with a `/` or ending in `.json`). */
 export async function loadProfile(nameOrFile: string): Promise<Profile> {
-  if (BUILT_IN[nameOrFile] || (!nameOrFile.includes('/') && !nameOrFile.endsWith('.json'))) {
+  if (Object.hasOwn(BUILT_IN, nameOrFile) || (!nameOrFile.includes('/') && !nameOrFile.endsWith('.json'))) {
     return builtInProfile(nameOrFile);
   }
   let text: string;
