@@ -3,7 +3,7 @@ import { ExitCode } from '../core/errors.js';
 import { emit } from '../core/output.js';
 import { parseDuration } from '../core/units.js';
 import type { EraseMethod, EraseReport } from '../backends/types.js';
-import type { Context } from '../cli/context.js';
+import { type Context, requireFormat } from '../cli/context.js';
 import { confirmation } from '../cli/confirm.js';
 import { chalk } from '../cli/style.js';
 import type { CommandRunner } from './runner.js';
@@ -24,6 +24,7 @@ async function erase(
   memdev: string,
   options: { method: EraseMethod; timeout: string; force?: boolean; yes?: boolean },
 ): Promise<number> {
+  requireFormat(context, ['human', 'json'], 'erase');
   const timeoutMs = parseDuration(options.timeout, '--timeout');
   const backend = await context.createBackend();
   const spinner = await startSpinner(context, `${options.method} ${memdev}`);

@@ -3,7 +3,7 @@ import { ExitCode, exitCodeForErrno, usageError } from '../core/errors.js';
 import { emit } from '../core/output.js';
 import { formatBytes, parseU64, validateRange } from '../core/units.js';
 import type { InvalidateReport } from '../backends/types.js';
-import type { Context } from '../cli/context.js';
+import { type Context, requireFormat } from '../cli/context.js';
 import { confirmation } from '../cli/confirm.js';
 import { chalk, table } from '../cli/style.js';
 import type { CommandRunner } from './runner.js';
@@ -32,6 +32,7 @@ export function invalidateCommand(run: CommandRunner) {
 }
 
 async function invalidate(context: Context, startText: string | undefined, sizeText: string | undefined, options: InvalidateOptions) {
+  requireFormat(context, ['human', 'json'], 'invalidate');
   const regionMode = options.region !== undefined;
   if (regionMode && (startText !== undefined || sizeText !== undefined)) {
     throw usageError('give either <start> <size> or --region <name>, not both');

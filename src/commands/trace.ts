@@ -3,7 +3,7 @@ import { ExitCode, usageError } from '../core/errors.js';
 import { emit } from '../core/output.js';
 import { parseDuration } from '../core/units.js';
 import type { TraceEvent, TraceReport } from '../backends/types.js';
-import type { Context } from '../cli/context.js';
+import { type Context, requireFormat } from '../cli/context.js';
 import { chalk, table } from '../cli/style.js';
 import type { CommandRunner } from './runner.js';
 
@@ -16,6 +16,7 @@ export function traceCommand(run: CommandRunner) {
 }
 
 async function trace(context: Context, commandArgs: string[], options: { duration?: string }): Promise<number> {
+  requireFormat(context, ['human', 'json'], 'trace');
   const durationMs = options.duration === undefined ? undefined : parseDuration(options.duration, '--duration');
   if (durationMs !== undefined && commandArgs.length > 0) throw usageError('give either --duration or -- <command>, not both');
   const backend = await context.createBackend();
