@@ -1,0 +1,282 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { invalidateRegion, type RegionFlowDeps } from '../../src/backends/sysfs/commit.js';
+import { createSysfsBackend } from '../../src/backends/sysfs/index.js';
+import { regionStressTarget } from '../../src/backends/sysfs/stress.js';
+import type { RegionInvalidateOptions, Verdict } from '../../src/backends/types.js';
+import { silentLogger } from '../../src/core/log.js';
+import { FakeKernelTracefs } from './helpers/fake-tracefs.js';
+import { errnoError, RecordingRoot } from './helpers/recording-root.js';
+import { confirmer, copyFixture, fakeProbe } from './helpers/sysfs-fixture.js';
+
+let fixture: { root: string; cleanup: () => void };
+let sys: RecordingRoot;
+beforeEach(() => {
+  fixture = copyFixture('cxl');
+  sys = new RecordingRoot(fixture.root);
+});
+afterEach(() => fixture.cleanup());
+
+const deps = (verdict: Verdict = 'supported'): RegionFlowDeps => ({
+  sys,
+  log: silentLogger,
+  probe: fakeProbe(verdict),
+  trace: false,
+});
+const options = (over: Partial<RegionInvalidateOptions> = {}): RegionInvalidateOptions => ({
+  dryRun: false,
+  cycle: false,
+  force: false,
+  confirm: async () => true,
+  signal: new AbortController().signal,
+  ...over,
+});
+const commitOf = (name: string) =>
+  readFileSync(path.join(fixture.root, `sys/bus/cxl/devices/${name}/commit`), 'utf8').trim();
+const refusal = (code: number, pattern: RegExp) => (e: { exitCode: number; message: string }) => {
+  assert.equal(e.exitCode, code, e.message);
+  assert.match(e.message, pattern);
+  assert.ok(!e.message.includes('\n'), 'one line');
+  return true;
+};
+
+describe('invalidate --region: a configured region that is not committed', () => {
+  it('asks after the preflight, then writes 1 to commit and reports the region range', async () => {
+    const ask = confirmer(true, () => assert.deepEqual(sys.writes, [], 'no write before the answer'));
+    const report = await invalidateRegion('region1', options({ confirm: ask.confirm }), deps());
+    assert.equal(ask.questions.length, 1);
+    assert.match(ask.questions[0]!, /Commit region1/);
+    assert.deepEqual(sys.writes, [{ file: 'sys/bus/cxl/devices/region1/commit', value: '1' }]);
+    assert.equal(commitOf('region1'), '1');
+    assert.equal(report.ok, true);
+    assert.equal(report.start, '0x40c0000000');
+    assert.equal(report.size, '1073741824');
+    assert.equal(report['action'], 'commit');
+    assert.equal(report.status, 'committed');
+  });
+
+  it('refuses a region whose interleave positions are not all set (65)', async () => {
+    const file = path.join(fixture.root, 'sys/bus/cxl/devices/region1/target0');
+    await import('node:fs').then((fs) => fs.writeFileSync(file, '\n'));
+    await assert.rejects(
+      invalidateRegion('region1', options(), deps()),
+      refusal(65, /not fully configured \(target0 is empty\)/),
+    );
+    assert.deepEqual(sys.writes, []);
+  });
+});
+
+describe('invalidate --region: a committed region', () => {
+  it('refuses without --cycle and says why (64)', async () => {
+    await assert.rejects(
+      invalidateRegion('region2', options(), deps()),
+      refusal(64, /already committed.*--cycle/),
+    );
+    assert.deepEqual(sys.writes, []);
+  });
+
+  it('with --cycle decommits, commits and binds the region driver again, in that order', async () => {
+    const report = await invalidateRegion('region2', options({ cycle: true }), deps());
+    assert.deepEqual(sys.writes, [
+      { file: 'sys/bus/cxl/devices/region2/commit', value: '0' },
+      { file: 'sys/bus/cxl/devices/region2/commit', value: '1' },
+      { file: 'sys/bus/cxl/drivers/cxl_region/bind', value: 'region2' },
+    ]);
+    assert.equal(report['action'], 'cycle');
+    assert.equal((report['steps'] as unknown[]).length, 3);
+  });
+
+  it('refuses to cycle a region in use, naming the DAX device and the online memory (75)', async () => {
+    await assert.rejects(
+      invalidateRegion('region0', options({ cycle: true }), deps()),
+      refusal(75, /dax0\.0 is bound to kmem; memory blocks memory1032\.\.memory1035 \(4 blocks\) are online/),
+    );
+    assert.deepEqual(sys.writes, []);
+  });
+
+  it('says the region is left decommitted when the commit after the decommit fails', async () => {
+    sys.hook = (file, value) => {
+      if (file.endsWith('/commit') && value === '1') throw errnoError('ENXIO');
+    };
+    await assert.rejects(
+      invalidateRegion('region2', options({ cycle: true }), deps()),
+      refusal(69, /ENXIO.*Failed to synchronize CPU cache state.*left decommitted/),
+    );
+  });
+});
+
+describe('invalidate --region: the provider rule, confirmation and names', () => {
+  it('refuses before any write when the verdict is not supported, and says what the kernel would do (69)', async () => {
+    const ask = confirmer(true);
+    await assert.rejects(
+      invalidateRegion('region1', options({ confirm: ask.confirm }), deps('unknown')),
+      refusal(69, /verdict is "unknown".*ENXIO.*WARNs.*taints.*--force/),
+    );
+    assert.deepEqual(sys.writes, []);
+    assert.equal(ask.questions.length, 0);
+  });
+
+  it('writes with --force and keeps the warning in the report', async () => {
+    const report = await invalidateRegion('region1', options({ force: true }), deps('unsupported'));
+    assert.equal(sys.writes.length, 1);
+    assert.match(String((report['warnings'] as string[])[0]), /--force.*taints/);
+  });
+
+  it('does nothing when confirmation is refused (no TTY and no --yes): exit 64', async () => {
+    const ask = confirmer(false);
+    await assert.rejects(
+      invalidateRegion('region1', options({ confirm: ask.confirm }), deps()),
+      refusal(64, /^cancelled$/),
+    );
+    assert.deepEqual(sys.writes, []);
+  });
+
+  it('checks without writing or asking on --dry-run', async () => {
+    const ask = confirmer(true);
+    const report = await invalidateRegion(
+      'region2',
+      options({ dryRun: true, cycle: true, confirm: ask.confirm }),
+      deps(),
+    );
+    assert.equal(report.dry_run, true);
+    assert.deepEqual(report['plan'], ['commit <- 0', 'commit <- 1', 'bind cxl_region']);
+    assert.deepEqual(sys.writes, []);
+    assert.equal(ask.questions.length, 0);
+  });
+
+  for (const name of [
+    '../region1',
+    'region1/../../../etc',
+    'region1/',
+    '/region1',
+    'region01',
+    'region-1',
+    'region1 ',
+    'Region1',
+    '',
+    'mem0',
+    'region1\n',
+  ]) {
+    it(`refuses the name ${JSON.stringify(name)} before touching any path (65)`, async () => {
+      await assert.rejects(
+        invalidateRegion(name, options(), deps()),
+        refusal(65, /is not a CXL region name/),
+      );
+      assert.deepEqual(sys.writes, []);
+    });
+  }
+
+  it('refuses a well-formed name that does not exist (65, "no such region")', async () => {
+    await assert.rejects(
+      invalidateRegion('region9', options(), deps()),
+      refusal(65, /^no such region: region9/),
+    );
+  });
+});
+
+describe('invalidate --region with tracefs', () => {
+  it("reports the kernel's invalidation calls made during the write", async () => {
+    const tracefs = new FakeKernelTracefs(sys);
+    const group = 'memregion_committest';
+    sys.hook = (file) => {
+      if (!file.endsWith('/commit')) return;
+      tracefs.emit(
+        `instances/${group}`,
+        '  bash-9 [001] .... 50.000000: inv: (cpu_cache_invalidate_memregion+0x0/0x60) start=0x40c0000000 len=1073741824',
+      );
+      tracefs.emit(
+        `instances/${group}`,
+        '  bash-9 [001] .... 50.000900: inv_ret: (cxl_region_probe+0x10/0x20 <- cpu_cache_invalidate_memregion) ret=0',
+      );
+    };
+    const report = await invalidateRegion('region1', options(), {
+      ...deps(),
+      trace: { target: { tracefs, providers: [], warnings: [] }, group, settleMs: 5 },
+    });
+    const calls = report['kernel_calls'] as {
+      count: number;
+      latency_us: { max: number };
+      returns: Record<string, number>;
+    };
+    assert.equal(calls.count, 1);
+    assert.equal(calls.latency_us.max, 900);
+    assert.deepEqual(calls.returns, { '0': 1 });
+    assert.deepEqual(
+      [...tracefs.live()].filter((p) => p.startsWith(group)),
+      [],
+    );
+  });
+});
+
+describe('the sysfs backend on the CXL fixture', () => {
+  it('uses the probe verdict of the fixture (supported) and commits', async () => {
+    const backend = await createSysfsBackend({
+      backend: 'sysfs',
+      root: fixture.root,
+      seed: 1,
+      provider: 'v2',
+      virtualTime: false,
+      log: silentLogger,
+    });
+    const report = await backend.invalidateRegion('region1', options({ dryRun: true }));
+    assert.equal(report.ok, true);
+    await backend.close();
+  });
+
+  it('explains that Linux has no interface for an arbitrary range (69)', async () => {
+    const backend = await createSysfsBackend({
+      backend: 'sysfs',
+      root: fixture.root,
+      seed: 1,
+      provider: 'v2',
+      virtualTime: false,
+      log: silentLogger,
+    });
+    await assert.rejects(
+      backend.invalidateRange(0x1000n, 4096n, { dryRun: false }),
+      refusal(69, /no file, ioctl or tracepoint.*--region.*erase.*--backend emulated/),
+    );
+  });
+});
+
+describe('stress --region', () => {
+  const stress = (region: string | undefined, answer = true, verdict: Verdict = 'supported') =>
+    regionStressTarget(
+      { region, confirm: confirmer(answer).confirm, signal: new AbortController().signal },
+      deps(verdict),
+    );
+
+  it('cycles the region once per invalidation, one at a time', async () => {
+    const target = await stress('region2');
+    const outcomes = await Promise.all([target.invalidate(0n, 1n), target.invalidate(0n, 1n)]);
+    assert.deepEqual(
+      outcomes.map((o) => o.errno),
+      [null, null],
+    );
+    assert.deepEqual(
+      sys.writes.map((w) => `${w.file.split('/').pop()}=${w.value}`),
+      ['commit=0', 'commit=1', 'bind=region2', 'commit=0', 'commit=1', 'bind=region2'],
+    );
+    assert.deepEqual(target.firmwareCalls(), { SUCCESS: 2 });
+  });
+
+  it('counts a failed cycle by errno instead of throwing', async () => {
+    const target = await stress('region2');
+    sys.hook = (file, value) => {
+      if (file.endsWith('/commit') && value === '1') throw errnoError('EBUSY');
+    };
+    const outcome = await target.invalidate(0n, 1n);
+    assert.equal(outcome.errno, 'EBUSY');
+  });
+
+  it('refuses a region in use, a missing --region, no provider, and a refused confirmation', async () => {
+    await assert.rejects(stress('region0'), refusal(75, /in use/));
+    await assert.rejects(stress(undefined), refusal(64, /--region/));
+    await assert.rejects(stress('region2', true, 'unsupported'), refusal(69, /verdict/));
+    await assert.rejects(stress('region2', false), refusal(64, /cancelled/));
+    await assert.rejects(stress('../x'), refusal(65, /not a CXL region name/));
+    assert.deepEqual(sys.writes, []);
+  });
+});

@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { type EraseDeps, eraseMemdev } from '../../src/backends/sysfs/erase.js';
+import type { EraseOptions, Verdict } from '../../src/backends/types.js';
+import { silentLogger } from '../../src/core/log.js';
+import { errnoError, RecordingRoot } from './helpers/recording-root.js';
+import { confirmer, copyFixture, fakeProbe } from './helpers/sysfs-fixture.js';
+
+let fixture: { root: string; cleanup: () => void };
+let sys: RecordingRoot;
+const timers: NodeJS.Timeout[] = [];
+beforeEach(() => {
+  fixture = copyFixture('cxl');
+  sys = new RecordingRoot(fixture.root);
+});
+afterEach(() => {
+  for (const t of timers) clearTimeout(t);
+  fixture.cleanup();
+});
+
+const stateFile = (memdev: string) => path.join(fixture.root, `sys/bus/cxl/devices/${memdev}/security/state`);
+
+/** The kernel's part: a write of 1 to security/sanitize starts a sanitize that ends after `ms`. */
+function kernelSanitizes(ms: number | null): void {
+  sys.hook = (file, value) => {
+    const match = /devices\/(mem[0-9]+)\/security\/(sanitize|erase)$/.exec(file);
+    if (!match || value !== '1') return;
+    const memdev = match[1]!;
+    if (match[2] === 'erase') return; // secure erase completes within the write
+    writeFileSync(stateFile(memdev), 'sanitize\n');
+    if (ms !== null) timers.push(setTimeout(() => writeFileSync(stateFile(memdev), 'disabled\n'), ms));
+  };
+}
+
+const deps = (verdict: Verdict = 'supported'): EraseDeps => ({
+  sys,
+  log: silentLogger,
+  probe: fakeProbe(verdict),
+  pollMs: 5,
+});
+const options = (over: Partial<EraseOptions> = {}): EraseOptions => ({
+  method: 'sanitize',
+  timeoutMs: 5000,
+  confirm: async () => true,
+  signal: new AbortController().signal,
+  force: false,
+  ...over,
+});
+const refusal = (code: number, pattern: RegExp) => (e: { exitCode: number; message: string }) => {
+  assert.equal(e.exitCode, code, e.message);
+  assert.match(e.message, pattern);
+  assert.ok(!e.message.includes('\n'), 'one line');
+  return true;
+};
+
+describe('erase --method sanitize', () => {
+  it('asks after the preflight, writes 1, waits for the state to leave sanitize with progress, reports', async () => {
+    kernelSanitizes(60);
+    const progress: string[] = [];
+    const ask = confirmer(true, () => assert.deepEqual(sys.writes, []));
+    const report = await eraseMemdev(
+      'mem1',
+      options({ confirm: ask.confirm, onProgress: (state) => progress.push(state) }),
+      deps(),
+    );
+    assert.deepEqual(sys.writes, [{ file: 'sys/bus/cxl/devices/mem1/security/sanitize', value: '1' }]);
+    assert.equal(ask.questions.length, 1);
+    assert.match(ask.questions[0]!, /Sanitize mem1 \(serial 0x2\)/);
+    assert.ok(progress.includes('sanitize'), progress.join(','));
+    assert.equal(progress.at(-1), 'disabled');
+    assert.equal(report.ok, true);
+    assert.equal(report.state, 'disabled');
+    assert.ok(report.elapsed_ms >= 50);
+  });
+
+  it('times out with exit 75 and says the kernel operation keeps running', async () => {
+    kernelSanitizes(null);
+    await assert.rejects(
+      eraseMemdev('mem1', options({ timeoutMs: 60 }), deps()),
+      refusal(75, /timed out.*keeps running/),
+    );
+  });
+
+  it('stops waiting on Ctrl-C with exit 130 and says the kernel operation keeps running', async () => {
+    kernelSanitizes(null);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 40);
+    await assert.rejects(
+      eraseMemdev('mem1', options({ signal: controller.signal }), deps()),
+      refusal(130, /interrupted: the kernel's sanitize of mem1 keeps running/),
+    );
+  });
+});
+
+describe('erase --method secure-erase', () => {
+  it('writes 1 to security/erase', async () => {
+    kernelSanitizes(0);
+    const report = await eraseMemdev('mem1', options({ method: 'secure-erase' }), deps());
+    assert.deepEqual(sys.writes, [{ file: 'sys/bus/cxl/devices/mem1/security/erase', value: '1' }]);
+    assert.equal(report.method, 'secure-erase');
+  });
+
+  it('refuses a device without security/erase (69)', async () => {
+    await assert.rejects(
+      eraseMemdev('mem2', options({ method: 'secure-erase' }), deps()),
+      refusal(69, /has no security\/erase/),
+    );
+    assert.deepEqual(sys.writes, []);
+  });
+});
+
+describe('erase refusals', () => {
+  it('refuses a device with committed decoders, naming them (75)', async () => {
+    await assert.rejects(
+      eraseMemdev('mem0', options(), deps()),
+      refusal(75, /2 decoder\(s\) committed on endpoint3/),
+    );
+    assert.deepEqual(sys.writes, []);
+  });
+
+  it('refuses without a provider unless --force, since the next commit needs one (69)', async () => {
+    await assert.rejects(
+      eraseMemdev('mem1', options(), deps('unsupported')),
+      refusal(69, /next region commit.*--force/),
+    );
+    assert.deepEqual(sys.writes, []);
+    kernelSanitizes(5);
+    const report = await eraseMemdev('mem1', options({ force: true }), deps('unsupported'));
+    assert.match(String((report['warnings'] as string[])[0]), /--force/);
+  });
+
+  it('does nothing when confirmation is refused (64)', async () => {
+    await assert.rejects(
+      eraseMemdev('mem1', options({ confirm: confirmer(false).confirm }), deps()),
+      refusal(64, /cancelled/),
+    );
+    assert.deepEqual(sys.writes, []);
+  });
+
+  it('refuses a device that is already sanitizing (75)', async () => {
+    writeFileSync(stateFile('mem1'), 'sanitize\n');
+    await assert.rejects(eraseMemdev('mem1', options(), deps()), refusal(75, /already sanitizing/));
+  });
+
+  it('maps the kernel refusing the write (EBUSY → 75, EACCES → 77)', async () => {
+    sys.hook = () => {
+      throw errnoError('EBUSY');
+    };
+    await assert.rejects(eraseMemdev('mem1', options(), deps()), refusal(75, /EBUSY/));
+    sys.hook = () => {
+      throw errnoError('EACCES');
+    };
+    await assert.rejects(eraseMemdev('mem1', options(), deps()), refusal(77, /needs root/));
+  });
+
+  for (const name of ['../mem1', 'mem1/../../x', 'mem', 'mem01', 'nmem0', 'region0', 'mem1\u0000']) {
+    it(`refuses the name ${JSON.stringify(name)} (65)`, async () => {
+      await assert.rejects(
+        eraseMemdev(name, options(), deps()),
+        refusal(65, /is not a CXL memory device name/),
+      );
+    });
+  }
+
+  it('refuses an unknown memdev (65, "no such memdev")', async () => {
+    await assert.rejects(eraseMemdev('mem7', options(), deps()), refusal(65, /^no such memdev: mem7/));
+  });
+});

@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { type ReadResult, SysRoot } from '../../src/backends/sysfs/fs.js';
+import { iomemAddressesHidden, isInvalidationTarget, parseIomem } from '../../src/backends/sysfs/iomem.js';
+import { isKernelName, requireKernelName } from '../../src/backends/sysfs/names.js';
+import { listRegions } from '../../src/backends/sysfs/regions.js';
+import { copyFixture } from './helpers/sysfs-fixture.js';
+
+let fixture: { root: string; cleanup: () => void };
+beforeEach(() => {
+  fixture = copyFixture('cxl');
+});
+afterEach(() => fixture.cleanup());
+
+const byKind = async (kind: string) =>
+  (await listRegions(new SysRoot(fixture.root))).regions.filter((r) => r.kind === kind);
+
+describe('regions on the CXL fixture', () => {
+  it('lists CXL regions with resource, size, mode, commit state and what uses them', async () => {
+    const regions = await byKind('cxl_region');
+    assert.deepEqual(
+      regions.map((r) => [r.name, r.start, r.size, r['mode'], r['committed']]),
+      [
+        ['region0', '0x4080000000', '1073741824', 'ram', true],
+        ['region1', '0x40c0000000', '1073741824', 'ram', false],
+        ['region2', '0x4100000000', '268435456', 'ram', true],
+      ],
+    );
+    assert.deepEqual(regions[0]!['dax_devices'], [{ name: 'dax0.0', driver: 'kmem' }]);
+    assert.deepEqual(regions[0]!['memdevs'], ['mem0']);
+    assert.equal(regions[1]!['driver'], null);
+  });
+
+  it('lists CXL memdevs with security state and committed decoders', async () => {
+    const memdevs = await byKind('cxl_memdev');
+    assert.deepEqual(
+      memdevs.map((m) => [
+        m.name,
+        m['security_state'],
+        m['decoders_committed'],
+        m['sanitize'],
+        m['secure_erase'],
+      ]),
+      [
+        ['mem0', 'disabled', 2, true, true],
+        ['mem1', 'disabled', 0, true, true],
+        ['mem2', 'disabled', 0, true, false],
+      ],
+    );
+  });
+
+  it('lists NVDIMM DIMMs and regions', async () => {
+    const dimms = await byKind('nvdimm_dimm');
+    const regions = await byKind('nvdimm_region');
+    assert.deepEqual(
+      dimms.map((d) => [d.name, d['security']]),
+      [['nmem0', 'disabled']],
+    );
+    assert.deepEqual(
+      regions.map((r) => [r.name, r.start, r.size, r['dimms']]),
+      [['region0', '0x6000000000', '17179869184', ['nmem0']]],
+    );
+  });
+
+  it('lists the /proc/iomem targets with their nesting', async () => {
+    const iomem = await byKind('iomem');
+    assert.deepEqual(
+      iomem.map((r) => [r.name, r.start, r.size, r['parent']]),
+      [
+        ['CXL Window 0', '0x4080000000', '4294967296', null],
+        ['region0', '0x4080000000', '1073741824', 'CXL Window 0'],
+        ['region1', '0x40c0000000', '1073741824', 'CXL Window 0'],
+        ['region2', '0x4100000000', '268435456', 'CXL Window 0'],
+        ['Soft Reserved', '0x5000000000', '17179869184', null],
+        ['Persistent Memory', '0x6000000000', '17179869184', null],
+      ],
+    );
+  });
+
+  it('does not print zeros as addresses when /proc/iomem hides them (no root), and says so', async () => {
+    const file = path.join(fixture.root, 'proc/iomem');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/[0-9a-f]+-[0-9a-f]+ :/g, '00000000-00000000 :'));
+    const report = await listRegions(new SysRoot(fixture.root));
+    const iomem = report.regions.filter((r) => r.kind === 'iomem');
+    assert.equal(iomem.length, 6);
+    assert.ok(iomem.every((r) => r.start === null && r.size === null));
+    assert.match(report.warnings.join('\n'), /addresses read as zero without root/);
+  });
+
+  it('reports an unreadable /proc/iomem as a warning, not an error', async () => {
+    class DeniedIomem extends SysRoot {
+      override async read(relative: string): Promise<ReadResult> {
+        if (relative === 'proc/iomem') return { ok: false, code: 'EACCES', denied: true };
+        return super.read(relative);
+      }
+    }
+    const report = await listRegions(new DeniedIomem(fixture.root));
+    assert.match(report.warnings.join('\n'), /proc\/iomem: cannot read \(permission denied\)/);
+    assert.equal(report.regions.filter((r) => r.kind === 'iomem').length, 0);
+    assert.equal(report.regions.filter((r) => r.kind === 'cxl_region').length, 3);
+  });
+
+  it('lists nothing, without failing, on a machine without CXL or NVDIMM', async () => {
+    const report = await listRegions(new SysRoot(path.join(fixture.root, 'sys/kernel')));
+    assert.deepEqual(report.regions, []);
+  });
+});
+
+describe('/proc/iomem parsing', () => {
+  it('reads nesting from two spaces per level', () => {
+    const entries = parseIomem(
+      'a0-ff : CXL Window 1\n  a0-bf : region3\n    a0-af : dax3.0\n  c0-ff : region4\n100-1ff : System RAM\n',
+    );
+    assert.deepEqual(
+      entries.map((e) => [e.name, e.depth, e.parent, e.start, e.end]),
+      [
+        ['CXL Window 1', 0, null, 0xa0n, 0xffn],
+        ['region3', 1, 'CXL Window 1', 0xa0n, 0xbfn],
+        ['dax3.0', 2, 'region3', 0xa0n, 0xafn],
+        ['region4', 1, 'CXL Window 1', 0xc0n, 0xffn],
+        ['System RAM', 0, null, 0x100n, 0x1ffn],
+      ],
+    );
+  });
+
+  it('knows which names are invalidation targets', () => {
+    for (const name of [
+      'CXL Window 0',
+      'CXL Window 12',
+      'region7',
+      'Soft Reserved',
+      'Persistent Memory',
+      'Persistent Memory (legacy)',
+    ]) {
+      assert.ok(isInvalidationTarget(name), name);
+    }
+    for (const name of ['System RAM', 'dax0.0', 'Kernel code', 'CXL Window', 'region'])
+      assert.ok(!isInvalidationTarget(name), name);
+  });
+
+  it('tells hidden addresses from a real zero range', () => {
+    assert.ok(
+      iomemAddressesHidden(parseIomem('00000000-00000000 : Reserved\n00000000-00000000 : System RAM\n')),
+    );
+    assert.ok(
+      !iomemAddressesHidden(parseIomem('00000000-00000fff : Reserved\n00001000-0009ffff : System RAM\n')),
+    );
+  });
+});
+
+describe('kernel names', () => {
+  it('accepts the kernel forms', () => {
+    for (const [kind, name] of [
+      ['region', 'region0'],
+      ['region', 'region15'],
+      ['memdev', 'mem3'],
+      ['nmem', 'nmem0'],
+      ['dax', 'dax0.0'],
+      ['decoder', 'decoder12.3'],
+    ] as const) {
+      assert.ok(isKernelName(kind, name), name);
+    }
+  });
+
+  it('refuses traversal and look-alikes with a one-line message that shows the name safely', () => {
+    for (const name of [
+      '../region0',
+      'region0/..',
+      '..',
+      '.',
+      'region0/../../etc/passwd',
+      'region 0',
+      'region0\n',
+      'region00',
+      'region+1',
+      'REGION0',
+      'region0x',
+      'region99999999999',
+    ]) {
+      assert.throws(
+        () => requireKernelName('region', name),
+        (e: { exitCode: number; message: string }) =>
+          e.exitCode === 65 &&
+          !e.message.includes('\n') &&
+          e.message.includes(JSON.stringify(name).slice(0, 20)),
+        name,
+      );
+    }
+  });
+});
