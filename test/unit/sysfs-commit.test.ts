@@ -118,6 +118,15 @@ describe('invalidate --region: the provider rule, confirmation and names', () =>
     assert.equal(ask.questions.length, 0);
   });
 
+  it('refuses with 77 when the verdict is unknown for want of privileges', async () => {
+    const probe = async () => ({ ...(await fakeProbe('unknown')()), needs_privileges: true });
+    await assert.rejects(
+      invalidateRegion('region1', options(), { ...deps(), probe }),
+      refusal(77, /verdict is "unknown"/),
+    );
+    assert.deepEqual(sys.writes, []);
+  });
+
   it('writes with --force and keeps the warning in the report', async () => {
     const report = await invalidateRegion('region1', options({ force: true }), deps('unsupported'));
     assert.equal(sys.writes.length, 1);

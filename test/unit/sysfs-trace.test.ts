@@ -149,6 +149,19 @@ describe('trace session', () => {
     assert.deepEqual(groupProbes(), []);
   });
 
+  it('says when the command cannot be started, and still removes the probes', async () => {
+    await assert.rejects(
+      runTrace(
+        tracefs.sys,
+        silentLogger,
+        { command: ['/nonexistent/memregion-test-command'], signal: new AbortController().signal },
+        { target: target(), group: GROUP, pollMs: 10 },
+      ),
+      /cannot run \/nonexistent\/memregion-test-command/,
+    );
+    assert.deepEqual(groupProbes(), []);
+  });
+
   it('stops on the abort signal and still removes the probes', async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);

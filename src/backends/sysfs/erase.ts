@@ -84,7 +84,8 @@ export async function eraseMemdev(
     backend: 'sysfs',
     memdev,
     method: options.method,
-    ok: true,
+    // Done when the state left `sanitize`; an unreadable state confirms nothing.
+    ok: state !== 'unknown',
     state,
     elapsed_ms: Date.now() - started,
     next_step: 'the next commit of a region on this device invalidates CPU caches for its range',

@@ -23,9 +23,10 @@ export async function requireProvider(
   if (report.verdict === 'supported') return null;
   const reasons = report.reasons.length > 0 ? ` (${report.reasons.join('; ')})` : '';
   if (!force) {
+    // An unknown verdict for want of privileges is a permission problem (77), as for `probe` itself.
     throw new MemregionError(
       `refusing to ${what}: the probe verdict is "${report.verdict}"${reasons}; ${why} (use --force to write anyway)`,
-      ExitCode.UNAVAILABLE,
+      report.needs_privileges ? ExitCode.NO_PERM : ExitCode.UNAVAILABLE,
     );
   }
   const warning = `--force: writing although the probe verdict is "${report.verdict}"; ${why}`;
