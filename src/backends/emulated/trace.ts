@@ -73,7 +73,7 @@ async function runTraced(command: string[], socketPath: string, options: TraceOp
   });
   const result = await child;
   if (result.failed && result.exitCode === undefined && !signal.aborted) {
-    throw new MemregionError(`cannot run ${file}: ${result.shortMessage}`, ExitCode.UNAVAILABLE);
+    throw new MemregionError(`cannot run ${file}: ${String(result.shortMessage).split('\n')[0]}`, ExitCode.UNAVAILABLE);
   }
   return result.exitCode ?? null;
 }
