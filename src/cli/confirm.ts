@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline/promises';
 import { ExitCode, MemregionError } from '../core/errors.js';
 import type { Confirm } from '../backends/types.js';
 
@@ -12,6 +11,7 @@ export function confirmation(yes: boolean, signal: AbortSignal): Confirm {
     if (!process.stdin.isTTY) {
       throw new MemregionError(`refusing without confirmation: ${question.replace(/\?$/, '')} (stdin is not a terminal: pass --yes)`, ExitCode.USAGE);
     }
+    const { createInterface } = await import('node:readline/promises');
     const rl = createInterface({ input: process.stdin, output: process.stderr });
     try {
       const answer = await rl.question(`${question} [y/N] `, { signal });

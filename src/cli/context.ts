@@ -5,7 +5,7 @@ import { freshSeed } from '../core/random.js';
 import { parseCount } from '../core/units.js';
 import { BACKEND_NAMES, type Backend, type BackendName, PROVIDER_VARIANTS, type ProviderVariant } from '../backends/types.js';
 import { createBackend } from '../api.js';
-import { configureColor } from './style.js';
+import { enableColor } from './style.js';
 
 /** Global options as commander gives them (DESIGN §5). */
 export interface GlobalOptions {
@@ -38,8 +38,7 @@ export interface Context {
   createBackend(options?: { virtualTime?: boolean }): Promise<Backend>;
 }
 
-export function createContext(options: GlobalOptions, signal: AbortSignal): Context {
-  configureColor(options.color !== false);
+export async function createContext(options: GlobalOptions, signal: AbortSignal): Promise<Context> {
   const backendName = options.backend ?? 'sysfs';
   if (!(BACKEND_NAMES as string[]).includes(backendName)) {
     throw usageError(`unknown backend "${backendName}" (sysfs or emulated)`);
@@ -55,6 +54,7 @@ export function createContext(options: GlobalOptions, signal: AbortSignal): Cont
   if (!['human', 'json', 'prometheus'].includes(format)) {
     throw usageError(`unknown format "${format}" (human, json or prometheus)`);
   }
+  if (format === 'human') await enableColor(options.color !== false);
   const seed = options.seed === undefined ? freshSeed() : parseCount(options.seed, '--seed', { allowZero: true, max: 0xffff_ffff });
   const quiet = options.quiet === true;
   const verbose = options.verbose === true;

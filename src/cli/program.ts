@@ -37,7 +37,7 @@ export function buildProgram(signal: AbortSignal, onExitCode: (code: number) => 
     });
 
   const run: CommandRunner = async (command, body) => {
-    const context = createContext(command.optsWithGlobals() as GlobalOptions, signal);
+    const context = await createContext(command.optsWithGlobals() as GlobalOptions, signal);
     onExitCode(await body(context));
   };
   for (const make of [probeCommand, invalidateCommand, stressCommand, profilesCommand, regionsCommand, eraseCommand, traceCommand]) {

@@ -1,16 +1,24 @@
-import chalk, { type ChalkInstance } from 'chalk';
+import type { ChalkInstance } from 'chalk';
+
+/** Until human output asks for colour: `chalk.green.bold('x')` is just `'x'`. */
+const plain: ChalkInstance = new Proxy(() => {}, {
+  get: () => plain,
+  apply: (_target, _this, args: unknown[]) => args.join(' '),
+}) as unknown as ChalkInstance;
+
+/** The colour functions human renderers use (a live binding: plain until `enableColor`). */
+export let chalk: ChalkInstance = plain;
 
 /**
- * Colour for human output. chalk does not read NO_COLOR, so it is honoured here, with --no-color and
- * FORCE_COLOR (which chalk reads itself).
+ * Loads chalk for human output only (JSON and Prometheus runs never pay for it). chalk does not read
+ * NO_COLOR, so it is honoured here, with --no-color; FORCE_COLOR chalk reads itself.
  */
-export function configureColor(enabled: boolean): ChalkInstance {
+export async function enableColor(enabled: boolean): Promise<void> {
+  const { default: loaded } = await import('chalk');
   const noColorEnv = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
-  if (!enabled || (noColorEnv && !process.env.FORCE_COLOR)) chalk.level = 0;
-  return chalk;
+  if (!enabled || (noColorEnv && !process.env.FORCE_COLOR)) loaded.level = 0;
+  chalk = loaded;
 }
-
-export { chalk };
 
 /** Left-aligned columns, two spaces apart; colour codes do not count towards widths. */
 export function table(rows: string[][], indent = '  '): string {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MemregionError, ExitCode } from './errors.js';
@@ -38,7 +37,7 @@ export function renderAs(format: Format, result: Rendered): string {
  */
 export async function writeFileAtomic(target: string, text: string): Promise<void> {
   const dir = path.dirname(path.resolve(target));
-  const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
   try {
     await writeFile(temp, text, { mode: 0o644 });
     await rename(temp, target);

@@ -8,12 +8,8 @@ export interface CacheInstance {
   done?(): Promise<Errno | null>;
 }
 
-export interface MemregionResult {
-  /** The first error, or null. */
-  errno: Errno | null;
-  /** What each instance's `wbinv` did, in registration order. */
-  outcomes: InvalidationOutcome[];
-}
+/** The first instance's outcome, with `errno` the first error of every `wbinv` and `done` call. */
+export type MemregionResult = InvalidationOutcome;
 
 /**
  * The kernel's generic framework (lib/cache_maint.c): `cpu_cache_invalidate_memregion()` calls `wbinv`
@@ -25,7 +21,11 @@ export class CacheCoherencyFramework {
 
   register(instance: CacheInstance): void {
     this.instances.push(instance);
+    this.only = this.instances.length === 1 && !instance.done ? instance : null;
   }
+
+  /** The one instance when there is exactly one and it has no `done`: the common case, kept cheap. */
+  private only: CacheInstance | null = null;
 
   hasInvalidate(): boolean {
     return this.instances.length > 0;
@@ -35,7 +35,12 @@ export class CacheCoherencyFramework {
     return this.instances;
   }
 
-  async invalidateMemregion(start: bigint, size: bigint): Promise<MemregionResult> {
+  invalidateMemregion(start: bigint, size: bigint): Promise<MemregionResult> {
+    if (this.only) return this.only.wbinv(start, size);
+    return this.everyInstance(start, size);
+  }
+
+  private async everyInstance(start: bigint, size: bigint): Promise<MemregionResult> {
     const outcomes: InvalidationOutcome[] = [];
     let errno: Errno | null = null;
     for (const instance of this.instances) {
@@ -48,6 +53,18 @@ export class CacheCoherencyFramework {
       const doneErrno = await instance.done();
       errno ??= doneErrno;
     }
-    return { errno, outcomes };
+    const first = outcomes[0] ?? NOTHING_DONE;
+    return { ...first, errno };
   }
 }
+
+/** What an invalidation with no instance registered does: nothing, successfully. */
+const NOTHING_DONE: InvalidationOutcome = Object.freeze({
+  errno: null,
+  attempts: 0,
+  sleeps: 0,
+  slept_us: 0,
+  coalesced: false,
+  arrival_seq: -1,
+  served_by_seq: null,
+});

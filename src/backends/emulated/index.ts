@@ -138,7 +138,7 @@ export class EmulatedBackend implements Backend {
     const began = this.clock.now();
     const task = options.dryRun
       ? provider.wbinv(start, size, true)
-      : this.framework.invalidateMemregion(start, size).then((r) => ({ ...r.outcomes[0]!, errno: r.errno }));
+      : this.framework.invalidateMemregion(start, size);
     const result = await this.run(task);
     return this.invalidateReport(start, size, options.dryRun, result, this.clock.now() - began);
   }
@@ -185,10 +185,7 @@ export class EmulatedBackend implements Backend {
     return {
       clock: this.clock,
       coalescing: this.provider!.coalescing,
-      invalidate: async (start, size) => {
-        const result = await framework.invalidateMemregion(start, size);
-        return result.outcomes[0]!;
-      },
+      invalidate: (start, size) => framework.invalidateMemregion(start, size),
       firmwareCalls: () => Object.fromEntries(firmware.invalidateCalls),
     };
   }

@@ -19,9 +19,8 @@ export class Mutex {
   }
 
   release(): void {
-    const next = this.waiters.shift();
-    if (next) next();
-    else this.locked = false;
+    if (this.waiters.length === 0) this.locked = false;
+    else this.waiters.shift()!();
   }
 
   get isLocked(): boolean {

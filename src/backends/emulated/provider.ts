@@ -1,5 +1,5 @@
 import type { Clock } from '../../core/clock.js';
-import { FLAG_DRYRUN, FunctionId, isTransient, statusName, statusToErrno } from '../../core/smccc.js';
+import { FLAG_DRYRUN, FunctionId, isTransient, Status, statusName, statusToErrno } from '../../core/smccc.js';
 import { formatHex } from '../../core/units.js';
 import type { InvalidationOutcome, ProviderVariant } from '../types.js';
 import type { ProviderAttributes } from './discovery.js';
@@ -96,6 +96,7 @@ export class SmcccCacheProvider {
         dry_run: dryRun,
       });
     }
+    if (!this.events.enabled && !this.coalesces && size !== 0n) return this.serialized(start, size, dryRun ? FLAG_DRYRUN : 0n, arrival);
     const task = this.dispatch(start, size, dryRun, arrival);
     return this.events.enabled ? this.reportCompletion(task, arrival) : task;
   }
@@ -119,7 +120,12 @@ export class SmcccCacheProvider {
   private async serialized(start: bigint, size: bigint, flags: bigint, arrival: number): Promise<InvalidationOutcome> {
     if (!this.lock.tryAcquire()) await this.lock.acquire();
     try {
-      return this.finish(await this.attempts(start, size, flags, arrival));
+      // The uncontended, successful first attempt is the common case: no second async frame for it.
+      const callSeq = this.sequence++;
+      if (this.events.enabled) return this.finish(await this.attempts(start, size, flags, arrival, callSeq));
+      const status = (await this.firmware.call(FunctionId.CLEAN_INV_MEMREGION, start, size, flags)).x0;
+      if (status === Status.SUCCESS) return this.finish(outcome(null, 1, arrival, callSeq));
+      return this.finish(await this.attempts(start, size, flags, arrival, callSeq, status));
     } finally {
       this.lock.release();
     }
@@ -196,15 +202,29 @@ export class SmcccCacheProvider {
     }
   }
 
-  /** Up to 5 firmware calls; only BUSY and RATE_LIMITED are retried, after the retry delay. */
-  private async attempts(start: bigint, size: bigint, flags: bigint, arrival: number): Promise<InvalidationOutcome> {
+  /**
+   * Up to 5 firmware calls; only BUSY and RATE_LIMITED are retried, after the retry delay. `firstStatus`
+   * is the answer to the first call when the caller already made it (with sequence number `firstSeq`).
+   */
+  private async attempts(
+    start: bigint,
+    size: bigint,
+    flags: bigint,
+    arrival: number,
+    firstSeq = this.sequence++,
+    firstStatus?: number,
+  ): Promise<InvalidationOutcome> {
     let sleeps = 0;
     let slept = 0;
     for (let attempt = 1; ; attempt++) {
-      const callSeq = this.sequence++;
-      const began = this.events.enabled ? this.clock.now() : 0;
-      const status = (await this.firmware.call(FunctionId.CLEAN_INV_MEMREGION, start, size, flags)).x0;
-      if (this.events.enabled) this.emitCall(callSeq, attempt, start, size, flags, status, began);
+      const callSeq = attempt === 1 ? firstSeq : this.sequence++;
+      let status: number;
+      if (attempt === 1 && firstStatus !== undefined) status = firstStatus;
+      else {
+        const began = this.events.enabled ? this.clock.now() : 0;
+        status = (await this.firmware.call(FunctionId.CLEAN_INV_MEMREGION, start, size, flags)).x0;
+        if (this.events.enabled) this.emitCall(callSeq, attempt, start, size, flags, status, began);
+      }
       const errno = statusToErrno(status, this.variant === 'rfc');
       if (errno === null || !isTransient(errno)) {
         return { errno, attempts: attempt, sleeps, slept_us: slept, coalesced: false, arrival_seq: arrival, served_by_seq: errno === null ? callSeq : null };

@@ -44,7 +44,7 @@ export async function invalidateEmulatedRegion(
       break;
     }
     const result = await backend.framework.invalidateMemregion(start, size);
-    invalidations.push(result.outcomes[0]!);
+    invalidations.push(result);
     errno = result.errno;
     if (errno !== null) break;
     region.committed = action === 'commit';
