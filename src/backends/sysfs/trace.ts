@@ -315,7 +315,16 @@ export async function runTrace(
   let failure: unknown = null;
   try {
     if (options.command && options.command.length > 0) {
-      const result = await runCommand(options.command, stop, collect, pollMs, deps.graceMs ?? 2000);
+      // The command layer says where the command's stdout may go (our stdout must stay clean for --json).
+      const stdoutMode = (options as { commandStdout?: 'inherit' | 'stderr' }).commandStdout ?? 'stderr';
+      const result = await runCommand(
+        options.command,
+        stdoutMode,
+        stop,
+        collect,
+        pollMs,
+        deps.graceMs ?? 2000,
+      );
       commandExitCode = result.exitCode;
       commandSignal = result.signal;
     } else {
@@ -356,16 +365,16 @@ export async function runTrace(
 
 async function runCommand(
   command: string[],
+  stdoutMode: 'inherit' | 'stderr',
   stop: AbortSignal,
   collect: () => Promise<void>,
   pollMs: number,
   graceMs: number,
 ): Promise<{ exitCode: number | null; signal: string | null }> {
   const { execa } = await import('execa');
-  // The command's stdout goes to our stderr: our stdout carries the trace result only.
   const child = execa(command[0]!, command.slice(1), {
     stdin: 'inherit',
-    stdout: 2,
+    stdout: stdoutMode === 'inherit' ? 'inherit' : 2,
     stderr: 'inherit',
     reject: false,
   });
