@@ -167,11 +167,27 @@ export class TraceSession {
         throw probeWriteError(code, line);
       }
     }
-    await this.tracefs.mkdir(this.instance);
-    this.instanceCreated = true;
-    await this.tracefs.write(`${this.instance}/events/${this.group}/enable`, '1');
-    this.enabled = true;
-    this.pipe = await this.tracefs.openPipe(`${this.instance}/trace_pipe`);
+    await this.step(`create the tracing instance ${this.instance}`, async () => {
+      await this.tracefs.mkdir(this.instance);
+      this.instanceCreated = true;
+    });
+    await this.step(`enable ${this.group} in ${this.instance}`, async () => {
+      await this.tracefs.write(`${this.instance}/events/${this.group}/enable`, '1');
+      this.enabled = true;
+    });
+    await this.step(`open ${this.instance}/trace_pipe`, async () => {
+      this.pipe = await this.tracefs.openPipe(`${this.instance}/trace_pipe`);
+    });
+  }
+
+  private async step(what: string, action: () => Promise<void>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+      const exit = code === 'EACCES' || code === 'EPERM' ? ExitCode.NO_PERM : ExitCode.IO_ERR;
+      throw new MemregionError(`tracing: cannot ${what} (${code})`, exit);
+    }
   }
 
   /** Reads what the kernel recorded since the last poll and returns the completed invalidations. */
