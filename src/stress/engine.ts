@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { VirtualClock } from '../core/clock.js';
 import { LatencyRecorder } from '../core/latency.js';
 import type { Random } from '../core/random.js';
@@ -38,6 +39,7 @@ export interface StressSnapshot {
 }
 
 const MAX_EXAMPLES = 5;
+const YIELD_EVERY = 64;
 
 /**
  * Drives `workers` concurrent requesters against a target until the op count, the duration or an abort,
@@ -86,7 +88,14 @@ export class StressRun {
   private async worker(): Promise<void> {
     const clock = this.target.clock;
     const size = this.options.range.size;
+    let sinceYield = 0;
     while (!this.shouldStop()) {
+      // On real time, a firmware that answers at once would keep the event loop to the workers: let
+      // signals (Ctrl-C), the progress display and timers in now and then.
+      if (!clock.virtual && ++sinceYield === YIELD_EVERY) {
+        sinceYield = 0;
+        await yieldToLoop();
+      }
       this.issued += 1;
       const start = this.pick();
       const t0 = clock.now();
