@@ -61,6 +61,7 @@ async function startSpinner(context: Context, text: string) {
 
 export function renderErase(report: EraseReport): string {
   const mark = report.ok ? chalk.green('✓') : chalk.red('✗');
-  const next = report.next_commit_invalidates ? '\n  the next commit of its regions invalidates their range' : '';
-  return `${mark} ${report.method} of ${report.memdev} ${report.ok ? 'finished' : 'failed'}: state ${report.state}, ${(report.elapsed_ms / 1000).toFixed(1)} s${next}`;
+  const next = typeof report.next_step === 'string' ? `\n  ${report.next_step}` : '';
+  const warnings = Array.isArray(report.warnings) ? (report.warnings as string[]).map((w) => chalk.yellow(`\nwarning: ${w}`)).join('') : '';
+  return `${mark} ${report.method} of ${report.memdev} ${report.ok ? 'finished' : 'failed'}: state ${report.state}, ${(report.elapsed_ms / 1000).toFixed(1)} s${next}${warnings}`;
 }

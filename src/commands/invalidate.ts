@@ -75,10 +75,18 @@ export function renderInvalidate(report: InvalidateReport): string {
     ? `${chalk.green('✓')} ${what} ${target}`
     : `${chalk.red('✗')} ${report.dry_run ? 'dry run failed for' : 'failed to invalidate'} ${target}: ${chalk.red(String(report.errno))}`;
   const rows: string[][] = [];
-  if (Array.isArray(report.actions)) rows.push(['actions', (report.actions as string[]).join(', ') || 'none']);
+  if (Array.isArray(report.plan)) rows.push([report.dry_run ? 'would write' : 'wrote', (report.plan as string[]).join(', ')]);
+  const calls = report.kernel_calls as { count: number | null; reason?: string; errors?: number } | undefined;
+  if (calls) {
+    rows.push([
+      'kernel calls',
+      calls.count === null ? chalk.dim(`not observed (${calls.reason ?? 'no tracing'})`) : `${calls.count} invalidation(s), ${calls.errors ?? 0} failed`,
+    ]);
+  }
   rows.push(['attempts', `${report.attempts} (${report.retries} ${report.retries === 1 ? 'retry' : 'retries'})`]);
   if (typeof report.status === 'string') rows.push(['status', report.status]);
   if (report.coalesced) rows.push(['coalesced', 'served by another request\'s firmware call']);
   rows.push(['time', `${report.elapsed_us} µs`]);
-  return `${head}\n${table(rows)}`;
+  const warnings = Array.isArray(report.warnings) ? (report.warnings as string[]).map((w) => chalk.yellow(`\nwarning: ${w}`)).join('') : '';
+  return `${head}\n${table(rows)}${warnings}`;
 }

@@ -26,11 +26,19 @@ async function regions(context: Context): Promise<number> {
 
 const SHOWN = new Set(['name', 'kind', 'start', 'size']);
 
+/** `key=value` for every other field; lists of devices by name (`dax_devices=dax0.0:kmem`). */
 function details(region: RegionInfo): string {
   return Object.entries(region)
-    .filter(([key, value]) => !SHOWN.has(key) && value !== null && value !== undefined && !(Array.isArray(value) && value.length === 0))
-    .map(([key, value]) => `${key}=${Array.isArray(value) ? value.join(',') : typeof value === 'object' ? JSON.stringify(value) : String(value)}`)
+    .filter(([key, value]) => !SHOWN.has(key) && value !== null && value !== undefined && value !== '' && !(Array.isArray(value) && value.length === 0))
+    .map(([key, value]) => `${key}=${Array.isArray(value) ? value.map(describeItem).join(',') : describeItem(value)}`)
     .join(' ');
+}
+
+function describeItem(value: unknown): string {
+  if (value === null || typeof value !== 'object') return String(value);
+  const { name, driver, ...rest } = value as Record<string, unknown>;
+  if (typeof name === 'string') return driver ? `${name}:${String(driver)}` : name;
+  return JSON.stringify({ name, driver, ...rest });
 }
 
 export function renderRegions(report: RegionsReport): string {
@@ -40,7 +48,7 @@ export function renderRegions(report: RegionsReport): string {
     const rows = report.regions.map((r) => [
       chalk.bold(r.name),
       r.kind,
-      r.start ?? chalk.dim('hidden'),
+      r.start ?? chalk.dim('-'),
       r.size === null ? chalk.dim('?') : formatBytes(BigInt(r.size)),
       chalk.dim(details(r)),
     ]);

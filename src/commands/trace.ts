@@ -31,7 +31,8 @@ async function trace(context: Context, commandArgs: string[], options: { duratio
     });
     await emit({ json: report, human: () => renderTraceSummary(report) }, context.format, context.output);
     if (report.command_exit_code !== undefined && report.command_exit_code !== null) return report.command_exit_code;
-    return context.signal.aborted ? ExitCode.INTERRUPTED : ExitCode.OK;
+    // The sysfs session handles SIGTERM/SIGHUP itself (to remove its probes): its report says so.
+    return context.signal.aborted || report.interrupted === true ? ExitCode.INTERRUPTED : ExitCode.OK;
   } finally {
     await backend.close();
   }

@@ -32,15 +32,11 @@ export async function eraseMemdev(backend: EmulatedBackend, memdev: string, opti
   const clock = backend.clock;
   const began = clock.now();
   const elapsedMs = () => (clock.now() - began) / 1000;
-  while (elapsedMs() < durationMs) {
-    if (options.signal.aborted) {
-      throw new MemregionError(`interrupted: the ${options.method} of ${memdev} keeps running`, ExitCode.INTERRUPTED);
-    }
-    if (elapsedMs() >= options.timeoutMs) {
-      throw new MemregionError(`timed out after ${options.timeoutMs} ms waiting for ${memdev} to leave state sanitize`, ExitCode.TEMP_FAIL);
-    }
-    options.onProgress?.('sanitize', elapsedMs());
-    await clock.sleep(Math.min(POLL_MS, durationMs - elapsedMs(), options.timeoutMs - elapsedMs()) * 1000);
+  backend.sanitizing.add(memdev);
+  try {
+    await waitForSanitize(clock, durationMs, elapsedMs, memdev, options);
+  } finally {
+    backend.sanitizing.delete(memdev);
   }
   for (const region of regions) region.needsInvalidation = true;
   return {
@@ -51,7 +47,28 @@ export async function eraseMemdev(backend: EmulatedBackend, memdev: string, opti
     ok: true,
     state: 'disabled',
     elapsed_ms: Math.round(elapsedMs()),
+    next_step: 'the next commit of a region on this device invalidates CPU caches for its range',
+    warnings: [],
     regions: regions.map((r) => r.spec.name),
-    next_commit_invalidates: true,
   };
+}
+
+/** Waits out the sanitize on the backend's clock, reporting progress; timeout → 75, abort → 130. */
+async function waitForSanitize(
+  clock: EmulatedBackend['clock'],
+  durationMs: number,
+  elapsedMs: () => number,
+  memdev: string,
+  options: EraseOptions,
+): Promise<void> {
+  while (elapsedMs() < durationMs) {
+    if (options.signal.aborted) {
+      throw new MemregionError(`interrupted: the ${options.method} of ${memdev} keeps running`, ExitCode.INTERRUPTED);
+    }
+    if (elapsedMs() >= options.timeoutMs) {
+      throw new MemregionError(`timed out after ${options.timeoutMs} ms waiting for ${memdev} to leave state sanitize`, ExitCode.TEMP_FAIL);
+    }
+    options.onProgress?.('sanitize', elapsedMs());
+    await clock.sleep(Math.min(POLL_MS, durationMs - elapsedMs(), options.timeoutMs - elapsedMs()) * 1000);
+  }
 }

@@ -25,7 +25,7 @@ import { CacheCoherencyFramework } from './framework.js';
 import { loadProfile, type Profile } from './profiles.js';
 import { SmcccCacheProvider } from './provider.js';
 import { invalidateEmulatedRegion } from './region-invalidate.js';
-import { describeRegion, type EmulatedRegion } from './regions.js';
+import { describeMemdevs, describeRegion, type EmulatedRegion } from './regions.js';
 import { relayToTraceSessions } from './trace-relay.js';
 import { traceEmulated } from './trace.js';
 
@@ -43,6 +43,8 @@ export class EmulatedBackend implements Backend {
   readonly discovery: DiscoveryResult;
   readonly provider: SmcccCacheProvider | null;
   readonly regionState: EmulatedRegion[];
+  /** Memdevs whose sanitize is running. */
+  readonly sanitizing = new Set<string>();
   private readonly options: BackendOptions;
   private closeRelay: () => Promise<void> = async () => {};
 
@@ -163,7 +165,12 @@ export class EmulatedBackend implements Backend {
   }
 
   async regions(): Promise<RegionsReport> {
-    return { backend: 'emulated', profile: this.profile.name, regions: this.regionState.map(describeRegion), warnings: [] };
+    return {
+      backend: 'emulated',
+      profile: this.profile.name,
+      regions: [...this.regionState.map(describeRegion), ...describeMemdevs(this.regionState, this.sanitizing)],
+      warnings: [],
+    };
   }
 
   invalidateRegion(name: string, options: RegionInvalidateOptions): Promise<InvalidateReport> {

@@ -6,7 +6,7 @@ import type { RegionSpec } from './profiles.js';
 export const REGION_NAME = /^region[0-9]+$/;
 export const MEMDEV_NAME = /^mem[0-9]+$/;
 
-/** The profile's regions as `regions` lists them, in the shape the sysfs backend gives CXL regions. */
+/** A profile region as `regions` lists it, in the shape the sysfs backend gives a CXL region. */
 export function describeRegion(region: EmulatedRegion): RegionInfo {
   return {
     name: region.spec.name,
@@ -14,11 +14,37 @@ export function describeRegion(region: EmulatedRegion): RegionInfo {
     start: formatHex(region.spec.start),
     size: region.spec.size.toString(),
     mode: 'ram',
-    commit: region.committed ? 'committed' : 'configured',
+    committed: region.committed,
+    interleave_ways: 1,
+    targets: [],
     memdevs: region.spec.memdev ? [region.spec.memdev] : [],
-    used_by: region.spec.used_by,
+    driver: region.committed ? 'cxl_region' : null,
+    dax_devices: region.spec.used_by.map((name) => ({ name, driver: 'kmem' })),
+    pmem_region: null,
     needs_invalidation: region.needsInvalidation,
   };
+}
+
+/** The memdevs the profile's regions name, in the shape the sysfs backend gives a CXL memdev. */
+export function describeMemdevs(regions: EmulatedRegion[], sanitizing: ReadonlySet<string>): RegionInfo[] {
+  const names = [...new Set(regions.flatMap((r) => (r.spec.memdev ? [r.spec.memdev] : [])))].sort();
+  return names.map((name) => {
+    const own = regions.filter((r) => r.spec.memdev === name);
+    const size = own.reduce((sum, r) => sum + r.spec.size, 0n);
+    return {
+      name,
+      kind: 'cxl_memdev',
+      start: null,
+      size: size.toString(),
+      ram_size: size.toString(),
+      pmem_size: '0',
+      security_state: sanitizing.has(name) ? 'sanitize' : 'disabled',
+      sanitize: true,
+      secure_erase: true,
+      endpoint: null,
+      decoders_committed: own.filter((r) => r.committed).length,
+    };
+  });
 }
 
 /** A region's state during one run: commit state, and whether an erase left its caches stale. */
