@@ -24,7 +24,11 @@ export async function enableColor(enabled: boolean): Promise<void> {
 export function table(rows: string[][], indent = '  '): string {
   const visible = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '').length;
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, visible(cell))));
+  for (const row of rows) {
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, visible(cell));
+    });
+  }
   return rows
     .map((row) =>
       indent +
