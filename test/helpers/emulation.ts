@@ -1,0 +1,177 @@
+/**
+ * Deterministic emulation for unit and property tests: a virtual clock, a seeded generator, an event log,
+ * an emulated (or scripted) firmware, discovery and one provider variant, all built directly so that no
+ * trace relay or real time is involved.
+ */
+import { type DiscoveryResult, discover } from '../../src/backends/emulated/discovery.js';
+import { EventBus, type ProviderEvent } from '../../src/backends/emulated/events.js';
+import { EmulatedFirmware, type SmcResult } from '../../src/backends/emulated/firmware.js';
+import {
+  builtInProfile,
+  DEFAULT_PROFILE,
+  mergeProfile,
+  type Profile,
+  type ProfileOverrides,
+} from '../../src/backends/emulated/profiles.js';
+import { SmcccCacheProvider } from '../../src/backends/emulated/provider.js';
+import type { InvalidationOutcome, ProviderVariant } from '../../src/backends/types.js';
+import { VirtualClock } from '../../src/core/clock.js';
+import { Random } from '../../src/core/random.js';
+import { FunctionId, Status } from '../../src/core/smccc.js';
+
+export const VARIANTS: readonly ProviderVariant[] = ['v2', 'v1', 'rfc', 'batched'];
+
+/** A profile: `base` (a built-in name or a profile) with `overrides` merged over it. */
+export function profileWith(
+  overrides: ProfileOverrides = {},
+  base: Profile | string = DEFAULT_PROFILE,
+): Profile {
+  return mergeProfile(typeof base === 'string' ? builtInProfile(base) : base, overrides);
+}
+
+/** A fault-free global firmware whose CLEAN_INV_MEMREGION takes `callUs` of virtual time. */
+export const globalProfile = (callUs = 50): Profile =>
+  profileWith({ attributes: { latency_us: 100, rate_limit: 0 }, timing: { call_us: callUs, per_gib_us: 0 } });
+
+/** A fault-free range firmware (no alignment constraint) whose calls take `callUs`. */
+export const rangeProfile = (callUs = 50): Profile =>
+  profileWith({
+    attributes: { global: false },
+    timing: { call_us: callUs, per_gib_us: 0 },
+    checks: { align_bytes: 1n },
+  });
+
+export type FirmwareFactory = (profile: Profile, clock: VirtualClock, random: Random) => EmulatedFirmware;
+
+export type FirmwareCallEvent = Extract<ProviderEvent, { type: 'firmware_call' }>;
+
+export interface Emulation {
+  profile: Profile;
+  clock: VirtualClock;
+  random: Random;
+  events: EventBus;
+  firmware: EmulatedFirmware;
+  discovery: DiscoveryResult;
+  provider: SmcccCacheProvider;
+  /** Every event since the emulation was built (discovery included). */
+  log: ProviderEvent[];
+}
+
+export interface EmulationOptions {
+  variant?: ProviderVariant;
+  seed?: number;
+  firmware?: FirmwareFactory;
+  /** Record events (default true). Without a listener the provider takes its event-free path. */
+  record?: boolean;
+}
+
+/** Builds firmware, runs discovery and creates the provider; throws when the profile does not register. */
+export async function emulate(profile: Profile, options: EmulationOptions = {}): Promise<Emulation> {
+  const clock = new VirtualClock();
+  const random = new Random(options.seed ?? 1);
+  const events = new EventBus();
+  const log: ProviderEvent[] = [];
+  if (options.record ?? true) events.on((event) => log.push(event));
+  const firmware = options.firmware
+    ? options.firmware(profile, clock, random)
+    : new EmulatedFirmware(profile, clock, random);
+  const discovery = await clock.run(discover(firmware, clock, events));
+  if (!discovery.registered || !discovery.attributes) {
+    throw new Error(`profile ${profile.name} did not register: ${discovery.reasons.join('; ')}`);
+  }
+  const provider = new SmcccCacheProvider(
+    firmware,
+    clock,
+    events,
+    options.variant ?? 'v2',
+    discovery.attributes,
+  );
+  return { profile, clock, random, events, firmware, discovery, provider, log };
+}
+
+export const firmwareCalls = (log: readonly ProviderEvent[]): FirmwareCallEvent[] =>
+  log.filter((event): event is FirmwareCallEvent => event.type === 'firmware_call');
+
+/** CLEAN_INV_MEMREGION calls the firmware counted (every status). */
+export const invalidateCallCount = (firmware: EmulatedFirmware): number =>
+  firmware.callsByFunction.get(FunctionId.CLEAN_INV_MEMREGION) ?? 0;
+
+export interface Served {
+  /** Virtual time of arrival and of completion, µs. */
+  at: number;
+  done: number;
+  outcome: InvalidationOutcome;
+}
+
+export const RANGE_START = 0x40_8000_0000n;
+export const RANGE_SIZE = 4096n;
+
+/** Issues one request at each virtual time of `times` and runs the simulation until all complete. */
+export function runSchedule(
+  emu: Emulation,
+  times: readonly number[],
+  range: { start: bigint; size: bigint } = { start: RANGE_START, size: RANGE_SIZE },
+): Promise<Served[]> {
+  const tasks = times.map((at) =>
+    emu.clock
+      .sleep(at)
+      .then(() => emu.provider.wbinv(range.start, range.size))
+      .then((outcome) => ({ at, done: emu.clock.now(), outcome })),
+  );
+  return emu.clock.run(Promise.all(tasks));
+}
+
+type Answer = SmcResult | Promise<SmcResult> | undefined;
+
+/**
+ * An emulated firmware whose answers can be replaced: `answer` sees every call first and may return the
+ * result registers itself (undefined: the emulated firmware answers); `statuses` scripts the status of
+ * successive CLEAN_INV_MEMREGION calls (then SUCCESS). Every CLEAN_INV_MEMREGION call's arguments are kept.
+ */
+export class ScriptedFirmware extends EmulatedFirmware {
+  readonly seen: Array<{ fid: number; x1: bigint; x2: bigint; x3: bigint; at: number }> = [];
+  private readonly statuses: number[];
+  private readonly answer: ((fid: number, x1: bigint, x2: bigint, x3: bigint) => Answer) | undefined;
+  private readonly virtualClock: VirtualClock;
+
+  constructor(
+    profile: Profile,
+    clock: VirtualClock,
+    random: Random,
+    script: {
+      statuses?: readonly number[];
+      answer?: (fid: number, x1: bigint, x2: bigint, x3: bigint) => Answer;
+    } = {},
+  ) {
+    super(profile, clock, random);
+    this.virtualClock = clock;
+    this.statuses = [...(script.statuses ?? [])];
+    this.answer = script.answer;
+  }
+
+  override call(fid: number, x1 = 0n, x2 = 0n, x3 = 0n): Promise<SmcResult> {
+    this.seen.push({ fid, x1, x2, x3, at: this.virtualClock.now() });
+    const answered = this.answer?.(fid, x1, x2, x3);
+    if (answered !== undefined) return Promise.resolve(answered);
+    if (fid === FunctionId.CLEAN_INV_MEMREGION && this.statuses.length > 0) {
+      this.callsByFunction.set(fid, (this.callsByFunction.get(fid) ?? 0) + 1);
+      return Promise.resolve(result(this.statuses.shift()!));
+    }
+    return super.call(fid, x1, x2, x3);
+  }
+
+  /** The CLEAN_INV_MEMREGION calls made so far. */
+  get invalidations() {
+    return this.seen.filter((call) => call.fid === FunctionId.CLEAN_INV_MEMREGION);
+  }
+}
+
+export const result = (x0: number, x1 = 0n, x2 = 0n, x3 = 0n, x4 = 0n): SmcResult => ({ x0, x1, x2, x3, x4 });
+
+/** A firmware factory answering CLEAN_INV_MEMREGION with `statuses` in order, instantly, then SUCCESS. */
+export const scripted =
+  (statuses: readonly number[]): FirmwareFactory =>
+  (profile, clock, random) =>
+    new ScriptedFirmware(profile, clock, random, { statuses });
+
+export { Status };

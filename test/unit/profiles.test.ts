@@ -1,0 +1,269 @@
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  BUILT_IN_PROFILE_NAMES,
+  builtInProfile,
+  DEFAULT_PROFILE,
+  loadProfile,
+  mergeProfile,
+} from '../../src/backends/emulated/profiles.js';
+import { ExitCode, MemregionError } from '../../src/core/errors.js';
+import { Status, U64_MAX } from '../../src/core/smccc.js';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'memregion-profiles-test-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+let counter = 0;
+/** Writes `content` (JSON-encoded unless a string) to a fresh file and returns its path. */
+function file(content: unknown, name = `p${counter++}.json`): string {
+  const full = path.join(dir, name);
+  writeFileSync(full, typeof content === 'string' ? content : JSON.stringify(content));
+  return full;
+}
+
+async function rejectsWith(promise: Promise<unknown>, exitCode: number, pattern: RegExp) {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof MemregionError, String(error));
+    assert.equal(error.exitCode, exitCode, error.message);
+    assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+describe('built-in profiles', () => {
+  test('the names DESIGN §4 lists', () => {
+    assert.deepEqual([...BUILT_IN_PROFILE_NAMES].sort(), [
+      'busy',
+      'global',
+      'range',
+      'rate-limited',
+      'smccc-1.0',
+      'stuck',
+      'unsupported',
+    ]);
+  });
+
+  test('each profile is the default with its own changes', () => {
+    assert.deepEqual(builtInProfile('global'), DEFAULT_PROFILE);
+    assert.equal(builtInProfile('range').attributes.global, false);
+    assert.equal(builtInProfile('range').checks.align_bytes, 64n);
+    assert.equal(
+      builtInProfile('range').attributes.breakeven_bytes,
+      DEFAULT_PROFILE.attributes.breakeven_bytes,
+    );
+    assert.equal(builtInProfile('busy').faults.busy_burst, 3);
+    assert.equal(builtInProfile('rate-limited').attributes.rate_limit, 1000);
+    assert.equal(builtInProfile('unsupported').implements.clean_inv_memregion, false);
+    assert.deepEqual(builtInProfile('smccc-1.0').smccc_version, { major: 1, minor: 0 });
+    assert.equal(builtInProfile('stuck').faults.always, Status.BUSY);
+    for (const name of BUILT_IN_PROFILE_NAMES) assert.equal(builtInProfile(name).name, name);
+  });
+
+  test('an unknown name is a usage error (exit 64), inherited object keys included', async () => {
+    for (const name of ['nope', 'constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      assert.throws(
+        () => builtInProfile(name),
+        (e: unknown) =>
+          e instanceof MemregionError && e.exitCode === ExitCode.USAGE && /unknown profile/.test(e.message),
+        name,
+      );
+      await rejectsWith(loadProfile(name), ExitCode.USAGE, /unknown profile/);
+    }
+  });
+
+  test('mergeProfile merges nested objects key by key and replaces lists and values', () => {
+    const merged = mergeProfile(DEFAULT_PROFILE, {
+      attributes: { latency_us: 7 },
+      smccc_version: null,
+      regions: [],
+      faults: { always: null },
+    });
+    assert.equal(merged.attributes.latency_us, 7);
+    assert.equal(merged.attributes.global, true);
+    assert.equal(merged.attributes.breakeven_bytes, 1n << 30n);
+    assert.equal(merged.smccc_version, null);
+    assert.deepEqual(merged.regions, []);
+    assert.equal(DEFAULT_PROFILE.attributes.latency_us, 100, 'the base is untouched');
+  });
+});
+
+describe('profile files', () => {
+  test('an empty object is the global profile named after the file', async () => {
+    const profile = await loadProfile(file({}, 'lab-b.json'));
+    assert.equal(profile.name, 'lab-b');
+    assert.deepEqual({ ...profile, name: 'global' }, DEFAULT_PROFILE);
+  });
+
+  test('the DESIGN §4 example', async () => {
+    const profile = await loadProfile(
+      file({
+        name: 'lab-a',
+        description: 'what this firmware models',
+        smccc_version: '1.7',
+        conduit: 'hvc',
+        implements: { clean_inv_memregion: true, attributes: true },
+        attributes_status: 0,
+        attributes: { global: false, latency_us: 100, rate_limit: 0, breakeven_bytes: '1073741824' },
+        timing: { call_us: 50, per_gib_us: 10 },
+        faults: { busy_probability: 0.1, rate_limited_probability: 0.05, busy_burst: 2, always: null },
+        checks: { align_bytes: 64 },
+        regions: [
+          { name: 'region0', start: '0x4080000000', size: '0x40000000', memdev: 'mem0', sanitize_ms: 2000 },
+        ],
+      }),
+    );
+    assert.equal(profile.name, 'lab-a');
+    assert.equal(profile.conduit, 'hvc');
+    assert.deepEqual(profile.smccc_version, { major: 1, minor: 7 });
+    assert.equal(profile.attributes.global, false);
+    assert.equal(profile.attributes.breakeven_bytes, 1n << 30n);
+    assert.equal(profile.checks.align_bytes, 64n);
+    assert.equal(profile.faults.busy_burst, 2);
+    assert.equal(profile.faults.always, null);
+    assert.equal(profile.faults.enforce_rate_limit, true, 'a key left out keeps its default');
+    assert.deepEqual(profile.regions, [
+      {
+        name: 'region0',
+        start: 0x40_8000_0000n,
+        size: 0x4000_0000n,
+        memdev: 'mem0',
+        sanitize_ms: 2000,
+        committed: false,
+        used_by: [],
+      },
+    ]);
+  });
+
+  test('64-bit values as decimal or hex strings, up to 2^64-1', async () => {
+    const decimal = await loadProfile(file({ attributes: { breakeven_bytes: '18446744073709551615' } }));
+    assert.equal(decimal.attributes.breakeven_bytes, U64_MAX);
+    const hex = await loadProfile(file({ attributes: { breakeven_bytes: '0xffffffffffffffff' } }));
+    assert.equal(hex.attributes.breakeven_bytes, U64_MAX);
+    const region = await loadProfile(
+      file({ regions: [{ name: 'region3', start: '0xFFFFFFFF00000000', size: '4294967296' }] }),
+    );
+    assert.equal(region.regions[0]!.start, 0xffff_ffff_0000_0000n);
+    assert.equal(region.regions[0]!.size, 1n << 32n);
+    const number = await loadProfile(file({ checks: { align_bytes: 4096 } }));
+    assert.equal(number.checks.align_bytes, 4096n);
+  });
+
+  test('64-bit values that do not fit or are not integers: errors naming the key (exit 65)', async () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [
+        { attributes: { breakeven_bytes: '18446744073709551616' } },
+        /attributes\.breakeven_bytes: .*does not fit in 64 bits/,
+      ],
+      [{ attributes: { breakeven_bytes: '0x10000000000000000' } }, /attributes\.breakeven_bytes: .*64 bits/],
+      [{ attributes: { breakeven_bytes: 2 ** 53 + 2 } }, /attributes\.breakeven_bytes: /],
+      [
+        { attributes: { breakeven_bytes: '1G' } },
+        /attributes\.breakeven_bytes: .*not a decimal or 0x hex integer/,
+      ],
+      [{ attributes: { breakeven_bytes: '-1' } }, /attributes\.breakeven_bytes/],
+      [{ attributes: { breakeven_bytes: -1 } }, /attributes\.breakeven_bytes/],
+      [{ checks: { align_bytes: '' } }, /checks\.align_bytes/],
+      [{ regions: [{ name: 'region0', start: 'zero', size: '1' }] }, /regions\.0\.start/],
+    ];
+    for (const [content, pattern] of cases)
+      await rejectsWith(loadProfile(file(content)), ExitCode.DATA_ERR, pattern);
+  });
+
+  test('an unknown key is an error naming it, nested or not', async () => {
+    await rejectsWith(
+      loadProfile(file({ faults: { bogus: 1 } })),
+      ExitCode.DATA_ERR,
+      /unknown key "faults\.bogus"/,
+    );
+    await rejectsWith(loadProfile(file({ bogus: true })), ExitCode.DATA_ERR, /unknown key "bogus"/);
+    await rejectsWith(
+      loadProfile(file({ attributes: { latency: 5 } })),
+      ExitCode.DATA_ERR,
+      /unknown key "attributes\.latency"/,
+    );
+    await rejectsWith(
+      loadProfile(file({ regions: [{ name: 'region0', start: '0', size: '1', colour: 'red' }] })),
+      ExitCode.DATA_ERR,
+      /unknown key "regions\.0\.colour"/,
+    );
+  });
+
+  test('a wrong type is an error naming the key', async () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [{ attributes: { latency_us: '100' } }, /attributes\.latency_us/],
+      [{ attributes: { global: 'yes' } }, /attributes\.global/],
+      [{ conduit: 'smc64' }, /conduit/],
+      [{ smccc_version: 1.7 }, /smccc_version/],
+      [{ smccc_version: '1' }, /smccc_version: must be "major\.minor" or "none"/],
+      [{ implements: { attributes: 1 } }, /implements\.attributes/],
+      [{ faults: { busy_probability: 1.5 } }, /faults\.busy_probability/],
+      [{ faults: { busy_burst: 1.5 } }, /faults\.busy_burst/],
+      [{ faults: { always: 'sometimes' } }, /faults\.always: is not a status name/],
+      [{ timing: { call_us: -1 } }, /timing\.call_us/],
+      [{ regions: { name: 'region0' } }, /regions/],
+      [{ regions: [{ name: 'cxl0', start: '0', size: '1' }] }, /regions\.0\.name/],
+      [{ name: '' }, /name/],
+    ];
+    for (const [content, pattern] of cases)
+      await rejectsWith(loadProfile(file(content)), ExitCode.DATA_ERR, pattern);
+  });
+
+  test('latency and rate limit are u32: 2^32 cannot be written in a profile', async () => {
+    await rejectsWith(
+      loadProfile(file({ attributes: { latency_us: 2 ** 32 } })),
+      ExitCode.DATA_ERR,
+      /attributes\.latency_us/,
+    );
+    await rejectsWith(
+      loadProfile(file({ attributes: { rate_limit: 2 ** 32 } })),
+      ExitCode.DATA_ERR,
+      /attributes\.rate_limit/,
+    );
+    const max = await loadProfile(file({ attributes: { latency_us: 2 ** 32 - 1, rate_limit: 2 ** 32 - 1 } }));
+    assert.equal(max.attributes.latency_us, 0xffff_ffff);
+  });
+
+  test('status names and versions', async () => {
+    const profile = await loadProfile(
+      file({ faults: { always: 'rate-limited' }, attributes_status: 'not_supported', smccc_version: 'none' }),
+    );
+    assert.equal(profile.faults.always, Status.RATE_LIMITED);
+    assert.equal(profile.attributes_status, Status.NOT_SUPPORTED);
+    assert.equal(profile.smccc_version, null);
+    const numeric = await loadProfile(file({ attributes_status: -5, smccc_version: '2.12' }));
+    assert.equal(numeric.attributes_status, -5);
+    assert.deepEqual(numeric.smccc_version, { major: 2, minor: 12 });
+  });
+
+  test('a missing or unreadable file is exit 66', async () => {
+    await rejectsWith(
+      loadProfile(path.join(dir, 'missing.json')),
+      ExitCode.NO_INPUT,
+      /cannot read profile .*ENOENT/,
+    );
+    await rejectsWith(loadProfile(`${dir}/`), ExitCode.NO_INPUT, /cannot read profile/);
+    if (process.getuid?.() !== 0) {
+      const locked = file({});
+      chmodSync(locked, 0o000);
+      await rejectsWith(loadProfile(locked), ExitCode.NO_INPUT, /EACCES/);
+    }
+  });
+
+  test('invalid JSON is exit 65', async () => {
+    for (const text of ['{', '', '{"faults": {"busy_burst": 1,}}', 'null x']) {
+      await rejectsWith(loadProfile(file(text)), ExitCode.DATA_ERR, /is not valid JSON/);
+    }
+  });
+
+  test('valid JSON that is not an object is exit 65', async () => {
+    for (const text of ['null', '[]', '42', '"global"']) {
+      await rejectsWith(loadProfile(file(text)), ExitCode.DATA_ERR, /profile /);
+    }
+  });
+});
