@@ -61,7 +61,7 @@ export const formatHex = (value: bigint): string => `0x${value.toString(16)}`;
 
 const BINARY_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
 
-/** `1073741824n` → `1 GiB`, `1536n` → `1.5 KiB`: for human output only. */
+/** `1073741824n` → `1 GiB`, `1536n` → `1.50 KiB`: for human output only. */
 export function formatBytes(value: bigint): string {
   let unit = 0;
   let scaled = value;

@@ -61,7 +61,8 @@ describe('wbinv arguments', () => {
     test(`${variant}: INVALID_PARAMETER (past 2^64, misaligned) → EINVAL after one attempt`, async () => {
       const global = await emulate(globalProfile(), { variant });
       const past = await wbinv(global, U64_MAX, 2n);
-      assert.deepEqual([past.errno, past.attempts, past.sleeps], ['EINVAL', 1, 0]);
+      // batched refuses a range past 2^64 itself (no firmware call), so it cannot ride on another call.
+      assert.deepEqual([past.errno, past.attempts, past.sleeps], ['EINVAL', variant === 'batched' ? 0 : 1, 0]);
       const range = await emulate(profileWith({}, 'range'), { variant });
       const misaligned = await wbinv(range, 0x1000n + 8n, 64n);
       assert.deepEqual([misaligned.errno, misaligned.attempts], ['EINVAL', 1]);
@@ -237,15 +238,39 @@ describe('coalescing', () => {
     for (const { outcome } of served) assert.ok(outcome.served_by_seq! > outcome.arrival_seq);
   });
 
-  test('batched: when the shared call fails, every request of the batch fails', async () => {
+  test('batched: a failure is not shared: each request of the batch gets its own attempts', async () => {
     const emu = await emulate(profileWith({}, 'stuck'), { variant: 'batched' });
     const served = await runSchedule(emu, [0, 0, 0]);
     assert.deepEqual(
       served.map((s) => s.outcome.errno),
       ['EBUSY', 'EBUSY', 'EBUSY'],
     );
-    assert.equal(invalidateCallCount(emu.firmware), 5);
+    assert.deepEqual(
+      served.map((s) => s.outcome.attempts),
+      [5, 5, 5],
+    );
+    assert.equal(invalidateCallCount(emu.firmware), 15);
     assert.equal(emu.provider.counters.failed, 3);
+    assert.equal(emu.provider.counters.coalesced, 0);
+  });
+
+  test('batched: a request with bad arguments fails alone, as in v2; the valid ones still succeed', async () => {
+    // The misaligned request leads the batch (its arguments reach firmware); the overflowing one is
+    // refused before it could ride on the valid request's call.
+    const aligned = profileWith({ checks: { align_bytes: 64n } }, globalProfile(50));
+    const ranges = [
+      { start: RANGE_START + 1n, size: RANGE_SIZE },
+      { start: RANGE_START, size: RANGE_SIZE },
+      { start: U64_MAX, size: 2n },
+    ];
+    const results: Record<string, Array<string | null>> = {};
+    for (const variant of ['v2', 'batched'] as const) {
+      const emu = await emulate(aligned, { variant });
+      const outcomes = await emu.clock.run(Promise.all(ranges.map((r) => emu.provider.wbinv(r.start, r.size))));
+      results[variant] = outcomes.map((o) => o.errno);
+    }
+    assert.deepEqual(results.v2, ['EINVAL', null, 'EINVAL']);
+    assert.deepEqual(results.batched, results.v2);
   });
 
   test('rfc: the review race — a request that arrives during a call is "served" by it', async () => {

@@ -94,7 +94,8 @@ export const BUILT_IN_PROFILE_NAMES = Object.keys(BUILT_IN);
 
 /** `overrides` over `base`, key by key (nested objects merged, values and lists replaced). */
 export function mergeProfile(base: Profile, overrides: ProfileOverrides): Profile {
-  return mergeDeep(base, overrides) as Profile;
+  // A copy: profiles never share nested objects with the defaults or with each other.
+  return structuredClone(mergeDeep(base, overrides)) as Profile;
 }
 
 function mergeDeep(base: unknown, overrides: unknown): unknown {

@@ -1,5 +1,5 @@
 import type { Clock } from '../../core/clock.js';
-import { FLAG_DRYRUN, FunctionId, isTransient, Status, statusName, statusToErrno } from '../../core/smccc.js';
+import { FLAG_DRYRUN, FunctionId, isTransient, Status, statusName, statusToErrno, U64_MAX } from '../../core/smccc.js';
 import { formatHex } from '../../core/units.js';
 import type { InvalidationOutcome, ProviderVariant } from '../types.js';
 import type { ProviderAttributes } from './discovery.js';
@@ -17,6 +17,8 @@ export interface ProviderCounters {
   slept_us: number;
   coalesced: number;
 }
+
+const PAST_U64 = U64_MAX + 1n;
 
 interface Waiter {
   arrival: number;
@@ -150,6 +152,9 @@ export class SmcccCacheProvider {
 
   /** Ours: a request joins the next call that starts after it arrived, shared with all who wait for it. */
   private batchedRequest(start: bigint, size: bigint, arrival: number): Promise<InvalidationOutcome> {
+    // A range past 2^64 is invalid for every firmware: refuse it here rather than let it ride on another
+    // request's call. (Alignment only the firmware can judge; a global operation covers any range.)
+    if (start + size > PAST_U64) return Promise.resolve(this.finish(outcome('EINVAL', 0, arrival, null)));
     const done = new Promise<InvalidationOutcome>((resolve) => this.pending.push({ arrival, start, size, resolve }));
     if (!this.batching) void this.runBatches();
     return done;
@@ -168,16 +173,24 @@ export class SmcccCacheProvider {
         const first = batch[0]!;
         let result: InvalidationOutcome;
         try {
-          // A global operation covers every waiter's range: only the first one's goes to firmware.
+          // A global operation covers every waiter's range whatever it is: the first waiter's goes to
+          // firmware, and only a success is shared.
           result = await this.attempts(first.start, first.size, 0n, first.arrival);
         } finally {
           this.lock.release();
         }
-        batch.forEach((waiter, i) => {
-          const own = i === 0 ? result : { ...result, attempts: 0, sleeps: 0, slept_us: 0, coalesced: true, arrival_seq: waiter.arrival };
-          if (i > 0) this.noteCoalesced(own);
-          waiter.resolve(this.finish(own));
-        });
+        first.resolve(this.finish(result));
+        if (result.errno !== null) {
+          // A failure answered the first waiter's own arguments only: the others go to the next call,
+          // which still starts after they arrived.
+          this.pending = batch.slice(1).concat(this.pending);
+          continue;
+        }
+        for (let i = 1; i < batch.length; i++) {
+          const own = { ...result, attempts: 0, sleeps: 0, slept_us: 0, coalesced: true, arrival_seq: batch[i]!.arrival };
+          this.noteCoalesced(own);
+          batch[i]!.resolve(this.finish(own));
+        }
       }
     } finally {
       this.batching = false;
