@@ -15,6 +15,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`\nmemregion: ${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: stopping (again to quit at once)\n`);
     controller.abort();
   };
+  // A reader that stops early (`| head`) closes stdout: stop quietly, no stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(ExitCode.IO_ERR);
+  });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let exitCode: number = ExitCode.OK;
@@ -36,9 +40,9 @@ export async function main(argv: string[]): Promise<number> {
 function reportError(error: unknown, verbose: boolean): number {
   if (error instanceof CommanderError) {
     // Help and version end with code 0; every parse error is a usage error (commander already said it).
-    if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.OK;
-    if (error.code === 'commander.help') return ExitCode.OK;
-    return ExitCode.USAGE;
+    // Asked-for help and --version end with 0; help shown for a missing command, and every parse error,
+    // are usage errors.
+    return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
   }
   if (error instanceof MemregionError) {
     process.stderr.write(`memregion: ${error.message}\n`);

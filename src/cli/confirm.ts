@@ -9,7 +9,8 @@ export function confirmation(yes: boolean, signal: AbortSignal): Confirm {
   return async (question) => {
     if (yes) return true;
     if (!process.stdin.isTTY) {
-      throw new MemregionError(`refusing without confirmation: ${question.replace(/\?$/, '')} (stdin is not a terminal: pass --yes)`, ExitCode.USAGE);
+      const action = question.split('?')[0]!.trim();
+      throw new MemregionError(`refusing without confirmation: ${action} (stdin is not a terminal: pass --yes)`, ExitCode.USAGE);
     }
     const { createInterface } = await import('node:readline/promises');
     const rl = createInterface({ input: process.stdin, output: process.stderr });

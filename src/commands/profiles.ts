@@ -34,7 +34,7 @@ async function profiles(context: Context): Promise<number> {
   const list = BUILT_IN_PROFILE_NAMES.map(builtInProfile);
   await emit(
     {
-      json: { profiles: list.map(profileJson) },
+      json: { backend: 'emulated', profiles: list.map(profileJson) },
       human: () => {
         const rows = list.map((p) => [chalk.bold(p.name), summary(p), chalk.dim(p.description)]);
         return `${table(rows, '')}\n${chalk.dim('use one with --backend emulated --profile NAME, or give a JSON profile file')}`;

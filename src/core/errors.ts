@@ -80,3 +80,9 @@ export function exitCodeForErrno(errno: string | null): number {
       return ExitCode.IO_ERR;
   }
 }
+
+/** A traced command that could not be started (not found, not executable): one line, exit 69. */
+export function cannotRun(file: string, result: { shortMessage?: string; message?: string }): MemregionError {
+  const why = String(result.shortMessage ?? result.message ?? 'failed to start').split('\n')[0];
+  return new MemregionError(`cannot run ${file}: ${why}`, ExitCode.UNAVAILABLE);
+}

@@ -99,8 +99,9 @@ export class SmcccCacheProvider {
       });
     }
     if (!this.events.enabled && !this.coalesces && size !== 0n) return this.serialized(start, size, dryRun ? FLAG_DRYRUN : 0n, arrival);
-    const task = this.dispatch(start, size, dryRun, arrival);
-    return this.events.enabled ? this.reportCompletion(task, arrival) : task;
+    if (!this.events.enabled) return this.dispatch(start, size, dryRun, arrival);
+    const began = this.clock.now();
+    return this.reportCompletion(this.dispatch(start, size, dryRun, arrival), arrival, began);
   }
 
   private dispatch(start: bigint, size: bigint, dryRun: boolean, arrival: number): Promise<InvalidationOutcome> {
@@ -111,8 +112,7 @@ export class SmcccCacheProvider {
     return this.serialized(start, size, dryRun ? FLAG_DRYRUN : 0n, arrival);
   }
 
-  private async reportCompletion(task: Promise<InvalidationOutcome>, seq: number): Promise<InvalidationOutcome> {
-    const began = this.clock.now();
+  private async reportCompletion(task: Promise<InvalidationOutcome>, seq: number, began: number): Promise<InvalidationOutcome> {
     const result = await task;
     const now = this.clock.now();
     this.events.emit({ type: 'complete', time_us: now, seq, errno: result.errno, attempts: result.attempts, latency_us: now - began });

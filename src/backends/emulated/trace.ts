@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { ExitCode, MemregionError } from '../../core/errors.js';
+import { cannotRun } from '../../core/errors.js';
 import { LatencyRecorder } from '../../core/latency.js';
 import type { TraceEvent, TraceOptions, TraceReport } from '../types.js';
 import type { ProviderEvent } from './events.js';
@@ -73,7 +73,7 @@ async function runTraced(command: string[], socketPath: string, options: TraceOp
   });
   const result = await child;
   if (result.failed && result.exitCode === undefined && !signal.aborted) {
-    throw new MemregionError(`cannot run ${file}: ${String(result.shortMessage).split('\n')[0]}`, ExitCode.UNAVAILABLE);
+    throw cannotRun(file!, result);
   }
   return result.exitCode ?? null;
 }

@@ -1,6 +1,6 @@
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ExitCode, MemregionError } from '../../core/errors.js';
+import { cannotRun, ExitCode, MemregionError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { TraceEvent, TraceOptions, TraceReport } from '../types.js';
 import type { SysRoot } from './fs.js';
@@ -412,10 +412,7 @@ async function runCommand(
     }
     const result = await finished;
     if (result.failed && result.exitCode === undefined && !result.signal) {
-      throw new MemregionError(
-        `cannot run ${command[0]}: ${result.shortMessage ?? result.message}`,
-        ExitCode.NO_INPUT,
-      );
+      throw cannotRun(command[0]!, result);
     }
     const signalNumber = result.signal ? signalCode(result.signal) : null;
     const exitCode = result.exitCode ?? (signalNumber !== null ? 128 + signalNumber : null);
