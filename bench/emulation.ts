@@ -7,6 +7,7 @@ import { CacheCoherencyFramework } from '../src/backends/emulated/framework.js';
 import { builtInProfile, mergeProfile, type ProfileOverrides } from '../src/backends/emulated/profiles.js';
 import { SmcccCacheProvider } from '../src/backends/emulated/provider.js';
 import type { ProviderVariant } from '../src/backends/types.js';
+import { StressRun } from '../src/stress/engine.js';
 
 /** A firmware + provider + framework stack, as the emulated backend builds it, for measurements. */
 export async function stack(variant: ProviderVariant, overrides: ProfileOverrides, virtual: boolean) {
@@ -19,4 +20,26 @@ export async function stack(variant: ProviderVariant, overrides: ProfileOverride
   const framework = new CacheCoherencyFramework();
   framework.register({ name: 'arm_smccc_cache', wbinv: (start, size) => provider.wbinv(start, size) });
   return { clock, firmware, provider, framework };
+}
+
+/** A stress run of `ops` requests from 64 workers over the stack, on its clock, with --verify. */
+export function stressRun(parts: Awaited<ReturnType<typeof stack>>, ops: number, seed: number): StressRun {
+  const { clock, framework, firmware, provider } = parts;
+  return new StressRun(
+    {
+      clock,
+      coalescing: provider.coalescing,
+      invalidate: (start, size) => framework.invalidateMemregion(start, size),
+      firmwareCalls: () => Object.fromEntries(firmware.invalidateCalls),
+    },
+    {
+      workers: 64,
+      ops,
+      durationMs: null,
+      range: { pattern: 'random', base: 0x8000_0000n, size: 4096n, span: 1n << 30n },
+      verify: true,
+      signal: new AbortController().signal,
+    },
+    new Random(seed),
+  );
 }

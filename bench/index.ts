@@ -4,10 +4,8 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FunctionId } from '../src/core/smccc.js';
-import { Random } from '../src/core/random.js';
-import { StressRun } from '../src/stress/engine.js';
 import type { ProviderVariant } from '../src/backends/types.js';
-import { stack } from './emulation.js';
+import { stack, stressRun } from './emulation.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -58,24 +56,7 @@ async function burstWhileRunning(variant: ProviderVariant, n: number): Promise<n
 }
 
 async function simulatedRate(ops: number) {
-  const { clock, framework, firmware, provider } = await stack('v2', {}, true);
-  const run = new StressRun(
-    {
-      clock,
-      coalescing: provider.coalescing,
-      invalidate: (start, size) => framework.invalidateMemregion(start, size),
-      firmwareCalls: () => Object.fromEntries(firmware.invalidateCalls),
-    },
-    {
-      workers: 64,
-      ops,
-      durationMs: null,
-      range: { pattern: 'random', base: START, size: SIZE, span: 1n << 30n },
-      verify: true,
-      signal: new AbortController().signal,
-    },
-    new Random(3),
-  );
+  const run = stressRun(await stack('v2', {}, true), ops, 3);
   const cpu0 = process.cpuUsage();
   const snapshot = await run.run();
   const cpu = process.cpuUsage(cpu0);

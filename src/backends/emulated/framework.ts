@@ -59,7 +59,7 @@ export class CacheCoherencyFramework {
 }
 
 /** What an invalidation with no instance registered does: nothing, successfully. */
-const NOTHING_DONE: InvalidationOutcome = Object.freeze({
+export const NOTHING_DONE: InvalidationOutcome = Object.freeze({
   errno: null,
   attempts: 0,
   sleeps: 0,

@@ -2,6 +2,7 @@ import { ExitCode, MemregionError, usageError } from '../../core/errors.js';
 import { LatencyRecorder } from '../../core/latency.js';
 import type { InvalidateReport, InvalidationOutcome, RegionInvalidateOptions } from '../types.js';
 import type { EmulatedBackend } from './index.js';
+import { NOTHING_DONE } from './framework.js';
 import { findRegion } from './regions.js';
 
 /**
@@ -38,7 +39,7 @@ export async function invalidateEmulatedRegion(
   }
   const plan = cycle ? ['commit <- 0', 'commit <- 1'] : ['commit <- 1'];
   const base = {
-    ...backend.invalidateReport(start, size, options.dryRun, NOTHING, 0),
+    ...backend.invalidateReport(start, size, options.dryRun, NOTHING_DONE, 0),
     region: name,
     action: cycle ? 'cycle' : 'commit',
     plan,
@@ -92,12 +93,3 @@ export async function invalidateEmulatedRegion(
   };
 }
 
-const NOTHING: InvalidationOutcome = {
-  errno: null,
-  attempts: 0,
-  sleeps: 0,
-  slept_us: 0,
-  coalesced: false,
-  arrival_seq: -1,
-  served_by_seq: null,
-};
