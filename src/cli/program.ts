@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
+import { completionCommand } from '../commands/completion.js';
 import { eraseCommand } from '../commands/erase.js';
 import { invalidateCommand } from '../commands/invalidate.js';
 import { probeCommand } from '../commands/probe.js';
@@ -40,7 +41,7 @@ export function buildProgram(signal: AbortSignal, onExitCode: (code: number) => 
     const context = await createContext(command.optsWithGlobals() as GlobalOptions, signal);
     onExitCode(await body(context));
   };
-  for (const make of [probeCommand, invalidateCommand, stressCommand, profilesCommand, regionsCommand, eraseCommand, traceCommand]) {
+  for (const make of [probeCommand, invalidateCommand, stressCommand, profilesCommand, regionsCommand, eraseCommand, traceCommand, completionCommand]) {
     // addCommand (unlike .command()) does not inherit the parent's settings: without this, a subcommand's
     // parse errors (unknown option, missing argument) reach stderr as `error: ...`, not `memregion: ...`.
     program.addCommand(make(run).copyInheritedSettings(program).exitOverride() as unknown as Command);
