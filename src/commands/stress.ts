@@ -1,13 +1,13 @@
 import { Command, Option } from '@commander-js/extra-typings';
 import { ExitCode, usageError } from '../core/errors.js';
 import { emit, toJson } from '../core/output.js';
-import { Random } from '../core/random.js';
 import { formatBytes, parseCount, parseDuration, parseU64 } from '../core/units.js';
 import { type Pattern, PATTERNS, validateRangeSpec } from '../stress/ranges.js';
 import type { Context } from '../cli/context.js';
 import { confirmation } from '../cli/confirm.js';
 import { chalk, table } from '../cli/style.js';
-import { buildStressReport, type StressReport } from '../stress/report.js';
+import type { StressReport } from '../stress/report.js';
+import { stress as stressApi } from '../api.js';
 import type { CommandRunner } from './runner.js';
 
 interface StressFlags {
@@ -71,63 +71,38 @@ async function stress(context: Context, flags: StressFlags): Promise<number> {
     ops = parseCount(flags.cycles ?? '10', '--cycles');
     durationMs = null;
   }
-  const workerCount = flags.region !== undefined ? 1 : workers;
 
   const backend = await context.createBackend({ virtualTime });
+  // NDJSON: one line per interval while the run goes on, then the report (a closed stdout ends the
+  // process quietly with 74, see main.ts).
+  const writeLine = (line: object) => process.stdout.write(`${toJson(line, 0)}\n`);
   try {
-    const target = await backend.stressTarget({
-      region: flags.region,
-      confirm: confirmation(flags.yes === true, context.signal),
-      signal: context.signal,
-    });
-    if (virtualTime && durationMs !== null && !(await advancesTime(backend))) {
-      throw usageError('this firmware answers in zero time, so virtual time never advances: use --ops with --virtual-time');
-    }
-    const { StressRun } = await import('../stress/engine.js');
-    const random = new Random(context.seed ^ 0x5eed);
-    const settings = {
-      workers: workerCount,
-      ops,
-      durationMs,
-      range,
-      verify: flags.verify === true,
-      virtualTime,
-      seed: context.seed,
-      backend: backend.name,
-      profile: backend.profileName,
-      provider: backend.name === 'emulated' ? context.provider : undefined,
-      region: flags.region,
-    };
-    const cpuBefore = process.cpuUsage();
-    const wallBefore = performance.now();
-    const progress = await startProgress(context);
-    const stressRun = new StressRun(
-      target,
-      {
-        ...settings,
+    const progress = await prepareProgress(context);
+    let report: StressReport;
+    try {
+      // The run itself is the library's `stress()`: the command only turns flags into its options.
+      report = await stressApi(backend, {
+        workers: flags.region !== undefined ? 1 : workers,
+        ops,
+        durationMs,
+        pattern: range.pattern,
+        base: range.base,
+        size: range.size,
+        span: range.span,
+        verify: flags.verify === true,
+        seed: context.seed,
+        region: flags.region,
+        confirm: confirmation(flags.yes === true, context.signal),
         signal: context.signal,
         intervalMs,
-        onInterval: intervalMs ? (snapshot) => process.stdout.write(`${toJson({ type: 'interval', ...snapshot }, 0)}\n`) : undefined,
-      },
-      random,
-    );
-    const timer = progress ? setInterval(() => progress.update(stressRun.snapshot()), 200) : undefined;
-    let snapshot;
-    try {
-      snapshot = await stressRun.run();
+        onInterval: intervalMs !== undefined ? (snapshot) => writeLine({ type: 'interval', ...snapshot }) : undefined,
+        onProgress: progress?.update,
+      });
     } finally {
-      if (timer) clearInterval(timer);
       progress?.stop();
     }
-    const cpu = process.cpuUsage(cpuBefore);
-    const report = buildStressReport(settings, snapshot, {
-      interrupted: context.signal.aborted,
-      wallSeconds: (performance.now() - wallBefore) / 1000,
-      cpuSeconds: (cpu.user + cpu.system) / 1e6,
-      coalescing: target.coalescing,
-    });
     const { stressPrometheus } = context.format === 'prometheus' ? await import('../render/prometheus.js') : { stressPrometheus: undefined };
-    if (intervalMs !== undefined) process.stdout.write(`${toJson({ type: 'report', ...report }, 0)}\n`);
+    if (intervalMs !== undefined) writeLine({ type: 'report', ...report });
     else {
       await emit(
         {
@@ -143,13 +118,6 @@ async function stress(context: Context, flags: StressFlags): Promise<number> {
   } finally {
     await backend.close();
   }
-}
-
-async function advancesTime(backend: unknown): Promise<boolean> {
-  const { EmulatedBackend } = await import('../backends/emulated/index.js');
-  if (!(backend instanceof EmulatedBackend)) return true;
-  const p = backend.profile;
-  return p.timing.call_us > 0 || p.timing.per_gib_us > 0;
 }
 
 function stressExitCode(report: StressReport, failOnError: boolean, context: Context): number {
@@ -170,13 +138,17 @@ interface Progress {
   stop(): void;
 }
 
-/** A spinner on stderr, only for people: never with --json, --quiet, or when stderr is not a terminal. */
-async function startProgress(context: Context): Promise<Progress | undefined> {
+/**
+ * A spinner on stderr, only for people: never with --json, --quiet, or when stderr is not a terminal. It
+ * starts with the first update, so never while a confirmation question is on screen.
+ */
+async function prepareProgress(context: Context): Promise<Progress | undefined> {
   if (context.format !== 'human' || context.quiet || !process.stderr.isTTY) return undefined;
   const { default: ora } = await import('ora');
-  const spinner = ora({ text: 'stress: starting', stream: process.stderr }).start();
+  const spinner = ora({ text: 'stress: starting', stream: process.stderr });
   return {
     update: (s) => {
+      if (!spinner.isSpinning) spinner.start();
       const seconds = s.elapsed_us / 1e6;
       const rate = seconds > 0 ? Math.round(s.completed / seconds) : 0;
       spinner.text = `stress: ${s.completed} completed, ${s.failed} failed, ${rate}/s (${seconds.toFixed(1)} s) — Ctrl-C stops and reports`;
