@@ -1,5 +1,3 @@
-import { type Clock, RealClock, VirtualClock } from '../src/core/clock.js';
-import { Random } from '../src/core/random.js';
 import { discover } from '../src/backends/emulated/discovery.js';
 import { EventBus } from '../src/backends/emulated/events.js';
 import { EmulatedFirmware } from '../src/backends/emulated/firmware.js';
@@ -7,6 +5,8 @@ import { CacheCoherencyFramework } from '../src/backends/emulated/framework.js';
 import { builtInProfile, mergeProfile, type ProfileOverrides } from '../src/backends/emulated/profiles.js';
 import { SmcccCacheProvider } from '../src/backends/emulated/provider.js';
 import type { ProviderVariant } from '../src/backends/types.js';
+import { type Clock, RealClock, VirtualClock } from '../src/core/clock.js';
+import { Random } from '../src/core/random.js';
 import { StressRun } from '../src/stress/engine.js';
 
 /** A firmware + provider + framework stack, as the emulated backend builds it, for measurements. */

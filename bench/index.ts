@@ -3,8 +3,8 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FunctionId } from '../src/core/smccc.js';
 import type { ProviderVariant } from '../src/backends/types.js';
+import { FunctionId } from '../src/core/smccc.js';
 import { stack, stressRun } from './emulation.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -50,7 +50,9 @@ async function burstWhileRunning(variant: ProviderVariant, n: number): Promise<n
   const { clock, firmware, framework } = await stack(variant, {}, true);
   const virtual = clock as import('../src/core/clock.js').VirtualClock;
   const first = framework.invalidateMemregion(START, SIZE);
-  const burst = virtual.sleep(10).then(() => Promise.all(Array.from({ length: n }, () => framework.invalidateMemregion(START, SIZE))));
+  const burst = virtual
+    .sleep(10)
+    .then(() => Promise.all(Array.from({ length: n }, () => framework.invalidateMemregion(START, SIZE))));
   await virtual.run(Promise.all([first, burst]));
   return firmware.invalidateCalls.get('SUCCESS') ?? 0;
 }
@@ -60,7 +62,11 @@ async function simulatedRate(ops: number) {
   const cpu0 = process.cpuUsage();
   const snapshot = await run.run();
   const cpu = process.cpuUsage(cpu0);
-  return { ops: snapshot.issued, cpuSeconds: (cpu.user + cpu.system) / 1e6, simulatedSeconds: snapshot.elapsed_us / 1e6 };
+  return {
+    ops: snapshot.issued,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    simulatedSeconds: snapshot.elapsed_us / 1e6,
+  };
 }
 
 function medianMs(command: string, args: string[], runs: number): number {
@@ -69,7 +75,8 @@ function medianMs(command: string, args: string[], runs: number): number {
     const t0 = performance.now();
     const result = spawnSync(command, args, { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
     times.push(performance.now() - t0);
-    if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+    if (result.status !== 0)
+      throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
   }
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)]!;
@@ -80,25 +87,39 @@ function medianMs(command: string, args: string[], runs: number): number {
  * maximum (16 MiB semi-spaces) from the start: otherwise V8 grows it during the first second of heavy
  * allocation, and that warm-up would read as growth with the number of operations.
  */
-function memoryRun(ops: number, pinYoungGeneration: boolean): { max_rss_kib: number; heap_used_bytes: number } {
+function memoryRun(
+  ops: number,
+  pinYoungGeneration: boolean,
+): { max_rss_kib: number; heap_used_bytes: number } {
   const flags = pinYoungGeneration ? ['--min-semi-space-size=16', '--max-semi-space-size=16'] : [];
-  const result = spawnSync(process.execPath, ['--expose-gc', ...flags, path.join(here, 'stress-memory.js'), String(ops)], {
-    encoding: 'utf8',
-  });
+  const result = spawnSync(
+    process.execPath,
+    ['--expose-gc', ...flags, path.join(here, 'stress-memory.js'), String(ops)],
+    {
+      encoding: 'utf8',
+    },
+  );
   if (result.status !== 0) throw new Error(`stress-memory ${ops} failed: ${result.stderr}`);
   return JSON.parse(result.stdout);
 }
 
 console.log(`memregion bench — node ${process.version}, ${process.arch}\n`);
 
-console.log('1. provider over a zero-latency, always-successful firmware (real clock, one request at a time)');
+console.log(
+  '1. provider over a zero-latency, always-successful firmware (real clock, one request at a time)',
+);
 const t = await providerThroughput(300_000);
 const ratio = t.bestBare / t.bestProvider;
 line('bare loop (await firmware.call)', `${Math.round(t.bestBare).toLocaleString('en')} calls/s`);
-line('cpu_cache_invalidate_memregion (v2)', `${Math.round(t.bestProvider).toLocaleString('en')} invalidations/s`);
+line(
+  'cpu_cache_invalidate_memregion (v2)',
+  `${Math.round(t.bestProvider).toLocaleString('en')} invalidations/s`,
+);
 line('ratio bare / provider (target <= 1.5)', `${ratio.toFixed(2)}  ${verdict(ratio <= 1.5)}`);
 
-console.log('\n2. coalescing: firmware calls for a burst of N concurrent requests (global firmware, virtual time)');
+console.log(
+  '\n2. coalescing: firmware calls for a burst of N concurrent requests (global firmware, virtual time)',
+);
 for (const n of [1, 16, 256, 4096]) {
   const batched = await burstCalls('batched', n);
   const v2 = await burstCalls('v2', n);
@@ -111,7 +132,10 @@ for (const n of [1, 16, 256, 4096]) {
 
 console.log('\n3. stress --virtual-time, 64 workers, global firmware, v2, --verify');
 const sim = await simulatedRate(200_000);
-line('simulated requests per CPU second', `${Math.round(sim.ops / sim.cpuSeconds).toLocaleString('en')} (${sim.ops} requests, ${sim.simulatedSeconds.toFixed(2)} s simulated in ${sim.cpuSeconds.toFixed(2)} s CPU)`);
+line(
+  'simulated requests per CPU second',
+  `${Math.round(sim.ops / sim.cpuSeconds).toLocaleString('en')} (${sim.ops} requests, ${sim.simulatedSeconds.toFixed(2)} s simulated in ${sim.cpuSeconds.toFixed(2)} s CPU)`,
+);
 
 console.log('\n4. CLI start-up: memregion profiles --json against node -e 0 (median of 15)');
 const nodeMs = medianMs(process.execPath, ['-e', '0'], 15);
@@ -120,7 +144,9 @@ line('node -e 0', `${nodeMs.toFixed(1)} ms`);
 line('memregion profiles --json', `${cliMs.toFixed(1)} ms`);
 line('ratio (target <= 1.5)', `${(cliMs / nodeMs).toFixed(2)}  ${verdict(cliMs / nodeMs <= 1.5)}`);
 
-console.log('\n5. memory of a virtual-time stress run (64 workers, batched, --verify): 1e5 against 1e6 operations');
+console.log(
+  '\n5. memory of a virtual-time stress run (64 workers, batched, --verify): 1e5 against 1e6 operations',
+);
 const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
 const small = memoryRun(100_000, true);
 const large = memoryRun(1_000_000, true);
@@ -137,5 +163,7 @@ line(
 );
 line(
   'heap after GC: 1e5 / 1e6 / 3e6',
-  [smallDefault, largeDefault, plateau].map((r) => `${(r.heap_used_bytes / 2 ** 20).toFixed(2)} MiB`).join(' / '),
+  [smallDefault, largeDefault, plateau]
+    .map((r) => `${(r.heap_used_bytes / 2 ** 20).toFixed(2)} MiB`)
+    .join(' / '),
 );

@@ -1,6 +1,6 @@
 import { CommanderError } from '@commander-js/extra-typings';
-import { ExitCode, MemregionError } from './core/errors.js';
 import { buildProgram } from './cli/program.js';
+import { ExitCode, MemregionError } from './core/errors.js';
 
 /**
  * Entry point: parse, run, and turn every failure into one line on stderr and a sysexits code. Ctrl-C
@@ -12,7 +12,9 @@ export async function main(argv: string[]): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts += 1;
     if (interrupts > 1) process.exit(ExitCode.INTERRUPTED);
-    process.stderr.write(`\nmemregion: ${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: stopping (again to quit at once)\n`);
+    process.stderr.write(
+      `\nmemregion: ${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: stopping (again to quit at once)\n`,
+    );
     controller.abort();
   };
   // A reader that stops early (`| head`) closes stdout: stop quietly, no stack trace.
@@ -46,11 +48,14 @@ function reportError(error: unknown, verbose: boolean): number {
   }
   if (error instanceof MemregionError) {
     process.stderr.write(`memregion: ${error.message}\n`);
-    if (verbose && error.cause instanceof Error && error.cause.stack) process.stderr.write(`${error.cause.stack}\n`);
+    if (verbose && error.cause instanceof Error && error.cause.stack)
+      process.stderr.write(`${error.cause.stack}\n`);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`memregion: internal error: ${message.split('\n')[0]}${verbose ? '' : ' (--verbose shows the stack)'}\n`);
+  process.stderr.write(
+    `memregion: internal error: ${message.split('\n')[0]}${verbose ? '' : ' (--verbose shows the stack)'}\n`,
+  );
   if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   return ExitCode.SOFTWARE;
 }

@@ -1,5 +1,5 @@
-import { ExitCode, MemregionError } from '../core/errors.js';
 import type { Confirm } from '../backends/types.js';
+import { ExitCode, MemregionError } from '../core/errors.js';
 
 /**
  * Confirmation for destructive actions: `--yes` answers for the user; otherwise a prompt on a terminal,
@@ -10,7 +10,10 @@ export function confirmation(yes: boolean, signal: AbortSignal): Confirm {
     if (yes) return true;
     if (!process.stdin.isTTY) {
       const action = question.split('?')[0]!.trim();
-      throw new MemregionError(`refusing without confirmation: ${action} (stdin is not a terminal: pass --yes)`, ExitCode.USAGE);
+      throw new MemregionError(
+        `refusing without confirmation: ${action} (stdin is not a terminal: pass --yes)`,
+        ExitCode.USAGE,
+      );
     }
     const { createInterface } = await import('node:readline/promises');
     const rl = createInterface({ input: process.stdin, output: process.stderr });

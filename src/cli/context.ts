@@ -1,10 +1,16 @@
+import { createBackend } from '../api.js';
+import {
+  BACKEND_NAMES,
+  type Backend,
+  type BackendName,
+  PROVIDER_VARIANTS,
+  type ProviderVariant,
+} from '../backends/types.js';
 import { ExitCode, MemregionError, usageError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { Format } from '../core/output.js';
 import { freshSeed } from '../core/random.js';
 import { parseCount } from '../core/units.js';
-import { BACKEND_NAMES, type Backend, type BackendName, PROVIDER_VARIANTS, type ProviderVariant } from '../backends/types.js';
-import { createBackend } from '../api.js';
 import { enableColor } from './style.js';
 
 /** Global options as commander gives them (DESIGN §5). */
@@ -55,7 +61,10 @@ export async function createContext(options: GlobalOptions, signal: AbortSignal)
     throw usageError(`unknown format "${format}" (human, json or prometheus)`);
   }
   if (format === 'human') await enableColor(options.color !== false);
-  const seed = options.seed === undefined ? freshSeed() : parseCount(options.seed, '--seed', { allowZero: true, max: 0xffff_ffff });
+  const seed =
+    options.seed === undefined
+      ? freshSeed()
+      : parseCount(options.seed, '--seed', { allowZero: true, max: 0xffff_ffff });
   const quiet = options.quiet === true;
   const verbose = options.verbose === true;
   const log = createLogger(quiet ? 'quiet' : verbose ? 'verbose' : 'normal');
@@ -91,6 +100,9 @@ export async function createContext(options: GlobalOptions, signal: AbortSignal)
 /** Refuses formats a command does not have, before it does any work. */
 export function requireFormat(context: Context, allowed: readonly Format[], command: string): void {
   if (!allowed.includes(context.format)) {
-    throw new MemregionError(`--format ${context.format} is not available for ${command} (${allowed.join(', ')})`, ExitCode.USAGE);
+    throw new MemregionError(
+      `--format ${context.format} is not available for ${command} (${allowed.join(', ')})`,
+      ExitCode.USAGE,
+    );
   }
 }

@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
+import { PROVIDER_VARIANTS } from '../backends/types.js';
 import { completionCommand } from '../commands/completion.js';
 import { eraseCommand } from '../commands/erase.js';
 import { invalidateCommand } from '../commands/invalidate.js';
@@ -8,7 +9,6 @@ import { regionsCommand } from '../commands/regions.js';
 import type { CommandRunner } from '../commands/runner.js';
 import { stressCommand } from '../commands/stress.js';
 import { traceCommand } from '../commands/trace.js';
-import { PROVIDER_VARIANTS } from '../backends/types.js';
 import { createContext, type GlobalOptions } from './context.js';
 
 export const VERSION = '0.1.0';
@@ -20,11 +20,23 @@ export function buildProgram(signal: AbortSignal, onExitCode: (code: number) => 
       'memory-region cache invalidation for Linux: probe firmware and kernel support, invalidate ranges and regions, stress the path',
     )
     .version(VERSION, '-V, --version')
-    .addOption(new Option('-b, --backend <backend>', 'sysfs (the real kernel) or emulated').choices(['sysfs', 'emulated']).env('MEMREGION_BACKEND'))
-    .addOption(new Option('--profile <name|file>', 'emulated firmware profile: a built-in name or a JSON file').env('MEMREGION_PROFILE'))
+    .addOption(
+      new Option('-b, --backend <backend>', 'sysfs (the real kernel) or emulated')
+        .choices(['sysfs', 'emulated'])
+        .env('MEMREGION_BACKEND'),
+    )
+    .addOption(
+      new Option('--profile <name|file>', 'emulated firmware profile: a built-in name or a JSON file').env(
+        'MEMREGION_PROFILE',
+      ),
+    )
     .addOption(new Option('--root <dir>', 'root the sysfs backend reads instead of /').env('MEMREGION_ROOT'))
     .option('--seed <n>', 'seed for every random choice of the emulation and of stress')
-    .addOption(new Option('--provider <variant>', 'emulated provider variant').choices(PROVIDER_VARIANTS).env('MEMREGION_PROVIDER'))
+    .addOption(
+      new Option('--provider <variant>', 'emulated provider variant')
+        .choices(PROVIDER_VARIANTS)
+        .env('MEMREGION_PROVIDER'),
+    )
     .option('--json', 'one JSON document on stdout (same as --format json)')
     .addOption(new Option('--format <format>', 'output format').choices(['human', 'json', 'prometheus']))
     .option('--output <file>', 'write the result to this file, atomically, instead of stdout')
@@ -41,7 +53,16 @@ export function buildProgram(signal: AbortSignal, onExitCode: (code: number) => 
     const context = await createContext(command.optsWithGlobals() as GlobalOptions, signal);
     onExitCode(await body(context));
   };
-  for (const make of [probeCommand, invalidateCommand, stressCommand, profilesCommand, regionsCommand, eraseCommand, traceCommand, completionCommand]) {
+  for (const make of [
+    probeCommand,
+    invalidateCommand,
+    stressCommand,
+    profilesCommand,
+    regionsCommand,
+    eraseCommand,
+    traceCommand,
+    completionCommand,
+  ]) {
     // addCommand (unlike .command()) does not inherit the parent's settings: without this, a subcommand's
     // parse errors (unknown option, missing argument) reach stderr as `error: ...`, not `memregion: ...`.
     program.addCommand(make(run).copyInheritedSettings(program).exitOverride() as unknown as Command);

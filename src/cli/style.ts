@@ -30,12 +30,13 @@ export function table(rows: string[][], indent = '  '): string {
     });
   }
   return rows
-    .map((row) =>
-      indent +
-      row
-        .map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell))))
-        .join('  ')
-        .trimEnd(),
+    .map(
+      (row) =>
+        indent +
+        row
+          .map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell))))
+          .join('  ')
+          .trimEnd(),
     )
     .join('\n');
 }

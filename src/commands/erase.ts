@@ -1,18 +1,22 @@
 import { Command, Option } from '@commander-js/extra-typings';
+import type { EraseMethod, EraseReport } from '../backends/types.js';
+import { confirmation } from '../cli/confirm.js';
+import { type Context, requireFormat } from '../cli/context.js';
+import { chalk } from '../cli/style.js';
 import { ExitCode } from '../core/errors.js';
 import { emit } from '../core/output.js';
 import { parseDuration } from '../core/units.js';
-import type { EraseMethod, EraseReport } from '../backends/types.js';
-import { type Context, requireFormat } from '../cli/context.js';
-import { confirmation } from '../cli/confirm.js';
-import { chalk } from '../cli/style.js';
 import type { CommandRunner } from './runner.js';
 
 export function eraseCommand(run: CommandRunner) {
   return new Command('erase')
     .description('secure-erase flow for a CXL memdev: preflight, confirmation, trigger, wait, report')
     .argument('<memdev>', 'the CXL memory device (memN)')
-    .addOption(new Option('--method <method>', 'how to erase').choices(['sanitize', 'secure-erase'] as const).default('sanitize' as const))
+    .addOption(
+      new Option('--method <method>', 'how to erase')
+        .choices(['sanitize', 'secure-erase'] as const)
+        .default('sanitize' as const),
+    )
     .option('--timeout <time>', 'give up waiting after this long', '30m')
     .option('--force', 'erase even when no cache invalidation provider was found')
     .option('-y, --yes', 'confirm without a prompt')
@@ -41,7 +45,8 @@ async function erase(
       },
       signal: context.signal,
       onProgress: (state, elapsedMs) => {
-        if (spinner) spinner.text = `${options.method} ${memdev}: state ${state}, ${(elapsedMs / 1000).toFixed(1)} s (Ctrl-C stops waiting; the operation keeps running)`;
+        if (spinner)
+          spinner.text = `${options.method} ${memdev}: state ${state}, ${(elapsedMs / 1000).toFixed(1)} s (Ctrl-C stops waiting; the operation keeps running)`;
       },
     });
     spinner?.stop();
@@ -62,6 +67,8 @@ async function startSpinner(context: Context, text: string) {
 export function renderErase(report: EraseReport): string {
   const mark = report.ok ? chalk.green('✓') : chalk.red('✗');
   const next = typeof report.next_step === 'string' ? `\n  ${report.next_step}` : '';
-  const warnings = Array.isArray(report.warnings) ? (report.warnings as string[]).map((w) => chalk.yellow(`\nwarning: ${w}`)).join('') : '';
+  const warnings = Array.isArray(report.warnings)
+    ? (report.warnings as string[]).map((w) => chalk.yellow(`\nwarning: ${w}`)).join('')
+    : '';
   return `${mark} ${report.method} of ${report.memdev} ${report.ok ? 'finished' : 'failed'}: state ${report.state}, ${(report.elapsed_ms / 1000).toFixed(1)} s${next}${warnings}`;
 }

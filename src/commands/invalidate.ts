@@ -1,11 +1,11 @@
 import { Command } from '@commander-js/extra-typings';
+import type { InvalidateReport } from '../backends/types.js';
+import { confirmation } from '../cli/confirm.js';
+import { type Context, requireFormat } from '../cli/context.js';
+import { chalk, table } from '../cli/style.js';
 import { ExitCode, exitCodeForErrno, usageError } from '../core/errors.js';
 import { emit } from '../core/output.js';
 import { formatBytes, parseU64, validateRange } from '../core/units.js';
-import type { InvalidateReport } from '../backends/types.js';
-import { type Context, requireFormat } from '../cli/context.js';
-import { confirmation } from '../cli/confirm.js';
-import { chalk, table } from '../cli/style.js';
 import type { CommandRunner } from './runner.js';
 
 interface InvalidateOptions {
@@ -18,7 +18,9 @@ interface InvalidateOptions {
 
 export function invalidateCommand(run: CommandRunner) {
   return new Command('invalidate')
-    .description('invalidate CPU and system caches for a physical range, or a named region through the kernel\'s own flow')
+    .description(
+      "invalidate CPU and system caches for a physical range, or a named region through the kernel's own flow",
+    )
     .argument('[start]', 'first byte: decimal, 0x hex, or with a unit (4K, 2MiB, 1G)')
     .argument('[size]', 'length in bytes, same syntax')
     .option('--region <name>', 'a CXL region (regionN) instead of a range')
@@ -31,16 +33,24 @@ export function invalidateCommand(run: CommandRunner) {
     );
 }
 
-async function invalidate(context: Context, startText: string | undefined, sizeText: string | undefined, options: InvalidateOptions) {
+async function invalidate(
+  context: Context,
+  startText: string | undefined,
+  sizeText: string | undefined,
+  options: InvalidateOptions,
+) {
   requireFormat(context, ['human', 'json'], 'invalidate');
   const regionMode = options.region !== undefined;
   if (regionMode && (startText !== undefined || sizeText !== undefined)) {
     throw usageError('give either <start> <size> or --region <name>, not both');
   }
   if (!regionMode && (startText === undefined || sizeText === undefined)) {
-    throw usageError('invalidate needs <start> <size> (for example: invalidate 0x80000000 2M) or --region <name>');
+    throw usageError(
+      'invalidate needs <start> <size> (for example: invalidate 0x80000000 2M) or --region <name>',
+    );
   }
-  if (!regionMode && (options.cycle || options.force)) throw usageError('--cycle and --force go with --region');
+  if (!regionMode && (options.cycle || options.force))
+    throw usageError('--cycle and --force go with --region');
   let range: { start: bigint; size: bigint } | undefined;
   if (!regionMode) {
     range = { start: parseU64(startText!, 'start'), size: parseU64(sizeText!, 'size') };
@@ -60,7 +70,9 @@ async function invalidate(context: Context, startText: string | undefined, sizeT
     await emit({ json: report, human: () => renderInvalidate(report) }, context.format, context.output);
     const code = exitCodeForErrno(report.errno);
     if (code !== ExitCode.OK) {
-      context.log.error(`invalidation failed: ${report.errno}${report.attempts > 1 ? ` after ${report.attempts} attempts` : ''}`);
+      context.log.error(
+        `invalidation failed: ${report.errno}${report.attempts > 1 ? ` after ${report.attempts} attempts` : ''}`,
+      );
     }
     return code;
   } finally {
@@ -69,24 +81,34 @@ async function invalidate(context: Context, startText: string | undefined, sizeT
 }
 
 export function renderInvalidate(report: InvalidateReport): string {
-  const target = report.region ? `${report.region} (${report.start}, ${formatBytes(BigInt(report.size))})` : `${report.start} + ${formatBytes(BigInt(report.size))}`;
+  const target = report.region
+    ? `${report.region} (${report.start}, ${formatBytes(BigInt(report.size))})`
+    : `${report.start} + ${formatBytes(BigInt(report.size))}`;
   const what = report.dry_run ? 'dry run' : 'invalidated';
   const head = report.ok
     ? `${chalk.green('✓')} ${what} ${target}`
     : `${chalk.red('✗')} ${report.dry_run ? 'dry run failed for' : 'failed to invalidate'} ${target}: ${chalk.red(String(report.errno))}`;
   const rows: string[][] = [];
-  if (Array.isArray(report.plan)) rows.push([report.dry_run ? 'would write' : 'wrote', (report.plan as string[]).join(', ')]);
+  if (Array.isArray(report.plan))
+    rows.push([report.dry_run ? 'would write' : 'wrote', (report.plan as string[]).join(', ')]);
   const calls = report.kernel_calls as { count: number | null; reason?: string; errors?: number } | undefined;
   if (calls) {
     rows.push([
       'kernel calls',
-      calls.count === null ? chalk.dim(`not observed (${calls.reason ?? 'no tracing'})`) : `${calls.count} invalidation(s), ${calls.errors ?? 0} failed`,
+      calls.count === null
+        ? chalk.dim(`not observed (${calls.reason ?? 'no tracing'})`)
+        : `${calls.count} invalidation(s), ${calls.errors ?? 0} failed`,
     ]);
   }
-  rows.push(['attempts', `${report.attempts} (${report.retries} ${report.retries === 1 ? 'retry' : 'retries'})`]);
+  rows.push([
+    'attempts',
+    `${report.attempts} (${report.retries} ${report.retries === 1 ? 'retry' : 'retries'})`,
+  ]);
   if (typeof report.status === 'string') rows.push(['status', report.status]);
-  if (report.coalesced) rows.push(['coalesced', 'served by another request\'s firmware call']);
+  if (report.coalesced) rows.push(['coalesced', "served by another request's firmware call"]);
   rows.push(['time', `${report.elapsed_us} µs`]);
-  const warnings = Array.isArray(report.warnings) ? (report.warnings as string[]).map((w) => chalk.yellow(`\nwarning: ${w}`)).join('') : '';
+  const warnings = Array.isArray(report.warnings)
+    ? (report.warnings as string[]).map((w) => chalk.yellow(`\nwarning: ${w}`)).join('')
+    : '';
   return `${head}\n${table(rows)}${warnings}`;
 }

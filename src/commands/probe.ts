@@ -1,9 +1,9 @@
 import { Command } from '@commander-js/extra-typings';
-import { ExitCode } from '../core/errors.js';
-import { emit } from '../core/output.js';
 import type { ProbeReport } from '../backends/types.js';
 import type { Context } from '../cli/context.js';
 import { chalk, table, yesNo } from '../cli/style.js';
+import { ExitCode } from '../core/errors.js';
+import { emit } from '../core/output.js';
 import { formatBytes } from '../core/units.js';
 import type { CommandRunner } from './runner.js';
 
@@ -23,7 +23,10 @@ async function probe(context: Context): Promise<number> {
   const backend = await context.createBackend();
   try {
     const report = await backend.probe();
-    const { probePrometheus } = context.format === 'prometheus' ? await import('../render/prometheus.js') : { probePrometheus: undefined };
+    const { probePrometheus } =
+      context.format === 'prometheus'
+        ? await import('../render/prometheus.js')
+        : { probePrometheus: undefined };
     await emit(
       {
         json: report,
@@ -69,8 +72,16 @@ export function renderProbe(report: ProbeReport): string {
     ]);
   }
   const provider = report.provider;
-  const registered = provider.registered === null ? chalk.dim('unknown') : provider.registered ? chalk.green('registered') : chalk.red('not registered');
-  rows.push(['provider', `${provider.name ?? 'provider'} ${registered}${provider.variant ? ` (variant ${provider.variant})` : ''}`]);
+  const registered =
+    provider.registered === null
+      ? chalk.dim('unknown')
+      : provider.registered
+        ? chalk.green('registered')
+        : chalk.red('not registered');
+  rows.push([
+    'provider',
+    `${provider.name ?? 'provider'} ${registered}${provider.variant ? ` (variant ${provider.variant})` : ''}`,
+  ]);
   lines.push(table(rows));
   if (report.reasons.length > 0) {
     lines.push('', chalk.bold('why:'));

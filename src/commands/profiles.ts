@@ -1,10 +1,10 @@
 import { Command } from '@commander-js/extra-typings';
-import { ExitCode } from '../core/errors.js';
-import { emit } from '../core/output.js';
-import { formatBytes, formatHex } from '../core/units.js';
 import { BUILT_IN_PROFILE_NAMES, builtInProfile, type Profile } from '../backends/emulated/profiles.js';
 import type { Context } from '../cli/context.js';
 import { chalk, table } from '../cli/style.js';
+import { ExitCode } from '../core/errors.js';
+import { emit } from '../core/output.js';
+import { formatBytes, formatHex } from '../core/units.js';
 import type { CommandRunner } from './runner.js';
 
 export function profilesCommand(run: CommandRunner) {

@@ -1,15 +1,17 @@
 import { Command } from '@commander-js/extra-typings';
-import { ExitCode } from '../core/errors.js';
-import { emit } from '../core/output.js';
-import { formatBytes } from '../core/units.js';
 import type { RegionInfo, RegionsReport } from '../backends/types.js';
 import type { Context } from '../cli/context.js';
 import { chalk, table } from '../cli/style.js';
+import { ExitCode } from '../core/errors.js';
+import { emit } from '../core/output.js';
+import { formatBytes } from '../core/units.js';
 import type { CommandRunner } from './runner.js';
 
 export function regionsCommand(run: CommandRunner) {
   return new Command('regions')
-    .description('list what invalidation applies to: CXL regions and memdevs, NVDIMM DIMMs and regions, iomem ranges')
+    .description(
+      'list what invalidation applies to: CXL regions and memdevs, NVDIMM DIMMs and regions, iomem ranges',
+    )
     .action(async (_options, command) => run(command, (context) => regions(context)));
 }
 
@@ -29,8 +31,18 @@ const SHOWN = new Set(['name', 'kind', 'start', 'size']);
 /** `key=value` for every other field; lists of devices by name (`dax_devices=dax0.0:kmem`). */
 function details(region: RegionInfo): string {
   return Object.entries(region)
-    .filter(([key, value]) => !SHOWN.has(key) && value !== null && value !== undefined && value !== '' && !(Array.isArray(value) && value.length === 0))
-    .map(([key, value]) => `${key}=${Array.isArray(value) ? value.map(describeItem).join(',') : describeItem(value)}`)
+    .filter(
+      ([key, value]) =>
+        !SHOWN.has(key) &&
+        value !== null &&
+        value !== undefined &&
+        value !== '' &&
+        !(Array.isArray(value) && value.length === 0),
+    )
+    .map(
+      ([key, value]) =>
+        `${key}=${Array.isArray(value) ? value.map(describeItem).join(',') : describeItem(value)}`,
+    )
     .join(' ');
 }
 

@@ -6,6 +6,9 @@ export interface CommandWithGlobals {
 }
 
 /** Runs a command body with the context built from the global options; resolves to its exit code. */
-export type CommandRunner = (command: CommandWithGlobals, body: (context: Context) => Promise<number>) => Promise<void>;
+export type CommandRunner = (
+  command: CommandWithGlobals,
+  body: (context: Context) => Promise<number>,
+) => Promise<void>;
 
 export type { GlobalOptions };

@@ -1,13 +1,13 @@
 import { Command, Option } from '@commander-js/extra-typings';
+import { stress as stressApi } from '../api.js';
+import { confirmation } from '../cli/confirm.js';
+import type { Context } from '../cli/context.js';
+import { chalk, table } from '../cli/style.js';
 import { ExitCode, usageError } from '../core/errors.js';
 import { emit, toJson } from '../core/output.js';
 import { formatBytes, parseCount, parseDuration, parseU64 } from '../core/units.js';
-import { type Pattern, PATTERNS, validateRangeSpec } from '../stress/ranges.js';
-import type { Context } from '../cli/context.js';
-import { confirmation } from '../cli/confirm.js';
-import { chalk, table } from '../cli/style.js';
+import { PATTERNS, type Pattern, validateRangeSpec } from '../stress/ranges.js';
 import type { StressReport } from '../stress/report.js';
-import { stress as stressApi } from '../api.js';
 import type { CommandRunner } from './runner.js';
 
 interface StressFlags {
@@ -57,9 +57,11 @@ async function stress(context: Context, flags: StressFlags): Promise<number> {
   if (intervalMs !== undefined && (intervalMs <= 0 || context.format !== 'json')) {
     throw usageError('--interval needs --json and a duration above 0');
   }
-  if (context.output && intervalMs !== undefined) throw usageError('--interval prints to stdout; it does not go with --output');
+  if (context.output && intervalMs !== undefined)
+    throw usageError('--interval prints to stdout; it does not go with --output');
   const virtualTime = flags.virtualTime === true;
-  if (virtualTime && context.backendName !== 'emulated') throw usageError('--virtual-time needs --backend emulated');
+  if (virtualTime && context.backendName !== 'emulated')
+    throw usageError('--virtual-time needs --backend emulated');
   const range = {
     pattern: flags.pattern as Pattern,
     base: parseU64(flags.base, '--base'),
@@ -95,13 +97,17 @@ async function stress(context: Context, flags: StressFlags): Promise<number> {
         confirm: confirmation(flags.yes === true, context.signal),
         signal: context.signal,
         intervalMs,
-        onInterval: intervalMs !== undefined ? (snapshot) => writeLine({ type: 'interval', ...snapshot }) : undefined,
+        onInterval:
+          intervalMs !== undefined ? (snapshot) => writeLine({ type: 'interval', ...snapshot }) : undefined,
         onProgress: progress?.update,
       });
     } finally {
       progress?.stop();
     }
-    const { stressPrometheus } = context.format === 'prometheus' ? await import('../render/prometheus.js') : { stressPrometheus: undefined };
+    const { stressPrometheus } =
+      context.format === 'prometheus'
+        ? await import('../render/prometheus.js')
+        : { stressPrometheus: undefined };
     if (intervalMs !== undefined) writeLine({ type: 'report', ...report });
     else {
       await emit(
@@ -123,7 +129,9 @@ async function stress(context: Context, flags: StressFlags): Promise<number> {
 function stressExitCode(report: StressReport, failOnError: boolean, context: Context): number {
   if (report.interrupted) return ExitCode.INTERRUPTED;
   if (report.verify && report.verify.violations > 0) {
-    context.log.error(`verify: ${report.verify.violations} request(s) were served by a firmware call that started before they arrived`);
+    context.log.error(
+      `verify: ${report.verify.violations} request(s) were served by a firmware call that started before they arrived`,
+    );
     return ExitCode.FAILURE;
   }
   if (failOnError && report.requests.failed > 0) {
@@ -159,7 +167,11 @@ async function prepareProgress(context: Context): Promise<Progress | undefined> 
 
 export function renderStress(report: StressReport): string {
   const time = report.virtual_time ? chalk.yellow('virtual time: a simulation') : 'real time';
-  const who = [report.profile ? `profile ${report.profile}` : report.backend, report.provider ? `provider ${report.provider}` : '', `seed ${report.seed}`]
+  const who = [
+    report.profile ? `profile ${report.profile}` : report.backend,
+    report.provider ? `provider ${report.provider}` : '',
+    `seed ${report.seed}`,
+  ]
     .filter(Boolean)
     .join(', ');
   const head = `stress: ${report.workers} worker${report.workers === 1 ? '' : 's'}, ${report.elapsed_s.toFixed(3)} s (${time}), ${who}${report.interrupted ? chalk.yellow(' — interrupted') : ''}`;
@@ -171,12 +183,20 @@ export function renderStress(report: StressReport): string {
     .map(([name, n]) => chalk.red(`${name} ${n}`))
     .join(', ');
   const rows: string[][] = [
-    ['ranges', `${report.pattern}, ${formatBytes(BigInt(report.size))} within ${formatBytes(BigInt(report.span))} at ${report.base}`],
-    ['requests', `${report.requests.completed} completed, ${report.requests.failed ? chalk.red(String(report.requests.failed)) : 0} failed`],
+    [
+      'ranges',
+      `${report.pattern}, ${formatBytes(BigInt(report.size))} within ${formatBytes(BigInt(report.span))} at ${report.base}`,
+    ],
+    [
+      'requests',
+      `${report.requests.completed} completed, ${report.requests.failed ? chalk.red(String(report.requests.failed)) : 0} failed`,
+    ],
     ['throughput', `${report.throughput_per_s.toFixed(1)} requests/s`],
     [
       'latency µs',
-      l ? `p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  p99.9 ${l.p999}  max ${l.max}  mean ${l.mean}` : 'no request completed',
+      l
+        ? `p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  p99.9 ${l.p999}  max ${l.max}  mean ${l.mean}`
+        : 'no request completed',
     ],
     ['firmware', `${report.firmware.calls ?? 'unknown'} calls${statuses ? `: ${statuses}` : ''}`],
     ['retries', String(report.retries)],
@@ -198,7 +218,10 @@ export function renderStress(report: StressReport): string {
           ` (e.g. request #${v.examples[0]?.arrival_seq} served by call #${v.examples[0]?.served_by_seq}, which started before it arrived)`,
     ]);
   }
-  if (report.virtual_time) rows.push(['simulation', `${Math.round(report.simulated_requests_per_cpu_s ?? 0)} requests per CPU second`]);
+  if (report.virtual_time)
+    rows.push([
+      'simulation',
+      `${Math.round(report.simulated_requests_per_cpu_s ?? 0)} requests per CPU second`,
+    ]);
   return `${head}\n${table(rows)}`;
 }
-

@@ -1,24 +1,34 @@
 import { Command } from '@commander-js/extra-typings';
-import { ExitCode, usageError } from '../core/errors.js';
-import { emit } from '../core/output.js';
-import { parseDuration } from '../core/units.js';
 import type { TraceEvent, TraceReport } from '../backends/types.js';
 import { type Context, requireFormat } from '../cli/context.js';
 import { chalk, table } from '../cli/style.js';
+import { ExitCode, usageError } from '../core/errors.js';
+import { emit } from '../core/output.js';
+import { parseDuration } from '../core/units.js';
 import type { CommandRunner } from './runner.js';
 
 export function traceCommand(run: CommandRunner) {
   return new Command('trace')
-    .description('observe invalidations while it runs: for --duration, or exactly the lifetime of -- <command...>')
+    .description(
+      'observe invalidations while it runs: for --duration, or exactly the lifetime of -- <command...>',
+    )
     .argument('[command...]', 'a command to run and trace (after --)')
     .option('-d, --duration <time>', 'trace this long (10s, 1m); default until Ctrl-C')
-    .action(async (commandArgs, options, command) => run(command, (context) => trace(context, commandArgs, options)));
+    .action(async (commandArgs, options, command) =>
+      run(command, (context) => trace(context, commandArgs, options)),
+    );
 }
 
-async function trace(context: Context, commandArgs: string[], options: { duration?: string }): Promise<number> {
+async function trace(
+  context: Context,
+  commandArgs: string[],
+  options: { duration?: string },
+): Promise<number> {
   requireFormat(context, ['human', 'json'], 'trace');
-  const durationMs = options.duration === undefined ? undefined : parseDuration(options.duration, '--duration');
-  if (durationMs !== undefined && commandArgs.length > 0) throw usageError('give either --duration or -- <command>, not both');
+  const durationMs =
+    options.duration === undefined ? undefined : parseDuration(options.duration, '--duration');
+  if (durationMs !== undefined && commandArgs.length > 0)
+    throw usageError('give either --duration or -- <command>, not both');
   const backend = await context.createBackend();
   const live = context.format === 'human' && !context.output;
   try {
@@ -30,7 +40,8 @@ async function trace(context: Context, commandArgs: string[], options: { duratio
       commandStdout: context.format === 'human' && !context.output ? 'inherit' : 'stderr',
     });
     await emit({ json: report, human: () => renderTraceSummary(report) }, context.format, context.output);
-    if (report.command_exit_code !== undefined && report.command_exit_code !== null) return report.command_exit_code;
+    if (report.command_exit_code !== undefined && report.command_exit_code !== null)
+      return report.command_exit_code;
     // The sysfs session handles SIGTERM/SIGHUP itself (to remove its probes): its report says so.
     return context.signal.aborted || report.interrupted === true ? ExitCode.INTERRUPTED : ExitCode.OK;
   } finally {
@@ -55,7 +66,10 @@ export function renderTraceSummary(report: TraceReport): string {
   const rows = [
     ['invalidations', String(s.invalidations)],
     ['errors', s.errors ? chalk.red(String(s.errors)) : '0'],
-    ['latency µs', l ? `p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  p99.9 ${l.p999}  max ${l.max}  mean ${l.mean}` : 'none'],
+    [
+      'latency µs',
+      l ? `p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  p99.9 ${l.p999}  max ${l.max}  mean ${l.mean}` : 'none',
+    ],
   ];
   if (report.command_exit_code !== undefined) rows.push(['command exit', String(report.command_exit_code)]);
   return `${chalk.bold('trace summary')}\n${table(rows)}`;

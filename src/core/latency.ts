@@ -6,7 +6,11 @@ import type { LatencySummary } from '../backends/types.js';
  * in nanoseconds so that sub-microsecond virtual latencies are kept; reports are in microseconds.
  */
 export class LatencyRecorder {
-  private readonly histogram: RecordableHistogram = createHistogram({ lowest: 1, highest: 3_600_000_000_000, figures: 3 });
+  private readonly histogram: RecordableHistogram = createHistogram({
+    lowest: 1,
+    highest: 3_600_000_000_000,
+    figures: 3,
+  });
   private total = 0;
 
   recordUs(us: number): void {

@@ -11,7 +11,10 @@ export type LogLevel = 'quiet' | 'normal' | 'verbose';
 
 const RANK: Record<LogLevel, number> = { quiet: 0, normal: 1, verbose: 2 };
 
-export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
+export function createLogger(
+  level: LogLevel,
+  write: (line: string) => void = (l) => process.stderr.write(l),
+): Logger {
   const at = (min: LogLevel, prefix: string) => (message: string) => {
     if (RANK[level] >= RANK[min]) write(`memregion: ${prefix}${message}\n`);
   };

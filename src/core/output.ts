@@ -1,6 +1,6 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { MemregionError, ExitCode } from './errors.js';
+import { ExitCode, MemregionError } from './errors.js';
 
 export type Format = 'human' | 'json' | 'prometheus';
 export const FORMATS: readonly Format[] = ['human', 'json', 'prometheus'];
@@ -22,7 +22,11 @@ export function renderAs(format: Format, result: Rendered): string {
     case 'json':
       return `${toJson(result.json)}\n`;
     case 'prometheus':
-      if (!result.prometheus) throw new MemregionError('--format prometheus is available for probe and stress only', ExitCode.USAGE);
+      if (!result.prometheus)
+        throw new MemregionError(
+          '--format prometheus is available for probe and stress only',
+          ExitCode.USAGE,
+        );
       return result.prometheus();
     case 'human': {
       const text = result.human();
@@ -37,14 +41,22 @@ export function renderAs(format: Format, result: Rendered): string {
  */
 export async function writeFileAtomic(target: string, text: string): Promise<void> {
   const dir = path.dirname(path.resolve(target));
-  const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
+  const temp = path.join(
+    dir,
+    `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`,
+  );
   try {
     await writeFile(temp, text, { mode: 0o644 });
     await rename(temp, target);
   } catch (error) {
     await rm(temp, { force: true });
     const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
-    const exit = code === 'EACCES' || code === 'EPERM' ? ExitCode.NO_PERM : code === 'ENOENT' ? ExitCode.NO_INPUT : ExitCode.IO_ERR;
+    const exit =
+      code === 'EACCES' || code === 'EPERM'
+        ? ExitCode.NO_PERM
+        : code === 'ENOENT'
+          ? ExitCode.NO_INPUT
+          : ExitCode.IO_ERR;
     throw new MemregionError(`cannot write ${target} (${code})`, exit);
   }
 }

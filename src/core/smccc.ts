@@ -73,7 +73,8 @@ export function statusToErrno(status: number, rfcMapping = false): Errno | null 
 export const isTransient = (errno: Errno | null): boolean => errno === 'EBUSY' || errno === 'EAGAIN';
 
 /** SMCCC_VERSION w0 encoding: bits 30:16 major, 15:0 minor. */
-export const encodeVersion = (major: number, minor: number): number => ((major & 0x7fff) << 16) | (minor & 0xffff);
+export const encodeVersion = (major: number, minor: number): number =>
+  ((major & 0x7fff) << 16) | (minor & 0xffff);
 export const decodeVersion = (w0: number): { major: number; minor: number } => ({
   major: (w0 >>> 16) & 0x7fff,
   minor: w0 & 0xffff,

@@ -40,9 +40,15 @@ export function parseU64(text: string, what = 'value'): bigint {
     value = BigInt(`0x${hex[1]!.replace(/_/g, '')}`);
   } else {
     const dec = DECIMAL.exec(trimmed);
-    if (!dec) throw dataError(`${what} "${text}" is not a number (use decimal, 0x hex, or a suffix such as 4K, 2MiB, 1G)`);
+    if (!dec)
+      throw dataError(
+        `${what} "${text}" is not a number (use decimal, 0x hex, or a suffix such as 4K, 2MiB, 1G)`,
+      );
     const multiplier = SUFFIXES[dec[2]!.toUpperCase()];
-    if (multiplier === undefined) throw dataError(`${what} "${text}" has an unknown unit "${dec[2]}" (K, KiB, KB, M, MiB, MB, G, GiB, GB, T, TiB, TB, P, E)`);
+    if (multiplier === undefined)
+      throw dataError(
+        `${what} "${text}" has an unknown unit "${dec[2]}" (K, KiB, KB, M, MiB, MB, G, GiB, GB, T, TiB, TB, P, E)`,
+      );
     value = BigInt(dec[1]!.replace(/_/g, '')) * multiplier;
   }
   if (value > U64_MAX) throw dataError(`${what} "${text}" does not fit in 64 bits`);
@@ -89,7 +95,11 @@ export function parseDuration(text: string, what = 'duration'): number {
 }
 
 /** A positive (or, with `allowZero`, non-negative) safe integer, for counts such as --workers. */
-export function parseCount(text: string, what: string, { allowZero = false, max = 1_000_000_000 } = {}): number {
+export function parseCount(
+  text: string,
+  what: string,
+  { allowZero = false, max = 1_000_000_000 } = {},
+): number {
   const trimmed = text.trim();
   if (!/^[0-9]+(?:_[0-9]+)*$/.test(trimmed)) throw usageError(`${what} "${text}" is not a whole number`);
   const value = Number(trimmed.replace(/_/g, ''));

@@ -1,8 +1,8 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { InvalidationOutcome, LatencySummary, StressTarget } from '../backends/types.js';
 import { VirtualClock } from '../core/clock.js';
 import { LatencyRecorder } from '../core/latency.js';
 import type { Random } from '../core/random.js';
-import type { InvalidationOutcome, LatencySummary, StressTarget } from '../backends/types.js';
 import { type RangeSpec, rangePicker } from './ranges.js';
 
 export interface StressOptions {
@@ -71,7 +71,8 @@ export class StressRun {
   async run(): Promise<StressSnapshot> {
     const clock = this.target.clock;
     this.began = clock.now();
-    if (this.options.onInterval && this.options.intervalMs) this.nextInterval = this.began + this.options.intervalMs * 1000;
+    if (this.options.onInterval && this.options.intervalMs)
+      this.nextInterval = this.began + this.options.intervalMs * 1000;
     const workers = Array.from({ length: this.options.workers }, () => this.worker());
     const all = Promise.all(workers);
     await (clock instanceof VirtualClock ? clock.run(all) : all);

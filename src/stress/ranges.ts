@@ -16,7 +16,8 @@ export interface RangeSpec {
 export function validateRangeSpec(spec: RangeSpec): void {
   if (spec.size === 0n) throw dataError('--size must not be 0');
   if (spec.span < spec.size) throw dataError(`--span (${spec.span}) is smaller than --size (${spec.size})`);
-  if (spec.base + spec.span > U64_MAX + 1n) throw dataError(`--base ${formatHex(spec.base)} + --span ${spec.span} ends past 2^64`);
+  if (spec.base + spec.span > U64_MAX + 1n)
+    throw dataError(`--base ${formatHex(spec.base)} + --span ${spec.span} ends past 2^64`);
 }
 
 /** Draws the ranges of a stress run: `size`-aligned slots of [base, base+span). */

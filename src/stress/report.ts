@@ -1,7 +1,7 @@
-import { formatHex } from '../core/units.js';
 import type { LatencySummary } from '../backends/types.js';
-import type { RangeSpec } from './ranges.js';
+import { formatHex } from '../core/units.js';
 import type { StressSnapshot, Violation } from './engine.js';
+import type { RangeSpec } from './ranges.js';
 
 export interface StressSettings {
   workers: number;
@@ -76,7 +76,10 @@ export function buildStressReport(
     requests: { issued: snapshot.issued, completed: snapshot.completed, failed: snapshot.failed },
     throughput_per_s: elapsed > 0 ? round(snapshot.completed / elapsed, 3) : 0,
     latency_us: snapshot.latency_us,
-    firmware: { calls: settings.backend === 'emulated' ? calls : calls || null, by_status: snapshot.by_status },
+    firmware: {
+      calls: settings.backend === 'emulated' ? calls : calls || null,
+      by_status: snapshot.by_status,
+    },
     retries: snapshot.retries,
     coalesced: snapshot.coalesced,
     coalescing: run.coalescing,

@@ -62,7 +62,10 @@ describe('wbinv arguments', () => {
       const global = await emulate(globalProfile(), { variant });
       const past = await wbinv(global, U64_MAX, 2n);
       // batched refuses a range past 2^64 itself (no firmware call), so it cannot ride on another call.
-      assert.deepEqual([past.errno, past.attempts, past.sleeps], ['EINVAL', variant === 'batched' ? 0 : 1, 0]);
+      assert.deepEqual(
+        [past.errno, past.attempts, past.sleeps],
+        ['EINVAL', variant === 'batched' ? 0 : 1, 0],
+      );
       const range = await emulate(profileWith({}, 'range'), { variant });
       const misaligned = await wbinv(range, 0x1000n + 8n, 64n);
       assert.deepEqual([misaligned.errno, misaligned.attempts], ['EINVAL', 1]);
@@ -266,7 +269,9 @@ describe('coalescing', () => {
     const results: Record<string, Array<string | null>> = {};
     for (const variant of ['v2', 'batched'] as const) {
       const emu = await emulate(aligned, { variant });
-      const outcomes = await emu.clock.run(Promise.all(ranges.map((r) => emu.provider.wbinv(r.start, r.size))));
+      const outcomes = await emu.clock.run(
+        Promise.all(ranges.map((r) => emu.provider.wbinv(r.start, r.size))),
+      );
       results[variant] = outcomes.map((o) => o.errno);
     }
     assert.deepEqual(results.v2, ['EINVAL', null, 'EINVAL']);

@@ -38,7 +38,11 @@ const LOW32 = 0xffff_ffffn;
  * The provider's initcall (DESIGN §3), step by step: SMCCC ≥ 1.1 with a conduit; ARCH_FEATURES for both
  * functions; ATTRIBUTES status 0. Any failure: no provider, no software fallback.
  */
-export async function discover(firmware: EmulatedFirmware, clock: Clock, events: EventBus): Promise<DiscoveryResult> {
+export async function discover(
+  firmware: EmulatedFirmware,
+  clock: Clock,
+  events: EventBus,
+): Promise<DiscoveryResult> {
   const steps: DiscoveryStep[] = [];
   const record = (step: DiscoveryStep['step'], ok: boolean, detail: string) => {
     steps.push({ step, ok, detail });
@@ -74,9 +78,13 @@ export async function discover(firmware: EmulatedFirmware, clock: Clock, events:
   result.version = { ...version, assumed: false };
   const atLeast11 = version.major > 1 || (version.major === 1 && version.minor >= 1);
   record('version', atLeast11, `SMCCC v${version.major}.${version.minor}`);
-  if (!atLeast11) return fail(`SMCCC v${version.major}.${version.minor} is older than 1.1: the provider needs 1.1 or later`);
+  if (!atLeast11)
+    return fail(
+      `SMCCC v${version.major}.${version.minor} is older than 1.1: the provider needs 1.1 or later`,
+    );
 
-  const features = async (fid: number) => (await firmware.call(FunctionId.SMCCC_ARCH_FEATURES, BigInt(fid))).x0;
+  const features = async (fid: number) =>
+    (await firmware.call(FunctionId.SMCCC_ARCH_FEATURES, BigInt(fid))).x0;
   const cleanInv = await features(FunctionId.CLEAN_INV_MEMREGION);
   const attrs = await features(FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES);
   result.functions = { clean_inv_memregion: cleanInv >= 0, attributes: attrs >= 0 };
@@ -87,8 +95,12 @@ export async function discover(firmware: EmulatedFirmware, clock: Clock, events:
     `ARCH_FEATURES(CLEAN_INV_MEMREGION ${hex(FunctionId.CLEAN_INV_MEMREGION)}) = ${cleanInv}, ` +
       `ARCH_FEATURES(ATTRIBUTES ${hex(FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES)}) = ${attrs}`,
   );
-  if (cleanInv < 0) fail(`firmware does not implement CLEAN_INV_MEMREGION (ARCH_FEATURES returned ${statusName(cleanInv)})`);
-  if (attrs < 0) fail(`firmware does not implement CLEAN_INV_MEMREGION_ATTRIBUTES (ARCH_FEATURES returned ${statusName(attrs)})`);
+  if (cleanInv < 0)
+    fail(`firmware does not implement CLEAN_INV_MEMREGION (ARCH_FEATURES returned ${statusName(cleanInv)})`);
+  if (attrs < 0)
+    fail(
+      `firmware does not implement CLEAN_INV_MEMREGION_ATTRIBUTES (ARCH_FEATURES returned ${statusName(attrs)})`,
+    );
   if (!featuresOk) return result;
 
   const regs = await firmware.call(FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES);

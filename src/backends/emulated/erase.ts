@@ -10,7 +10,11 @@ const POLL_MS = 100;
  * takes the profile's `sanitize_ms` on the backend's clock, after which the memdev's regions need an
  * invalidation on their next commit.
  */
-export async function eraseMemdev(backend: EmulatedBackend, memdev: string, options: EraseOptions): Promise<EraseReport> {
+export async function eraseMemdev(
+  backend: EmulatedBackend,
+  memdev: string,
+  options: EraseOptions,
+): Promise<EraseReport> {
   const regions = findMemdevRegions(backend.regionState, memdev);
   const committed = regions.filter((r) => r.committed).map((r) => r.spec.name);
   if (committed.length > 0) {
@@ -63,10 +67,16 @@ async function waitForSanitize(
 ): Promise<void> {
   while (elapsedMs() < durationMs) {
     if (options.signal.aborted) {
-      throw new MemregionError(`interrupted: the ${options.method} of ${memdev} keeps running`, ExitCode.INTERRUPTED);
+      throw new MemregionError(
+        `interrupted: the ${options.method} of ${memdev} keeps running`,
+        ExitCode.INTERRUPTED,
+      );
     }
     if (elapsedMs() >= options.timeoutMs) {
-      throw new MemregionError(`timed out after ${options.timeoutMs} ms waiting for ${memdev} to leave state sanitize`, ExitCode.TEMP_FAIL);
+      throw new MemregionError(
+        `timed out after ${options.timeoutMs} ms waiting for ${memdev} to leave state sanitize`,
+        ExitCode.TEMP_FAIL,
+      );
     }
     options.onProgress?.('sanitize', elapsedMs());
     await clock.sleep(Math.min(POLL_MS, durationMs - elapsedMs(), options.timeoutMs - elapsedMs()) * 1000);

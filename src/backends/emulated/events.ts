@@ -16,7 +16,14 @@ export type ProviderEvent =
     }
   | { type: 'sleep'; time_us: number; delay_us: number; attempt: number }
   | { type: 'coalesced'; time_us: number; seq: number; served_by_seq: number | null }
-  | { type: 'complete'; time_us: number; seq: number; errno: string | null; attempts: number; latency_us: number };
+  | {
+      type: 'complete';
+      time_us: number;
+      seq: number;
+      errno: string | null;
+      attempts: number;
+      latency_us: number;
+    };
 
 export type EventListener = (event: ProviderEvent) => void;
 

@@ -12,7 +12,8 @@ export interface SmcResult {
   readonly x4: bigint;
 }
 
-const statusOnly = (status: number): SmcResult => Object.freeze({ x0: status, x1: 0n, x2: 0n, x3: 0n, x4: 0n });
+const statusOnly = (status: number): SmcResult =>
+  Object.freeze({ x0: status, x1: 0n, x2: 0n, x3: 0n, x4: 0n });
 const RESULT: Record<number, SmcResult> = {};
 for (const value of Object.values(Status)) RESULT[value] = statusOnly(value);
 const resultFor = (status: number): SmcResult => RESULT[status] ?? statusOnly(status);
@@ -49,7 +50,8 @@ export class EmulatedFirmware {
 
   /** One SMCCC call. Discovery calls answer at once; CLEAN_INV_MEMREGION takes the profile's time. */
   call(fid: number, x1 = 0n, x2 = 0n, x3 = 0n): Promise<SmcResult> {
-    if (this.profile.conduit === 'none') throw new Error('emulated firmware: no conduit, no SMCCC call can be made');
+    if (this.profile.conduit === 'none')
+      throw new Error('emulated firmware: no conduit, no SMCCC call can be made');
     this.callsByFunction.set(fid, (this.callsByFunction.get(fid) ?? 0) + 1);
     switch (fid) {
       case FunctionId.SMCCC_VERSION:

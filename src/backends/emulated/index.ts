@@ -26,8 +26,8 @@ import { loadProfile, type Profile } from './profiles.js';
 import { SmcccCacheProvider } from './provider.js';
 import { invalidateEmulatedRegion } from './region-invalidate.js';
 import { describeMemdevs, describeRegion, type EmulatedRegion } from './regions.js';
-import { relayToTraceSessions } from './trace-relay.js';
 import { traceEmulated } from './trace.js';
+import { relayToTraceSessions } from './trace-relay.js';
 
 export const REGISTERED_MESSAGE = 'SMCCC cache clean+invalidate provider registered';
 
@@ -48,14 +48,17 @@ export class EmulatedBackend implements Backend {
   private readonly options: BackendOptions;
   private closeRelay: () => Promise<void> = async () => {};
 
-  private constructor(options: BackendOptions, parts: {
-    profile: Profile;
-    clock: Clock;
-    random: Random;
-    events: EventBus;
-    firmware: EmulatedFirmware;
-    discovery: DiscoveryResult;
-  }) {
+  private constructor(
+    options: BackendOptions,
+    parts: {
+      profile: Profile;
+      clock: Clock;
+      random: Random;
+      events: EventBus;
+      firmware: EmulatedFirmware;
+      discovery: DiscoveryResult;
+    },
+  ) {
     this.options = options;
     this.profile = parts.profile;
     this.clock = parts.clock;
@@ -63,11 +66,24 @@ export class EmulatedBackend implements Backend {
     this.events = parts.events;
     this.firmware = parts.firmware;
     this.discovery = parts.discovery;
-    this.regionState = parts.profile.regions.map((spec) => ({ spec, committed: spec.committed, needsInvalidation: false }));
+    this.regionState = parts.profile.regions.map((spec) => ({
+      spec,
+      committed: spec.committed,
+      needsInvalidation: false,
+    }));
     if (parts.discovery.registered && parts.discovery.attributes) {
-      const provider = new SmcccCacheProvider(parts.firmware, parts.clock, parts.events, options.provider, parts.discovery.attributes);
+      const provider = new SmcccCacheProvider(
+        parts.firmware,
+        parts.clock,
+        parts.events,
+        options.provider,
+        parts.discovery.attributes,
+      );
       this.provider = provider;
-      this.framework.register({ name: 'arm_smccc_cache', wbinv: (start, size) => provider.wbinv(start, size) });
+      this.framework.register({
+        name: 'arm_smccc_cache',
+        wbinv: (start, size) => provider.wbinv(start, size),
+      });
     } else {
       this.provider = null;
     }
@@ -82,11 +98,19 @@ export class EmulatedBackend implements Backend {
     const closeRelay = relayToTraceSessions(events);
     const firmware = new EmulatedFirmware(resolved, clock, random);
     const discovery = await discover(firmware, clock, events);
-    const backend = new EmulatedBackend(options, { profile: resolved, clock, random, events, firmware, discovery });
+    const backend = new EmulatedBackend(options, {
+      profile: resolved,
+      clock,
+      random,
+      events,
+      firmware,
+      discovery,
+    });
     backend.closeRelay = closeRelay;
     if (discovery.registered) {
       options.log.debug(REGISTERED_MESSAGE);
-      if (events.enabled) events.emit({ type: 'registered', time_us: clock.now(), message: REGISTERED_MESSAGE });
+      if (events.enabled)
+        events.emit({ type: 'registered', time_us: clock.now(), message: REGISTERED_MESSAGE });
     } else {
       options.log.debug(`provider not registered: ${discovery.reasons.join('; ')}`);
     }
@@ -117,10 +141,20 @@ export class EmulatedBackend implements Backend {
       },
       functions: d.functions,
       attributes: a
-        ? { global: a.global, latency_us: a.latency_us, rate_limit: a.rate_limit, breakeven_bytes: a.breakeven_bytes.toString() }
+        ? {
+            global: a.global,
+            latency_us: a.latency_us,
+            rate_limit: a.rate_limit,
+            breakeven_bytes: a.breakeven_bytes.toString(),
+          }
         : null,
       provider: { registered: d.registered, variant: this.options.provider, name: 'arm_smccc_cache' },
-      reasons: d.registered ? [] : [...d.reasons, 'no provider registered: cpu_cache_has_invalidate_memregion() is false (there is no software fallback)'],
+      reasons: d.registered
+        ? []
+        : [
+            ...d.reasons,
+            'no provider registered: cpu_cache_has_invalidate_memregion() is false (there is no software fallback)',
+          ],
       discovery: d.steps,
       retry_delay_us: this.provider?.delayUs ?? null,
       coalescing: this.provider?.coalescing ?? false,
@@ -145,7 +179,13 @@ export class EmulatedBackend implements Backend {
     return this.invalidateReport(start, size, options.dryRun, result, this.clock.now() - began);
   }
 
-  invalidateReport(start: bigint, size: bigint, dryRun: boolean, result: InvalidationOutcome, elapsedUs: number): InvalidateReport {
+  invalidateReport(
+    start: bigint,
+    size: bigint,
+    dryRun: boolean,
+    result: InvalidationOutcome,
+    elapsedUs: number,
+  ): InvalidateReport {
     return {
       backend: 'emulated',
       profile: this.profile.name,
@@ -168,7 +208,10 @@ export class EmulatedBackend implements Backend {
     return {
       backend: 'emulated',
       profile: this.profile.name,
-      regions: [...this.regionState.map(describeRegion), ...describeMemdevs(this.regionState, this.sanitizing)],
+      regions: [
+        ...this.regionState.map(describeRegion),
+        ...describeMemdevs(this.regionState, this.sanitizing),
+      ],
       warnings: [],
     };
   }
@@ -202,5 +245,5 @@ export class EmulatedBackend implements Backend {
   }
 }
 
-export const createEmulatedBackend = (options: BackendOptions): Promise<EmulatedBackend> => EmulatedBackend.create(options);
-
+export const createEmulatedBackend = (options: BackendOptions): Promise<EmulatedBackend> =>
+  EmulatedBackend.create(options);

@@ -29,7 +29,8 @@ const u32 = z.number().int().min(0).max(0xffff_ffff);
 const probability = z.number().min(0).max(1);
 
 const statusName = z.string().refine((text) => parseStatusName(text) !== undefined, {
-  message: 'is not a status name (success, not_supported, not_required, invalid_parameter, rate_limited, busy)',
+  message:
+    'is not a status name (success, not_supported, not_required, invalid_parameter, rate_limited, busy)',
 });
 
 const regionSchema = z.strictObject({
@@ -54,7 +55,9 @@ export const profileFileSchema = z.strictObject({
     .regex(/^(none|[0-9]+\.[0-9]+)$/, 'must be "major.minor" or "none"')
     .optional(),
   conduit: z.enum(['smc', 'hvc', 'none']).optional(),
-  implements: z.strictObject({ clean_inv_memregion: z.boolean().optional(), attributes: z.boolean().optional() }).optional(),
+  implements: z
+    .strictObject({ clean_inv_memregion: z.boolean().optional(), attributes: z.boolean().optional() })
+    .optional(),
   attributes_status: z.union([z.number().int(), statusName]).optional(),
   attributes: z
     .strictObject({
@@ -64,7 +67,12 @@ export const profileFileSchema = z.strictObject({
       breakeven_bytes: u64.optional(),
     })
     .optional(),
-  timing: z.strictObject({ call_us: z.number().nonnegative().optional(), per_gib_us: z.number().nonnegative().optional() }).optional(),
+  timing: z
+    .strictObject({
+      call_us: z.number().nonnegative().optional(),
+      per_gib_us: z.number().nonnegative().optional(),
+    })
+    .optional(),
   faults: z
     .strictObject({
       busy_probability: probability.optional(),
@@ -91,7 +99,8 @@ export function parseProfileFile(json: unknown, source: string): ProfileOverride
     overrides.smccc_version = smccc_version === 'none' ? null : { major: major!, minor: minor! };
   }
   if (attributes_status !== undefined) {
-    overrides.attributes_status = typeof attributes_status === 'string' ? parseStatusName(attributes_status)! : attributes_status;
+    overrides.attributes_status =
+      typeof attributes_status === 'string' ? parseStatusName(attributes_status)! : attributes_status;
   }
   if (faults !== undefined) {
     const { always, ...otherFaults } = faults;

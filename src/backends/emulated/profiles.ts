@@ -36,7 +36,13 @@ export interface Profile {
   regions: RegionSpec[];
 }
 
-type Overrides<T> = { [K in keyof T]?: T[K] extends bigint | unknown[] | null ? T[K] : T[K] extends object ? Overrides<T[K]> : T[K] };
+type Overrides<T> = {
+  [K in keyof T]?: T[K] extends bigint | unknown[] | null
+    ? T[K]
+    : T[K] extends object
+      ? Overrides<T[K]>
+      : T[K];
+};
 export type ProfileOverrides = Overrides<Profile>;
 
 /** The `global` profile: every key a profile file leaves out takes its value from here. */
@@ -49,11 +55,33 @@ export const DEFAULT_PROFILE: Profile = {
   attributes_status: 0,
   attributes: { global: true, latency_us: 100, rate_limit: 0, breakeven_bytes: 1n << 30n },
   timing: { call_us: 50, per_gib_us: 0 },
-  faults: { busy_probability: 0, rate_limited_probability: 0, busy_burst: 0, always: null, enforce_rate_limit: true },
+  faults: {
+    busy_probability: 0,
+    rate_limited_probability: 0,
+    busy_burst: 0,
+    always: null,
+    enforce_rate_limit: true,
+  },
   checks: { align_bytes: 1n },
   regions: [
-    { name: 'region0', start: 0x40_8000_0000n, size: 0x4000_0000n, memdev: 'mem0', sanitize_ms: 2000, committed: false, used_by: [] },
-    { name: 'region1', start: 0x41_0000_0000n, size: 0x1_0000_0000n, memdev: 'mem1', sanitize_ms: 5000, committed: true, used_by: [] },
+    {
+      name: 'region0',
+      start: 0x40_8000_0000n,
+      size: 0x4000_0000n,
+      memdev: 'mem0',
+      sanitize_ms: 2000,
+      committed: false,
+      used_by: [],
+    },
+    {
+      name: 'region1',
+      start: 0x41_0000_0000n,
+      size: 0x1_0000_0000n,
+      memdev: 'mem1',
+      sanitize_ms: 5000,
+      committed: true,
+      used_by: [],
+    },
   ],
 };
 
@@ -62,7 +90,8 @@ const BUSY = -5;
 const BUILT_IN: Record<string, ProfileOverrides> = {
   global: {},
   range: {
-    description: 'SMCCC 1.7 firmware with range-based clean+invalidate: time grows with size, 64-byte alignment, no coalescing',
+    description:
+      'SMCCC 1.7 firmware with range-based clean+invalidate: time grows with size, 64-byte alignment, no coalescing',
     attributes: { global: false, latency_us: 20 },
     timing: { call_us: 5, per_gib_us: 4000 },
     checks: { align_bytes: 64n },
@@ -113,7 +142,10 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
 export function builtInProfile(name: string): Profile {
   // Own keys only: `constructor`, `toString` or `__proto__` are not profile names.
   const overrides = Object.hasOwn(BUILT_IN, name) ? BUILT_IN[name] : undefined;
-  if (!overrides) throw usageError(`unknown profile "${name}" (built-in: ${BUILT_IN_PROFILE_NAMES.join(', ')}; or a .json file)`);
+  if (!overrides)
+    throw usageError(
+      `unknown profile "${name}" (built-in: ${BUILT_IN_PROFILE_NAMES.join(', ')}; or a .json file)`,
+    );
   return mergeProfile(DEFAULT_PROFILE, { ...overrides, name });
 }
 

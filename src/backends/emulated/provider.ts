@@ -1,5 +1,13 @@
 import type { Clock } from '../../core/clock.js';
-import { FLAG_DRYRUN, FunctionId, isTransient, Status, statusName, statusToErrno, U64_MAX } from '../../core/smccc.js';
+import {
+  FLAG_DRYRUN,
+  FunctionId,
+  isTransient,
+  Status,
+  statusName,
+  statusToErrno,
+  U64_MAX,
+} from '../../core/smccc.js';
 import { formatHex } from '../../core/units.js';
 import type { InvalidationOutcome, ProviderVariant } from '../types.js';
 import type { ProviderAttributes } from './discovery.js';
@@ -98,28 +106,52 @@ export class SmcccCacheProvider {
         dry_run: dryRun,
       });
     }
-    if (!this.events.enabled && !this.coalesces && size !== 0n) return this.serialized(start, size, dryRun ? FLAG_DRYRUN : 0n, arrival);
+    if (!this.events.enabled && !this.coalesces && size !== 0n)
+      return this.serialized(start, size, dryRun ? FLAG_DRYRUN : 0n, arrival);
     if (!this.events.enabled) return this.dispatch(start, size, dryRun, arrival);
     const began = this.clock.now();
     return this.reportCompletion(this.dispatch(start, size, dryRun, arrival), arrival, began);
   }
 
-  private dispatch(start: bigint, size: bigint, dryRun: boolean, arrival: number): Promise<InvalidationOutcome> {
+  private dispatch(
+    start: bigint,
+    size: bigint,
+    dryRun: boolean,
+    arrival: number,
+  ): Promise<InvalidationOutcome> {
     if (size === 0n) return Promise.resolve(this.finish(outcome('EINVAL', 0, arrival, null)));
     if (this.coalesces && !dryRun) {
-      return this.variant === 'rfc' ? this.rfcRequest(start, size, arrival) : this.batchedRequest(start, size, arrival);
+      return this.variant === 'rfc'
+        ? this.rfcRequest(start, size, arrival)
+        : this.batchedRequest(start, size, arrival);
     }
     return this.serialized(start, size, dryRun ? FLAG_DRYRUN : 0n, arrival);
   }
 
-  private async reportCompletion(task: Promise<InvalidationOutcome>, seq: number, began: number): Promise<InvalidationOutcome> {
+  private async reportCompletion(
+    task: Promise<InvalidationOutcome>,
+    seq: number,
+    began: number,
+  ): Promise<InvalidationOutcome> {
     const result = await task;
     const now = this.clock.now();
-    this.events.emit({ type: 'complete', time_us: now, seq, errno: result.errno, attempts: result.attempts, latency_us: now - began });
+    this.events.emit({
+      type: 'complete',
+      time_us: now,
+      seq,
+      errno: result.errno,
+      attempts: result.attempts,
+      latency_us: now - began,
+    });
     return result;
   }
 
-  private async serialized(start: bigint, size: bigint, flags: bigint, arrival: number): Promise<InvalidationOutcome> {
+  private async serialized(
+    start: bigint,
+    size: bigint,
+    flags: bigint,
+    arrival: number,
+  ): Promise<InvalidationOutcome> {
     if (!this.lock.tryAcquire()) await this.lock.acquire();
     try {
       // The uncontended, successful first attempt is the common case: no second async frame for it.
@@ -138,7 +170,8 @@ export class SmcccCacheProvider {
     const sampled = this.generation;
     if (!this.lock.tryAcquire()) await this.lock.acquire();
     try {
-      if (this.generation !== sampled) return this.finish(this.coalescedOutcome(arrival, this.generationCallSeq));
+      if (this.generation !== sampled)
+        return this.finish(this.coalescedOutcome(arrival, this.generationCallSeq));
       const result = await this.attempts(start, size, 0n, arrival);
       if (result.errno === null) {
         this.generation += 1;
@@ -155,7 +188,9 @@ export class SmcccCacheProvider {
     // A range past 2^64 is invalid for every firmware: refuse it here rather than let it ride on another
     // request's call. (Alignment only the firmware can judge; a global operation covers any range.)
     if (start + size > PAST_U64) return Promise.resolve(this.finish(outcome('EINVAL', 0, arrival, null)));
-    const done = new Promise<InvalidationOutcome>((resolve) => this.pending.push({ arrival, start, size, resolve }));
+    const done = new Promise<InvalidationOutcome>((resolve) =>
+      this.pending.push({ arrival, start, size, resolve }),
+    );
     if (!this.batching) void this.runBatches();
     return done;
   }
@@ -187,7 +222,14 @@ export class SmcccCacheProvider {
           continue;
         }
         for (let i = 1; i < batch.length; i++) {
-          const own = { ...result, attempts: 0, sleeps: 0, slept_us: 0, coalesced: true, arrival_seq: batch[i]!.arrival };
+          const own = {
+            ...result,
+            attempts: 0,
+            sleeps: 0,
+            slept_us: 0,
+            coalesced: true,
+            arrival_seq: batch[i]!.arrival,
+          };
           this.noteCoalesced(own);
           batch[i]!.resolve(this.finish(own));
         }
@@ -240,7 +282,15 @@ export class SmcccCacheProvider {
       }
       const errno = statusToErrno(status, this.variant === 'rfc');
       if (errno === null || !isTransient(errno)) {
-        return { errno, attempts: attempt, sleeps, slept_us: slept, coalesced: false, arrival_seq: arrival, served_by_seq: errno === null ? callSeq : null };
+        return {
+          errno,
+          attempts: attempt,
+          sleeps,
+          slept_us: slept,
+          coalesced: false,
+          arrival_seq: arrival,
+          served_by_seq: errno === null ? callSeq : null,
+        };
       }
       // v1 does not sleep after the last attempt; v2 (and its descendants) sleep after every failure.
       if (attempt === MAX_ATTEMPTS && this.variant === 'v1') break;
@@ -248,14 +298,31 @@ export class SmcccCacheProvider {
       this.counters.slept_us += this.delayUs;
       sleeps += 1;
       slept += this.delayUs;
-      if (this.events.enabled) this.events.emit({ type: 'sleep', time_us: this.clock.now(), delay_us: this.delayUs, attempt });
+      if (this.events.enabled)
+        this.events.emit({ type: 'sleep', time_us: this.clock.now(), delay_us: this.delayUs, attempt });
       await this.clock.sleep(this.delayUs);
       if (attempt === MAX_ATTEMPTS) break;
     }
-    return { errno: 'EBUSY', attempts: MAX_ATTEMPTS, sleeps, slept_us: slept, coalesced: false, arrival_seq: arrival, served_by_seq: null };
+    return {
+      errno: 'EBUSY',
+      attempts: MAX_ATTEMPTS,
+      sleeps,
+      slept_us: slept,
+      coalesced: false,
+      arrival_seq: arrival,
+      served_by_seq: null,
+    };
   }
 
-  private emitCall(seq: number, attempt: number, start: bigint, size: bigint, flags: bigint, status: number, began: number) {
+  private emitCall(
+    seq: number,
+    attempt: number,
+    start: bigint,
+    size: bigint,
+    flags: bigint,
+    status: number,
+    began: number,
+  ) {
     const now = this.clock.now();
     this.events.emit({
       type: 'firmware_call',
@@ -278,7 +345,12 @@ export class SmcccCacheProvider {
   }
 }
 
-const outcome = (errno: InvalidationOutcome['errno'], attempts: number, arrival: number, servedBy: number | null): InvalidationOutcome => ({
+const outcome = (
+  errno: InvalidationOutcome['errno'],
+  attempts: number,
+  arrival: number,
+  servedBy: number | null,
+): InvalidationOutcome => ({
   errno,
   attempts,
   sleeps: 0,

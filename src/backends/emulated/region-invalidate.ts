@@ -1,8 +1,8 @@
 import { ExitCode, MemregionError, usageError } from '../../core/errors.js';
 import { LatencyRecorder } from '../../core/latency.js';
 import type { InvalidateReport, InvalidationOutcome, RegionInvalidateOptions } from '../types.js';
-import type { EmulatedBackend } from './index.js';
 import { NOTHING_DONE } from './framework.js';
+import type { EmulatedBackend } from './index.js';
 import { findRegion } from './regions.js';
 
 /**
@@ -25,7 +25,10 @@ export async function invalidateEmulatedRegion(
     );
   }
   if (cycle && region.spec.used_by.length > 0) {
-    throw new MemregionError(`refusing to decommit ${name}: it is in use (${region.spec.used_by.join(', ')})`, ExitCode.TEMP_FAIL);
+    throw new MemregionError(
+      `refusing to decommit ${name}: it is in use (${region.spec.used_by.join(', ')})`,
+      ExitCode.TEMP_FAIL,
+    );
   }
   const warnings: string[] = [];
   if (!backend.framework.hasInvalidate()) {
@@ -61,14 +64,26 @@ export async function invalidateEmulatedRegion(
     const t0 = clock.now();
     // Decommit and commit both invalidate the region's range first; without a provider the kernel fails.
     if (!backend.framework.hasInvalidate()) {
-      steps.push({ file: `${name}/commit`, value, ok: false, elapsed_us: Math.round(clock.now() - t0), error: 'ENXIO' });
+      steps.push({
+        file: `${name}/commit`,
+        value,
+        ok: false,
+        elapsed_us: Math.round(clock.now() - t0),
+        error: 'ENXIO',
+      });
       break;
     }
     const result = await backend.framework.invalidateMemregion(start, size);
     latency.recordUs(clock.now() - t0);
     calls.push(result);
     const ok = result.errno === null;
-    steps.push({ file: `${name}/commit`, value, ok, elapsed_us: Math.round(clock.now() - t0), ...(ok ? {} : { error: result.errno! }) });
+    steps.push({
+      file: `${name}/commit`,
+      value,
+      ok,
+      elapsed_us: Math.round(clock.now() - t0),
+      ...(ok ? {} : { error: result.errno! }),
+    });
     if (!ok) break;
     region.committed = value === '1';
   }
@@ -92,4 +107,3 @@ export async function invalidateEmulatedRegion(
     },
   };
 }
-

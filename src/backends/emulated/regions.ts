@@ -55,7 +55,8 @@ export interface EmulatedRegion {
 }
 
 export function findRegion(regions: EmulatedRegion[], name: string): EmulatedRegion {
-  if (!REGION_NAME.test(name)) throw dataError(`"${name}" is not a region name (expected regionN, e.g. region0)`);
+  if (!REGION_NAME.test(name))
+    throw dataError(`"${name}" is not a region name (expected regionN, e.g. region0)`);
   const region = regions.find((r) => r.spec.name === name);
   if (!region) {
     const known = regions.map((r) => r.spec.name).join(', ') || 'none';
@@ -65,10 +66,12 @@ export function findRegion(regions: EmulatedRegion[], name: string): EmulatedReg
 }
 
 export function findMemdevRegions(regions: EmulatedRegion[], memdev: string): EmulatedRegion[] {
-  if (!MEMDEV_NAME.test(memdev)) throw dataError(`"${memdev}" is not a memdev name (expected memN, e.g. mem0)`);
+  if (!MEMDEV_NAME.test(memdev))
+    throw dataError(`"${memdev}" is not a memdev name (expected memN, e.g. mem0)`);
   const found = regions.filter((r) => r.spec.memdev === memdev);
   if (found.length === 0) {
-    const known = [...new Set(regions.flatMap((r) => (r.spec.memdev ? [r.spec.memdev] : [])))].join(', ') || 'none';
+    const known =
+      [...new Set(regions.flatMap((r) => (r.spec.memdev ? [r.spec.memdev] : [])))].join(', ') || 'none';
     throw dataError(`no memdev named ${memdev} (this profile has: ${known})`);
   }
   return found;

@@ -32,12 +32,11 @@ function traceSockets(): string[] {
 
 /** Connects this process's provider events to every running trace session; returns a flush-and-close. */
 export function relayToTraceSessions(events: EventBus): () => Promise<void> {
-  const sockets = traceSockets()
-    .map((socketPath) => {
-      const socket = net.createConnection(socketPath);
-      socket.on('error', () => socket.destroy());
-      return socket;
-    });
+  const sockets = traceSockets().map((socketPath) => {
+    const socket = net.createConnection(socketPath);
+    socket.on('error', () => socket.destroy());
+    return socket;
+  });
   if (sockets.length === 0) return async () => {};
   const off = events.on((event) => {
     const line = `${JSON.stringify({ pid: process.pid, ...event })}\n`;

@@ -23,7 +23,12 @@ export async function traceEmulated(backend: EmulatedBackend, options: TraceOpti
   let dropped = 0;
   const take = (event: ProviderEvent & { pid?: number }) => {
     const { type, ...rest } = event;
-    const traced: TraceEvent = { ...rest, kind: type, time_us: Math.round((performance.now() - began) * 1000), source_time_us: event.time_us };
+    const traced: TraceEvent = {
+      ...rest,
+      kind: type,
+      time_us: Math.round((performance.now() - began) * 1000),
+      source_time_us: event.time_us,
+    };
     if (event.type === 'complete') {
       invalidations += 1;
       if (event.errno !== null) errors += 1;
@@ -59,7 +64,11 @@ export async function traceEmulated(backend: EmulatedBackend, options: TraceOpti
   };
 }
 
-async function runTraced(command: string[], socketPath: string, options: TraceOptions): Promise<number | null> {
+async function runTraced(
+  command: string[],
+  socketPath: string,
+  options: TraceOptions,
+): Promise<number | null> {
   const [file, ...args] = command;
   const signal = options.signal;
   const child = execa(file!, args, {

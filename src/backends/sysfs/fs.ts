@@ -23,7 +23,10 @@ export class SysRoot {
   /** Absolute path of a kernel path such as `proc/iomem`, kept inside root. */
   resolve(relative: string): string {
     const full = path.resolve(this.root, relative.replace(/^\/+/, ''));
-    if (full !== this.root && !full.startsWith(this.root.endsWith(path.sep) ? this.root : this.root + path.sep)) {
+    if (
+      full !== this.root &&
+      !full.startsWith(this.root.endsWith(path.sep) ? this.root : this.root + path.sep)
+    ) {
       throw new Error(`path ${relative} leaves the root ${this.root}`);
     }
     return full;
