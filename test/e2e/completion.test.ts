@@ -2,7 +2,7 @@
  * `memregion completion <bash|zsh|fish>`: the bash script is loaded into a real bash (no rc files, no
  * bash-completion package) and asked for completions the way readline asks (COMP_WORDS, COMP_CWORD); the
  * answers are compared with the commander program itself, so that a new command, flag or choice that
- * the script does not know fails here. zsh and fish are syntax-checked (and fish asked) when installed.
+ * the script does not know fails here. zsh and fish are syntax-checked (and fish asked): .ci/run installs them.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -155,6 +155,14 @@ describe('completion bash, in a real bash', () => {
   });
 });
 
+/** A missing shell fails the test with the way to get it (.ci/run installs both). */
+function missingShell(error: Error | undefined, shell: string): Error | undefined {
+  if (!error) return undefined;
+  return (error as NodeJS.ErrnoException).code === 'ENOENT'
+    ? new Error(`${shell} is not installed: apt-get install ${shell} (.ci/run does)`)
+    : error;
+}
+
 describe('completion zsh and fish', () => {
   for (const shell of ['zsh', 'fish']) {
     test(`${shell}: names every command and every long flag of the program`, async () => {
@@ -171,16 +179,16 @@ describe('completion zsh and fish', () => {
     });
   }
 
-  test('zsh: the script parses (zsh -n), when zsh is installed', async () => {
+  test('zsh: the script parses (zsh -n)', async () => {
     const file = path.join(scratchDir('zsh'), '_memregion');
     writeFileSync(file, await script('zsh'));
     assert.match(readFileSync(file, 'utf8'), /^#compdef memregion\n/);
     const r = spawnSync('zsh', ['-n', file], { encoding: 'utf8' });
-    if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    assert.ifError(missingShell(r.error, 'zsh'));
     assert.equal(r.status, 0, r.stderr);
   });
 
-  test('fish: the script parses and completes flag values, when fish is installed', async () => {
+  test('fish: the script parses and completes flag values', async () => {
     const file = path.join(scratchDir('fish'), 'memregion.fish');
     writeFileSync(file, await script('fish'));
     const ask = (line: string) =>
@@ -189,7 +197,7 @@ describe('completion zsh and fish', () => {
         cwd,
       });
     const r = ask('memregion --backend ');
-    if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    assert.ifError(missingShell(r.error, 'fish'));
     assert.equal(r.status, 0, r.stderr);
     const words = (out: string) =>
       sorted(
