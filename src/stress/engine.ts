@@ -71,11 +71,21 @@ export class StressRun {
   async run(): Promise<StressSnapshot> {
     const clock = this.target.clock;
     this.began = clock.now();
-    if (this.options.onInterval && this.options.intervalMs)
-      this.nextInterval = this.began + this.options.intervalMs * 1000;
+    const { onInterval, intervalMs } = this.options;
+    // Virtual time: snapshots are taken as requests complete, at interval boundaries of simulated time.
+    // Real time: a timer, so that a request blocked for several intervals still gets one line each.
+    let timer: NodeJS.Timeout | undefined;
+    if (onInterval && intervalMs) {
+      if (clock.virtual) this.nextInterval = this.began + intervalMs * 1000;
+      else timer = setInterval(() => onInterval(this.snapshot()), intervalMs);
+    }
     const workers = Array.from({ length: this.options.workers }, () => this.worker());
     const all = Promise.all(workers);
-    await (clock instanceof VirtualClock ? clock.run(all) : all);
+    try {
+      await (clock instanceof VirtualClock ? clock.run(all) : all);
+    } finally {
+      clearInterval(timer);
+    }
     return this.snapshot();
   }
 
@@ -136,7 +146,7 @@ export class StressRun {
   snapshot(): StressSnapshot {
     const byStatus = this.target.firmwareCalls();
     return {
-      elapsed_us: this.target.clock.now() - this.began,
+      elapsed_us: Math.round(this.target.clock.now() - this.began),
       issued: this.issued,
       completed: this.completed,
       failed: this.failed,
