@@ -12,7 +12,7 @@ import { formatHex } from '../../core/units.js';
 import type { InvalidationOutcome, ProviderVariant } from '../types.js';
 import type { ProviderAttributes } from './discovery.js';
 import type { EventBus } from './events.js';
-import type { EmulatedFirmware } from './firmware.js';
+import type { EmulatedFirmware, SmcResult } from './firmware.js';
 import { Mutex } from './mutex.js';
 import { MAX_ATTEMPTS, retryDelayUs } from './retry.js';
 
@@ -146,7 +146,64 @@ export class SmcccCacheProvider {
     return result;
   }
 
-  private async serialized(
+  /**
+   * v2/v1 (and dry runs): one request at a time under the lock. The uncontended path holds the lock while
+   * its one firmware call runs, so its state lives in `inflight` and the answer is taken by a handler
+   * made once: no async frame, no closure per request.
+   */
+  private serialized(
+    start: bigint,
+    size: bigint,
+    flags: bigint,
+    arrival: number,
+  ): Promise<InvalidationOutcome> {
+    if (this.events.enabled || !this.lock.tryAcquire())
+      return this.serializedWaiting(start, size, flags, arrival);
+    const inflight = this.inflight;
+    inflight.start = start;
+    inflight.size = size;
+    inflight.flags = flags;
+    inflight.arrival = arrival;
+    inflight.callSeq = this.sequence++;
+    return this.firmware
+      .call(FunctionId.CLEAN_INV_MEMREGION, start, size, flags)
+      .then(this.afterUncontendedCall, this.releaseAndRethrow);
+  }
+
+  private readonly inflight = { start: 0n, size: 0n, flags: 0n, arrival: 0, callSeq: 0 };
+
+  private readonly afterUncontendedCall = (
+    regs: SmcResult,
+  ): InvalidationOutcome | Promise<InvalidationOutcome> => {
+    const { start, size, flags, arrival, callSeq } = this.inflight;
+    if (regs.x0 === Status.SUCCESS) {
+      this.lock.release();
+      return this.finish(outcome(null, 1, arrival, callSeq));
+    }
+    return this.retryHoldingLock(start, size, flags, arrival, callSeq, regs.x0);
+  };
+
+  private readonly releaseAndRethrow = (error: unknown): never => {
+    this.lock.release();
+    throw error;
+  };
+
+  private async retryHoldingLock(
+    start: bigint,
+    size: bigint,
+    flags: bigint,
+    arrival: number,
+    firstSeq: number,
+    firstStatus: number,
+  ): Promise<InvalidationOutcome> {
+    try {
+      return this.finish(await this.attempts(start, size, flags, arrival, firstSeq, firstStatus));
+    } finally {
+      this.lock.release();
+    }
+  }
+
+  private async serializedWaiting(
     start: bigint,
     size: bigint,
     flags: bigint,
@@ -154,12 +211,7 @@ export class SmcccCacheProvider {
   ): Promise<InvalidationOutcome> {
     if (!this.lock.tryAcquire()) await this.lock.acquire();
     try {
-      // The uncontended, successful first attempt is the common case: no second async frame for it.
-      const callSeq = this.sequence++;
-      if (this.events.enabled) return this.finish(await this.attempts(start, size, flags, arrival, callSeq));
-      const status = (await this.firmware.call(FunctionId.CLEAN_INV_MEMREGION, start, size, flags)).x0;
-      if (status === Status.SUCCESS) return this.finish(outcome(null, 1, arrival, callSeq));
-      return this.finish(await this.attempts(start, size, flags, arrival, callSeq, status));
+      return this.finish(await this.attempts(start, size, flags, arrival));
     } finally {
       this.lock.release();
     }
