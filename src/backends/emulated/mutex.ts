@@ -22,8 +22,4 @@ export class Mutex {
     if (this.waiters.length === 0) this.locked = false;
     else this.waiters.shift()!();
   }
-
-  get isLocked(): boolean {
-    return this.locked;
-  }
 }
