@@ -25,6 +25,8 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   let exitCode: number = ExitCode.OK;
   const verbose = argv.includes('-v') || argv.includes('--verbose');
+  // Stack traces (shown with --verbose only) then point into src/, not into the bundle.
+  if (verbose) process.setSourceMapsEnabled(true);
   try {
     const program = buildProgram(controller.signal, (code) => {
       exitCode = code;
