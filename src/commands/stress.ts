@@ -183,10 +183,12 @@ export function renderStress(report: StressReport): string {
     .map(([name, n]) => chalk.red(`${name} ${n}`))
     .join(', ');
   const rows: string[][] = [
-    [
-      'ranges',
-      `${report.pattern}, ${formatBytes(BigInt(report.size))} within ${formatBytes(BigInt(report.span))} at ${report.base}`,
-    ],
+    report.region
+      ? ['target', `${report.region}: one decommit+commit cycle per request`]
+      : [
+          'ranges',
+          `${report.pattern}, ${formatBytes(BigInt(report.size))} within ${formatBytes(BigInt(report.span))} at ${report.base}`,
+        ],
     [
       'requests',
       `${report.requests.completed} completed, ${report.requests.failed ? chalk.red(String(report.requests.failed)) : 0} failed`,

@@ -417,3 +417,78 @@ describe('emulated region flows', { concurrency: CONCURRENCY }, () => {
     });
   });
 });
+
+describe('stress --region on the emulated backend (the sysfs rules, cycles of a sacrificial region)', {
+  concurrency: CONCURRENCY,
+}, () => {
+  test('cycles a committed, unused region: two invalidations of its range per request', async () => {
+    const lab = labProfile();
+    const r = await emu([
+      '--profile',
+      lab,
+      '--seed',
+      '5',
+      'stress',
+      '--region',
+      'region1',
+      '--cycles',
+      '7',
+      '--yes',
+      '--json',
+    ]);
+    assertExit(r, EX.OK);
+    const report = parseJson(r);
+    assert.equal(report.region, 'region1');
+    assert.equal(report.workers, 1, 'one region is in one state at a time');
+    assert.equal(report.requests.completed, 7);
+    assert.equal(report.firmware.calls, 14, 'decommit and commit each invalidate');
+    assert.equal(report.coalescing, false);
+  });
+
+  test("a busy firmware: the retries of both invalidations count as the cycle's retries", async () => {
+    const r = await emu([
+      '--profile',
+      'busy',
+      '--seed',
+      '3',
+      'stress',
+      '--region',
+      'region1',
+      '--cycles',
+      '20',
+      '--yes',
+      '--json',
+    ]);
+    assertExit(r, EX.OK);
+    const report = parseJson(r);
+    const busy = report.firmware.by_status.BUSY ?? 0;
+    assert.ok(busy > 0, 'the seed gives some BUSY answers');
+    const exhausted = report.errors.EBUSY ?? 0;
+    // Every BUSY answer is a retry, except the last answer of an invalidation that gave up.
+    assert.equal(report.retries, busy - exhausted);
+  });
+
+  test('refusals: not committed 65, in use 75, no confirmation 64, bad name 65, no provider 69', async () => {
+    const lab = labProfile();
+    assertRefused(
+      await emu(['--profile', lab, 'stress', '--region', 'region0', '--yes']),
+      EX.DATA_ERR,
+      /not committed/,
+    );
+    assertRefused(
+      await emu(['--profile', lab, 'stress', '--region', 'region2', '--yes']),
+      EX.TEMP_FAIL,
+      /in use .*dax0\.0/,
+    );
+    assertRefused(await emu(['--profile', lab, 'stress', '--region', 'region1']), EX.USAGE, /--yes/);
+    assertRefused(
+      await emu(['--profile', lab, 'stress', '--region', '../region1', '--yes']),
+      EX.DATA_ERR,
+      /region name/,
+    );
+    assertRefused(
+      await emu(['--profile', 'unsupported', 'stress', '--region', 'region1', '--yes']),
+      EX.UNAVAILABLE,
+    );
+  });
+});

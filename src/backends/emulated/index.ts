@@ -14,6 +14,7 @@ import type {
   RegionInvalidateOptions,
   RegionsReport,
   StressTarget,
+  StressTargetOptions,
   TraceOptions,
   TraceReport,
 } from '../types.js';
@@ -24,7 +25,7 @@ import { EmulatedFirmware } from './firmware.js';
 import { CacheCoherencyFramework } from './framework.js';
 import { loadProfile, type Profile } from './profiles.js';
 import { SmcccCacheProvider } from './provider.js';
-import { invalidateEmulatedRegion } from './region-invalidate.js';
+import { invalidateEmulatedRegion, regionStressTarget } from './region-invalidate.js';
 import { describeMemdevs, describeRegion, type EmulatedRegion } from './regions.js';
 import { traceEmulated } from './trace.js';
 import { relayToTraceSessions } from './trace-relay.js';
@@ -228,7 +229,8 @@ export class EmulatedBackend implements Backend {
     return traceEmulated(this, options);
   }
 
-  async stressTarget(): Promise<StressTarget> {
+  async stressTarget(options: StressTargetOptions): Promise<StressTarget> {
+    if (options.region !== undefined) return this.run(regionStressTarget(this, options));
     this.requireProvider();
     const framework = this.framework;
     const firmware = this.firmware;
