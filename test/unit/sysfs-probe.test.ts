@@ -6,9 +6,10 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { renderProbeEvidence } from '../../src/backends/sysfs/evidence-lines.js';
 import { SysRoot } from '../../src/backends/sysfs/fs.js';
 import { journalSource } from '../../src/backends/sysfs/kmsg.js';
-import { type ProbeSysfsOptions, probeSysfs, renderProbeEvidence } from '../../src/backends/sysfs/probe.js';
+import { type ProbeSysfsOptions, probeSysfs } from '../../src/backends/sysfs/probe.js';
 import type { ProbeReport } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
 
