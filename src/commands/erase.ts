@@ -2,6 +2,7 @@ import { Command, Option } from '@commander-js/extra-typings';
 import type { EraseMethod, EraseReport } from '../backends/types.js';
 import { confirmation } from '../cli/confirm.js';
 import { type Context, requireFormat } from '../cli/context.js';
+import { createSpinner } from '../cli/spinner.js';
 import { chalk } from '../cli/style.js';
 import { ExitCode } from '../core/errors.js';
 import { emit } from '../core/output.js';
@@ -31,22 +32,18 @@ async function erase(
   requireFormat(context, ['human', 'json'], 'erase');
   const timeoutMs = parseDuration(options.timeout, '--timeout');
   const backend = await context.createBackend();
-  const spinner = await startSpinner(context, `${options.method} ${memdev}`);
+  const spinner = await createSpinner(context);
   try {
     const report = await backend.erase(memdev, {
       method: options.method,
       timeoutMs,
       force: options.force === true,
-      confirm: async (question) => {
-        spinner?.stop();
-        const answer = await confirmation(options.yes === true, context.signal)(question);
-        spinner?.start();
-        return answer;
-      },
+      confirm: confirmation(options.yes === true, context.signal),
       signal: context.signal,
       onProgress: (state, elapsedMs) => {
-        if (spinner)
-          spinner.text = `${options.method} ${memdev}: state ${state}, ${(elapsedMs / 1000).toFixed(1)} s (Ctrl-C stops waiting; the operation keeps running)`;
+        spinner?.update(
+          `${options.method} ${memdev}: state ${state}, ${(elapsedMs / 1000).toFixed(1)} s (Ctrl-C stops waiting; the operation keeps running)`,
+        );
       },
     });
     spinner?.stop();
@@ -56,12 +53,6 @@ async function erase(
     spinner?.stop();
     await backend.close();
   }
-}
-
-async function startSpinner(context: Context, text: string) {
-  if (context.format !== 'human' || context.quiet || !process.stderr.isTTY) return undefined;
-  const { default: ora } = await import('ora');
-  return ora({ text, stream: process.stderr }).start();
 }
 
 export function renderErase(report: EraseReport): string {

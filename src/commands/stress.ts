@@ -2,6 +2,7 @@ import { Command, Option } from '@commander-js/extra-typings';
 import { stress as stressApi } from '../api.js';
 import { confirmation } from '../cli/confirm.js';
 import type { Context } from '../cli/context.js';
+import { createSpinner } from '../cli/spinner.js';
 import { chalk, table } from '../cli/style.js';
 import { ExitCode, usageError } from '../core/errors.js';
 import { emit, toJson } from '../core/output.js';
@@ -79,7 +80,7 @@ async function stress(context: Context, flags: StressFlags): Promise<number> {
   // process quietly with 74, see main.ts).
   const writeLine = (line: object) => process.stdout.write(`${toJson(line, 0)}\n`);
   try {
-    const progress = await prepareProgress(context);
+    const spinner = await createSpinner(context);
     let report: StressReport;
     try {
       // The run itself is the library's `stress()`: the command only turns flags into its options.
@@ -99,10 +100,10 @@ async function stress(context: Context, flags: StressFlags): Promise<number> {
         intervalMs,
         onInterval:
           intervalMs !== undefined ? (snapshot) => writeLine({ type: 'interval', ...snapshot }) : undefined,
-        onProgress: progress?.update,
+        onProgress: spinner ? (snapshot) => spinner.update(progressText(snapshot)) : undefined,
       });
     } finally {
-      progress?.stop();
+      spinner?.stop();
     }
     const { stressPrometheus } =
       context.format === 'prometheus'
@@ -141,28 +142,11 @@ function stressExitCode(report: StressReport, failOnError: boolean, context: Con
   return ExitCode.OK;
 }
 
-interface Progress {
-  update(snapshot: { completed: number; failed: number; elapsed_us: number }): void;
-  stop(): void;
-}
-
-/**
- * A spinner on stderr, only for people: never with --json, --quiet, or when stderr is not a terminal. It
- * starts with the first update, so never while a confirmation question is on screen.
- */
-async function prepareProgress(context: Context): Promise<Progress | undefined> {
-  if (context.format !== 'human' || context.quiet || !process.stderr.isTTY) return undefined;
-  const { default: ora } = await import('ora');
-  const spinner = ora({ text: 'stress: starting', stream: process.stderr });
-  return {
-    update: (s) => {
-      if (!spinner.isSpinning) spinner.start();
-      const seconds = s.elapsed_us / 1e6;
-      const rate = seconds > 0 ? Math.round(s.completed / seconds) : 0;
-      spinner.text = `stress: ${s.completed} completed, ${s.failed} failed, ${rate}/s (${seconds.toFixed(1)} s) — Ctrl-C stops and reports`;
-    },
-    stop: () => spinner.stop(),
-  };
+/** Progress of a run on the spinner: counts, rate and time so far. */
+function progressText(s: { completed: number; failed: number; elapsed_us: number }): string {
+  const seconds = s.elapsed_us / 1e6;
+  const rate = seconds > 0 ? Math.round(s.completed / seconds) : 0;
+  return `stress: ${s.completed} completed, ${s.failed} failed, ${rate}/s (${seconds.toFixed(1)} s) — Ctrl-C stops and reports`;
 }
 
 export function renderStress(report: StressReport): string {
