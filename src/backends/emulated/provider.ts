@@ -141,7 +141,7 @@ export class SmcccCacheProvider {
       seq,
       errno: result.errno,
       attempts: result.attempts,
-      latency_us: now - began,
+      latency_us: roundUs(now - began),
     });
     return result;
   }
@@ -385,7 +385,7 @@ export class SmcccCacheProvider {
       size: size.toString(),
       flags: Number(flags),
       status: statusName(status),
-      duration_us: now - began,
+      duration_us: roundUs(now - began),
     });
   }
 
@@ -411,3 +411,6 @@ const outcome = (
   arrival_seq: arrival,
   served_by_seq: servedBy,
 });
+
+/** Event times to the nanosecond: enough for a microsecond clock, without float noise. */
+const roundUs = (us: number): number => Math.round(us * 1000) / 1000;

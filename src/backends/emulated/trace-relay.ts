@@ -12,6 +12,9 @@ import type { EventBus, ProviderEvent } from './events.js';
  */
 export const TRACE_SOCKET_ENV = 'MEMREGION_TRACE_SOCKET';
 
+/** Microseconds since the epoch, comparable between the processes of one machine. */
+export const wallClockUs = (): number => (performance.timeOrigin + performance.now()) * 1000;
+
 export function traceFolder(): string {
   const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
   return path.join(os.tmpdir(), `memregion-trace-${uid}`);
@@ -39,7 +42,7 @@ export function relayToTraceSessions(events: EventBus): () => Promise<void> {
   });
   if (sockets.length === 0) return async () => {};
   const off = events.on((event) => {
-    const line = `${JSON.stringify({ pid: process.pid, ...event })}\n`;
+    const line = `${JSON.stringify({ pid: process.pid, wall_us: wallClockUs(), ...event })}\n`;
     for (const socket of sockets) if (!socket.destroyed) socket.write(line);
   });
   return async () => {

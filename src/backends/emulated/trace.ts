@@ -4,7 +4,7 @@ import { LatencyRecorder } from '../../core/latency.js';
 import type { TraceEvent, TraceOptions, TraceReport } from '../types.js';
 import type { ProviderEvent } from './events.js';
 import type { EmulatedBackend } from './index.js';
-import { listenForTraceEvents, TRACE_SOCKET_ENV } from './trace-relay.js';
+import { listenForTraceEvents, TRACE_SOCKET_ENV, wallClockUs } from './trace-relay.js';
 
 /** Events kept in the report; a longer trace still counts every event in the summary. */
 const MAX_KEPT_EVENTS = 10_000;
@@ -15,18 +15,19 @@ const MAX_KEPT_EVENTS = 10_000;
  * memregion that runs meanwhile (`-- command` traces exactly the command's lifetime).
  */
 export async function traceEmulated(backend: EmulatedBackend, options: TraceOptions): Promise<TraceReport> {
-  const began = performance.now();
+  const began = wallClockUs();
   const events: TraceEvent[] = [];
   const latency = new LatencyRecorder();
   let invalidations = 0;
   let errors = 0;
   let dropped = 0;
-  const take = (event: ProviderEvent & { pid?: number }) => {
-    const { type, ...rest } = event;
+  const take = (event: ProviderEvent & { pid?: number; wall_us?: number }) => {
+    const { type, wall_us, ...rest } = event;
     const traced: TraceEvent = {
       ...rest,
       kind: type,
-      time_us: Math.round((performance.now() - began) * 1000),
+      // When it happened (in the process that sent it), on this trace's timeline.
+      time_us: Math.round((wall_us ?? wallClockUs()) - began),
       source_time_us: event.time_us,
     };
     if (event.type === 'complete') {
