@@ -5,9 +5,10 @@ import type { InvalidateReport, RegionInvalidateOptions } from '../types.js';
 import { type CxlRegion, readCxlRegion, regionPath } from './cxl.js';
 import type { SysRoot } from './fs.js';
 import { errorCode, type ProbeFn, requireConfirmation, requireProvider } from './guard.js';
+import { type KernelCalls, withKernelTrace } from './kernel-trace.js';
 import { onlineBlocksInRange, summarizeBlocks } from './memory.js';
 import { requireKernelName } from './names.js';
-import { type KernelCalls, type TraceTarget, withKernelTrace } from './trace.js';
+import type { TraceTarget } from './tracefs-locate.js';
 import { dec, hex } from './values.js';
 
 /**

@@ -21,7 +21,7 @@ import { SysRoot } from './fs.js';
 import { probeSysfs } from './probe.js';
 import { listRegions } from './regions.js';
 import { regionStressTarget } from './stress.js';
-import { runTrace } from './trace.js';
+import { runTrace } from './trace-run.js';
 
 export const NO_RANGE_INTERFACE =
   'the sysfs backend cannot invalidate an arbitrary range: Linux offers userspace no file, ioctl or ' +

@@ -4,7 +4,7 @@
  * With `exit`, the process calls process.exit(7) in the middle of the session (as a second Ctrl-C does).
  */
 import { SysRoot } from '../../../src/backends/sysfs/fs.js';
-import { runTrace } from '../../../src/backends/sysfs/trace.js';
+import { runTrace } from '../../../src/backends/sysfs/trace-run.js';
 import { silentLogger } from '../../../src/core/log.js';
 import { FakeKernelTracefs } from './fake-tracefs.js';
 

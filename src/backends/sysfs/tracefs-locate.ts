@@ -1,0 +1,66 @@
+import { ExitCode, MemregionError } from '../../core/errors.js';
+import type { SysRoot } from './fs.js';
+import { findSymbols } from './kallsyms.js';
+import {
+  INVALIDATE_SYMBOL,
+  lockdownMode,
+  PROVIDER_CALLBACKS,
+  type ProviderCallback,
+  Tracefs,
+} from './tracefs.js';
+
+const MOUNTS = ['sys/kernel/tracing', 'sys/kernel/debug/tracing'];
+
+export interface TraceTarget {
+  tracefs: Tracefs;
+  providers: ProviderCallback[];
+  warnings: string[];
+}
+
+/**
+ * Everything that must hold before a probe is written: no lockdown `confidentiality`, root (on the real
+ * root), a tracefs mount with kprobe_events, and the kernel's invalidation function in kallsyms.
+ */
+export async function locateTracefs(sys: SysRoot): Promise<TraceTarget> {
+  const lockdown = lockdownMode(await sys.value('sys/kernel/security/lockdown'));
+  if (lockdown === 'confidentiality') {
+    throw new MemregionError(
+      'tracing refused: kernel lockdown is "confidentiality", which forbids kprobes and tracefs even for root',
+      ExitCode.NO_PERM,
+    );
+  }
+  if (sys.isRealRoot && typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new MemregionError(
+      'tracing needs root: tracefs and kprobe_events are writable by root only (run with sudo)',
+      ExitCode.NO_PERM,
+    );
+  }
+  let base: string | null = null;
+  for (const mount of MOUNTS) {
+    if (await sys.exists(`${mount}/kprobe_events`)) {
+      base = mount;
+      break;
+    }
+  }
+  if (base === null) {
+    const mounted =
+      (await sys.exists('sys/kernel/tracing/trace')) || (await sys.exists('sys/kernel/debug/tracing/trace'));
+    throw new MemregionError(
+      mounted
+        ? 'tracing unavailable: tracefs has no kprobe_events (kernel built without CONFIG_KPROBE_EVENTS)'
+        : 'tracing unavailable: tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)',
+      ExitCode.UNAVAILABLE,
+    );
+  }
+  const warnings: string[] = [];
+  const symbols = await findSymbols(sys, [INVALIDATE_SYMBOL, ...PROVIDER_CALLBACKS.map((p) => p.symbol)]);
+  if (symbols.readable && !symbols.found.has(INVALIDATE_SYMBOL)) {
+    throw new MemregionError(
+      `tracing unavailable: this kernel has no ${INVALIDATE_SYMBOL} (proc/kallsyms), so nothing invalidates memory regions`,
+      ExitCode.UNAVAILABLE,
+    );
+  }
+  if (!symbols.readable) warnings.push('proc/kallsyms unreadable: provider callbacks are not probed');
+  const providers = PROVIDER_CALLBACKS.filter((p) => symbols.found.has(p.symbol));
+  return { tracefs: new Tracefs(sys, base), providers, warnings };
+}
