@@ -6,7 +6,6 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { renderProbeEvidence } from '../../src/backends/sysfs/evidence-lines.js';
 import { SysRoot } from '../../src/backends/sysfs/fs.js';
 import { journalSource } from '../../src/backends/sysfs/kmsg.js';
 import { type ProbeSysfsOptions, probeSysfs } from '../../src/backends/sysfs/probe.js';
@@ -357,21 +356,6 @@ describe('a tree without read permission on the kernel log, the config and debug
 });
 
 describe('evidence rendering and the real machine', () => {
-  test('renderProbeEvidence: one aligned line per evidence item', async () => {
-    const report = await machine('arm64-registered');
-    const lines = renderProbeEvidence(report);
-    const evidence = report.evidence ?? [];
-    assert.equal(lines.length, evidence.length);
-    const width = Math.max(...evidence.map((e) => e.source.length));
-    lines.forEach((line, i) => {
-      const item = evidence[i];
-      assert.ok(item);
-      assert.ok(line.startsWith(item.source));
-      assert.equal(line.slice(width + 2, width + 4), item.found ? '+ ' : '- ');
-      assert.ok(line.endsWith(item.detail));
-    });
-  });
-
   test("probe of this machine's real / ends with a verdict and evidence, whatever the machine", async () => {
     const report = await probe('/');
     assert.ok(['supported', 'unsupported', 'unknown'].includes(report.verdict));

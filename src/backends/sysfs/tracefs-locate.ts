@@ -8,8 +8,7 @@ import {
   type ProviderCallback,
   Tracefs,
 } from './tracefs.js';
-
-const MOUNTS = ['sys/kernel/tracing', 'sys/kernel/debug/tracing'];
+import { TRACEFS_MOUNTS } from './tracing.js';
 
 export interface TraceTarget {
   tracefs: Tracefs;
@@ -36,7 +35,7 @@ export async function locateTracefs(sys: SysRoot): Promise<TraceTarget> {
     );
   }
   let base: string | null = null;
-  for (const mount of MOUNTS) {
+  for (const mount of TRACEFS_MOUNTS) {
     if (await sys.exists(`${mount}/kprobe_events`)) {
       base = mount;
       break;

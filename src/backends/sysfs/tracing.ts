@@ -9,7 +9,8 @@ export interface TracingSupport {
   reason: string;
 }
 
-const MOUNTS = ['sys/kernel/tracing', 'sys/kernel/debug/tracing'];
+/** Where tracefs is mounted: its own mount point, else inside debugfs (older setups). */
+export const TRACEFS_MOUNTS = ['sys/kernel/tracing', 'sys/kernel/debug/tracing'];
 
 /**
  * Which tracing `trace` can use (kernel Documentation/trace/kprobetrace.rst): a tracefs mount with
@@ -23,7 +24,7 @@ export async function readTracing(
   let tracefs: string | null = null;
   let withKprobes: string | null = null;
   let hidden: string | null = null;
-  for (const mount of MOUNTS) {
+  for (const mount of TRACEFS_MOUNTS) {
     if (await sys.exists(`${mount}/kprobe_events`)) {
       withKprobes = `/${mount}`;
       break;
