@@ -76,9 +76,8 @@ function optionSpec(option: Option): OptionSpec {
 export function describeProgram(program: CommandUnknownOpts): ProgramSpec {
   const help = program.createHelp();
   const commands = help.visibleCommands(program);
-  const names = program.commands
-    .filter((c) => !(c as unknown as { _hidden?: boolean })._hidden)
-    .map((c) => c.name());
+  // Help's public list, less its own implicit `help` entry (not one of program.commands).
+  const names = commands.filter((c) => program.commands.includes(c)).map((c) => c.name());
   return {
     name: program.name(),
     version: program.version() ?? '',
