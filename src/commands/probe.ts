@@ -23,15 +23,11 @@ async function probe(context: Context): Promise<number> {
   const backend = await context.createBackend();
   try {
     const report = await backend.probe();
-    const { probePrometheus } =
-      context.format === 'prometheus'
-        ? await import('../render/prometheus.js')
-        : { probePrometheus: undefined };
     await emit(
       {
         json: report,
         human: () => renderProbe(report),
-        prometheus: probePrometheus ? () => probePrometheus(report) : undefined,
+        prometheus: async () => (await import('../render/prometheus.js')).probePrometheus(report),
       },
       context.format,
       context.output,

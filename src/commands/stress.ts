@@ -105,17 +105,13 @@ async function stress(context: Context, flags: StressFlags): Promise<number> {
     } finally {
       spinner?.stop();
     }
-    const { stressPrometheus } =
-      context.format === 'prometheus'
-        ? await import('../render/prometheus.js')
-        : { stressPrometheus: undefined };
     if (intervalMs !== undefined) writeLine({ type: 'report', ...report });
     else {
       await emit(
         {
           json: report,
           human: () => renderStress(report),
-          prometheus: stressPrometheus ? () => stressPrometheus(report) : undefined,
+          prometheus: async () => (await import('../render/prometheus.js')).stressPrometheus(report),
         },
         context.format,
         context.output,

@@ -9,7 +9,8 @@ export const FORMATS: readonly Format[] = ['human', 'json', 'prometheus'];
 export interface Rendered {
   json: object;
   human: () => string;
-  prometheus?: () => string;
+  /** Loaded on use: the exposition renderer is not needed by the other formats. */
+  prometheus?: () => Promise<string>;
 }
 
 /** JSON with 64-bit values as decimal strings (reports already give addresses as 0x strings). */
@@ -17,7 +18,7 @@ export function toJson(value: unknown, indent = 2): string {
   return JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? v.toString() : v), indent);
 }
 
-export function renderAs(format: Format, result: Rendered): string {
+export async function renderAs(format: Format, result: Rendered): Promise<string> {
   switch (format) {
     case 'json':
       return `${toJson(result.json)}\n`;
@@ -63,7 +64,7 @@ export async function writeFileAtomic(target: string, text: string): Promise<voi
 
 /** Prints (or writes with --output) the result in the chosen format. */
 export async function emit(result: Rendered, format: Format, output?: string): Promise<void> {
-  const text = renderAs(format, result);
+  const text = await renderAs(format, result);
   if (output) await writeFileAtomic(output, text);
   else process.stdout.write(text);
 }
