@@ -14,6 +14,7 @@ import type {
 } from './backends/types.js';
 import { usageError } from './core/errors.js';
 import { silentLogger } from './core/log.js';
+import { quote } from './core/quote.js';
 import { freshSeed, Random } from './core/random.js';
 import { parseU64, validateRange } from './core/units.js';
 import type { StressSnapshot } from './stress/engine.js';
@@ -67,7 +68,7 @@ export async function createBackend(options: CreateBackendOptions): Promise<Back
       break;
     }
     default:
-      throw usageError(`unknown backend "${String(full.backend)}" (sysfs or emulated)`);
+      throw usageError(`unknown backend ${quote(String(full.backend))} (sysfs or emulated)`);
   }
   created.set(backend, full);
   return backend;
@@ -169,7 +170,8 @@ export async function stress(backend: Backend, options: StressOptions = {}): Pro
   if (options.intervalMs !== undefined && !(options.intervalMs > 0))
     throw usageError('the interval must be more than 0');
   const pattern = options.pattern ?? 'random';
-  if (!PATTERNS.includes(pattern)) throw usageError(`unknown pattern "${pattern}" (${PATTERNS.join(', ')})`);
+  if (!PATTERNS.includes(pattern))
+    throw usageError(`unknown pattern ${quote(String(pattern))} (${PATTERNS.join(', ')})`);
   const range: RangeSpec = {
     pattern,
     base: toU64(options.base ?? 0x8000_0000n, 'base'),

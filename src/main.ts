@@ -1,6 +1,7 @@
 import { CommanderError } from '@commander-js/extra-typings';
 import { buildProgram } from './cli/program.js';
 import { ExitCode, MemregionError } from './core/errors.js';
+import { escapeControl } from './core/quote.js';
 
 /**
  * Entry point: parse, run, and turn every failure into one line on stderr and a sysexits code. Ctrl-C
@@ -49,14 +50,14 @@ function reportError(error: unknown, verbose: boolean): number {
     return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
   }
   if (error instanceof MemregionError) {
-    process.stderr.write(`memregion: ${error.message}\n`);
+    process.stderr.write(`memregion: ${escapeControl(error.message)}\n`);
     if (verbose && error.cause instanceof Error && error.cause.stack)
       process.stderr.write(`${error.cause.stack}\n`);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(
-    `memregion: internal error: ${message.split('\n')[0]}${verbose ? '' : ' (--verbose shows the stack)'}\n`,
+    `memregion: internal error: ${escapeControl(message.split('\n')[0]!)}${verbose ? '' : ' (--verbose shows the stack)'}\n`,
   );
   if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   return ExitCode.SOFTWARE;

@@ -9,6 +9,7 @@ import {
 import { ExitCode, MemregionError, usageError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { Format } from '../core/output.js';
+import { quote } from '../core/quote.js';
 import { freshSeed } from '../core/random.js';
 import { parseCount } from '../core/units.js';
 import { enableColor } from './style.js';
@@ -47,18 +48,18 @@ export interface Context {
 export async function createContext(options: GlobalOptions, signal: AbortSignal): Promise<Context> {
   const backendName = options.backend ?? 'sysfs';
   if (!(BACKEND_NAMES as string[]).includes(backendName)) {
-    throw usageError(`unknown backend "${backendName}" (sysfs or emulated)`);
+    throw usageError(`unknown backend ${quote(backendName)} (sysfs or emulated)`);
   }
   const provider = options.provider ?? 'v2';
   if (!(PROVIDER_VARIANTS as string[]).includes(provider)) {
-    throw usageError(`unknown provider "${provider}" (${PROVIDER_VARIANTS.join(', ')})`);
+    throw usageError(`unknown provider ${quote(provider)} (${PROVIDER_VARIANTS.join(', ')})`);
   }
   const format = (options.json ? 'json' : (options.format ?? 'human')) as Format;
   if (options.json && options.format && options.format !== 'json') {
-    throw usageError(`--json contradicts --format ${options.format}`);
+    throw usageError(`--json contradicts --format ${quote(options.format)}`);
   }
   if (!['human', 'json', 'prometheus'].includes(format)) {
-    throw usageError(`unknown format "${format}" (human, json or prometheus)`);
+    throw usageError(`unknown format ${quote(format)} (human, json or prometheus)`);
   }
   if (format === 'human') await enableColor(options.color !== false);
   const seed =

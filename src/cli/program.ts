@@ -9,6 +9,7 @@ import { regionsCommand } from '../commands/regions.js';
 import type { CommandRunner } from '../commands/runner.js';
 import { stressCommand } from '../commands/stress.js';
 import { traceCommand } from '../commands/trace.js';
+import { escapeControl } from '../core/quote.js';
 import { createContext, type GlobalOptions } from './context.js';
 
 export const VERSION = '0.1.0';
@@ -46,7 +47,7 @@ export function buildProgram(signal: AbortSignal, onExitCode: (code: number) => 
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
-      outputError: (text, write) => write(`memregion: ${text.replace(/^error: /, '').trimEnd()}\n`),
+      outputError: (text, write) => write(`memregion: ${commanderErrorLine(text)}\n`),
     });
 
   const run: CommandRunner = async (command, body) => {
@@ -68,6 +69,17 @@ export function buildProgram(signal: AbortSignal, onExitCode: (code: number) => 
     program.addCommand(make(run).copyInheritedSettings(program).exitOverride() as unknown as Command);
   }
   return program as unknown as Command;
+}
+
+/**
+ * Commander's message as one line: its own suggestion line joined on, the user's text (an unknown option
+ * or argument, quoted by commander) with control characters escaped.
+ */
+export function commanderErrorLine(text: string): string {
+  const trimmed = text.replace(/^error: /, '').trimEnd();
+  const suggestion = /\n(\(Did you mean [^\n]*\?\))$/.exec(trimmed);
+  const message = suggestion ? trimmed.slice(0, suggestion.index) : trimmed;
+  return escapeControl(message) + (suggestion ? ` ${escapeControl(suggestion[1]!)}` : '');
 }
 
 export { CommanderError };

@@ -1,4 +1,5 @@
 import { dataError, usageError } from './errors.js';
+import { quote } from './quote.js';
 import { U64_MAX } from './smccc.js';
 
 /** Binary multipliers (`K`, `KiB`) and decimal ones (`kB`, `KB`), as operators write sizes. */
@@ -42,16 +43,16 @@ export function parseU64(text: string, what = 'value'): bigint {
     const dec = DECIMAL.exec(trimmed);
     if (!dec)
       throw dataError(
-        `${what} "${text}" is not a number (use decimal, 0x hex, or a suffix such as 4K, 2MiB, 1G)`,
+        `${what} ${quote(text)} is not a number (use decimal, 0x hex, or a suffix such as 4K, 2MiB, 1G)`,
       );
     const multiplier = SUFFIXES[dec[2]!.toUpperCase()];
     if (multiplier === undefined)
       throw dataError(
-        `${what} "${text}" has an unknown unit "${dec[2]}" (K, KiB, KB, M, MiB, MB, G, GiB, GB, T, TiB, TB, P, E)`,
+        `${what} ${quote(text)} has an unknown unit ${quote(dec[2]!)} (K, KiB, KB, M, MiB, MB, G, GiB, GB, T, TiB, TB, P, E)`,
       );
     value = BigInt(dec[1]!.replace(/_/g, '')) * multiplier;
   }
-  if (value > U64_MAX) throw dataError(`${what} "${text}" does not fit in 64 bits`);
+  if (value > U64_MAX) throw dataError(`${what} ${quote(text)} does not fit in 64 bits`);
   return value;
 }
 
@@ -88,9 +89,9 @@ const DURATION_MS: Record<string, number> = { us: 0.001, µs: 0.001, ms: 1, s: 1
 /** `10s`, `500ms`, `2m`, or a bare number of seconds → milliseconds. */
 export function parseDuration(text: string, what = 'duration'): number {
   const match = DURATION.exec(text.trim());
-  if (!match) throw usageError(`${what} "${text}" is not a duration (for example 10s, 500ms, 2m)`);
+  if (!match) throw usageError(`${what} ${quote(text)} is not a duration (for example 10s, 500ms, 2m)`);
   const ms = Number(match[1]) * DURATION_MS[match[2] ?? 's']!;
-  if (!Number.isFinite(ms)) throw usageError(`${what} "${text}" is too large`);
+  if (!Number.isFinite(ms)) throw usageError(`${what} ${quote(text)} is too large`);
   return ms;
 }
 
@@ -101,9 +102,9 @@ export function parseCount(
   { allowZero = false, max = 1_000_000_000 } = {},
 ): number {
   const trimmed = text.trim();
-  if (!/^[0-9]+(?:_[0-9]+)*$/.test(trimmed)) throw usageError(`${what} "${text}" is not a whole number`);
+  if (!/^[0-9]+(?:_[0-9]+)*$/.test(trimmed)) throw usageError(`${what} ${quote(text)} is not a whole number`);
   const value = Number(trimmed.replace(/_/g, ''));
   if (!allowZero && value === 0) throw usageError(`${what} must be at least 1`);
-  if (value > max) throw usageError(`${what} ${text} is too large (at most ${max})`);
+  if (value > max) throw usageError(`${what} ${quote(text)} is too large (at most ${max})`);
   return value;
 }

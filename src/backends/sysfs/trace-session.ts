@@ -1,5 +1,6 @@
 import { ExitCode, MemregionError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { quote } from '../../core/quote.js';
 import type { TraceEvent } from '../types.js';
 import { EventPairer } from './trace-events.js';
 import {
@@ -227,9 +228,9 @@ function probeWriteError(code: string, line: string): MemregionError {
   }
   if (code === 'ENOENT' || code === 'EINVAL') {
     return new MemregionError(
-      `the kernel rejected the probe "${line}" (${code}): see the tracing error_log`,
+      `the kernel rejected the probe ${quote(line)} (${code}): see the tracing error_log`,
       ExitCode.UNAVAILABLE,
     );
   }
-  return new MemregionError(`cannot add kprobe "${line}" (${code})`, ExitCode.IO_ERR);
+  return new MemregionError(`cannot add kprobe ${quote(line)} (${code})`, ExitCode.IO_ERR);
 }
