@@ -6,6 +6,7 @@ import { createSpinner } from '../cli/spinner.js';
 import { chalk, table } from '../cli/style.js';
 import { ExitCode, usageError } from '../core/errors.js';
 import { emit, toJson } from '../core/output.js';
+import { interruptedExitCode } from '../core/stop.js';
 import { formatBytes, parseCount, parseDuration, parseU64 } from '../core/units.js';
 import { PATTERNS, type Pattern, validateRangeSpec } from '../stress/ranges.js';
 import type { StressReport } from '../stress/report.js';
@@ -124,7 +125,7 @@ async function stress(context: Context, flags: StressFlags): Promise<number> {
 }
 
 function stressExitCode(report: StressReport, failOnError: boolean, context: Context): number {
-  if (report.interrupted) return ExitCode.INTERRUPTED;
+  if (report.interrupted) return interruptedExitCode(context.signal);
   if (report.verify && report.verify.violations > 0) {
     context.log.error(
       `verify: ${report.verify.violations} request(s) were served by a firmware call that started before they arrived`,

@@ -7,9 +7,11 @@ export const ExitCode = {
   NO_INPUT: 66,
   UNAVAILABLE: 69,
   SOFTWARE: 70,
+  CANT_CREAT: 73,
   IO_ERR: 74,
   TEMP_FAIL: 75,
   NO_PERM: 77,
+  /** 128 + SIGINT; a run stopped by another signal ends with 128 + that signal (core/stop.ts). */
   INTERRUPTED: 130,
 } as const;
 
