@@ -61,6 +61,7 @@ export async function createContext(options: GlobalOptions, signal: AbortSignal)
   if (!['human', 'json', 'prometheus'].includes(format)) {
     throw usageError(`unknown format ${quote(format)} (human, json or prometheus)`);
   }
+  if (options.output === '') throw usageError('--output needs a file name (an empty one would mean stdout)');
   if (format === 'human') await enableColor(options.color !== false);
   const seed =
     options.seed === undefined

@@ -679,12 +679,12 @@ describe('memregion CLI on the emulated backend', { concurrency: CONCURRENCY }, 
       assert.deepEqual(readdirSync(dir), ['result.json']);
     });
 
-    test('--output into a folder that does not exist → one error line, nothing on stdout', async () => {
+    test('--output into a folder that does not exist → 73 (cannot create), one error line, nothing on stdout', async () => {
       const target = path.join(scratchDir('output-missing'), 'no', 'such', 'dir', 'x.json');
       const r = await emu(['probe', '--json', '--output', target]);
-      assert.notEqual(r.exitCode, EX.OK, describeResult(r));
+      assertExit(r, 73);
       assert.equal(r.stdout, '');
-      assertOneErrorLine(r, /cannot write/);
+      assertOneErrorLine(r, /cannot create/);
     });
 
     test('FORCE_COLOR=1 colours human output; NO_COLOR and --no-color turn it off; JSON never has escapes', async () => {
