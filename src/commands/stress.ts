@@ -6,8 +6,9 @@ import { createSpinner } from '../cli/spinner.js';
 import { chalk, table } from '../cli/style.js';
 import { ExitCode, usageError } from '../core/errors.js';
 import { emit, toJson } from '../core/output.js';
+import { quote } from '../core/quote.js';
 import { interruptedExitCode } from '../core/stop.js';
-import { formatBytes, parseCount, parseDuration, parseU64 } from '../core/units.js';
+import { formatBytes, MIN_INTERVAL_MS, parseCount, parseDuration, parseU64 } from '../core/units.js';
 import { PATTERNS, type Pattern, validateRangeSpec } from '../stress/ranges.js';
 import type { StressReport } from '../stress/report.js';
 import type { CommandRunner } from './runner.js';
@@ -59,6 +60,8 @@ async function stress(context: Context, flags: StressFlags): Promise<number> {
   if (intervalMs !== undefined && (intervalMs <= 0 || context.format !== 'json')) {
     throw usageError('--interval needs --json and a duration above 0');
   }
+  if (intervalMs !== undefined && intervalMs < MIN_INTERVAL_MS)
+    throw usageError(`--interval ${quote(flags.interval!)} is below the floor of 1us`);
   if (context.output && intervalMs !== undefined)
     throw usageError('--interval prints to stdout; it does not go with --output');
   const virtualTime = flags.virtualTime === true;

@@ -86,6 +86,9 @@ export function formatBytes(value: bigint): string {
 const DURATION = /^([0-9]+(?:\.[0-9]+)?)\s?(us|µs|ms|s|m|h)?$/;
 const DURATION_MS: Record<string, number> = { us: 0.001, µs: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+/** The shortest interval between stress snapshots (1 µs): below it, interval arithmetic means nothing. */
+export const MIN_INTERVAL_MS = 0.001;
+
 /** `10s`, `500ms`, `2m`, or a bare number of seconds → milliseconds. */
 export function parseDuration(text: string, what = 'duration'): number {
   const match = DURATION.exec(text.trim());

@@ -16,6 +16,7 @@ import {
   parseJson,
   scratchDir,
   spawnCli,
+  waitForOutput,
   writeScratchFile,
 } from '../helpers/cli.js';
 
@@ -34,11 +35,11 @@ interface Stopped extends CliResult {
 async function stopRun(
   args: string[],
   signal: StopSignal,
-  ready: () => Promise<void>,
+  ready: (child: ReturnType<typeof spawnCli>) => Promise<unknown>,
   env: Record<string, string> = {},
 ): Promise<Stopped> {
   const child = spawnCli(args, { env, timeoutMs: 30_000 });
-  await ready();
+  await ready(child);
   const sent = performance.now();
   child.kill(signal);
   const result = await child;
@@ -52,21 +53,41 @@ async function stopRun(
   };
 }
 
-const after = (ms: number) => () => sleep(ms).then(() => {});
+/**
+ * Ready once the emulated backend is up (with -v it says so on stderr: main's signal handlers are in
+ * place by then), plus `ms` for the run to get going.
+ */
+const registered =
+  (ms = 300) =>
+  async (child: ReturnType<typeof spawnCli>) => {
+    await waitForOutput(child.stderr, (text) => text.includes('provider registered'));
+    await sleep(ms);
+  };
+
+/** Where an emulated trace run with TMPDIR=tmp puts its socket, and whether it is there. */
+const traceSocketIn = (tmp: string) => () => {
+  const folder = path.join(tmp, `memregion-trace-${process.getuid?.() ?? 0}`);
+  return existsSync(folder) && readdirSync(folder).some((f) => f.endsWith('.sock'));
+};
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !condition(); i++) await sleep(25);
+}
 
 /** stderr holds the "stopping" notice and nothing else that is not a `memregion: ` line. */
 function assertStderrPrefixed(r: CliResult): void {
   for (const line of r.stderr.split('\n').filter((l) => l !== ''))
     assert.match(line, /^memregion: /, describeResult(r));
+  assert.doesNotMatch(r.stderr, /^\s+at /m, describeResult(r));
 }
 
 describe('signals stop a run: report printed, exit 128 + signal (issue 7 finding 6)', () => {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     test(`stress --json, ${signal}: the interrupted report, exit ${CODES[signal]}`, async () => {
       const r = await stopRun(
-        ['-b', 'emulated', '--json', 'stress', '--duration', '60s'],
+        ['-b', 'emulated', '-v', '--json', 'stress', '--duration', '60s'],
         signal,
-        after(800),
+        registered(),
       );
       assert.equal(r.exitCode, CODES[signal], describeResult(r));
       assert.equal(parseJson(r).interrupted, true);
@@ -78,16 +99,10 @@ describe('signals stop a run: report printed, exit 128 + signal (issue 7 finding
   for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
     test(`trace --json (emulated), ${signal}: the report, exit ${CODES[signal]}, its socket removed`, async () => {
       const tmp = scratchDir('trace-tmp');
-      const folder = path.join(tmp, `memregion-trace-${process.getuid?.() ?? 0}`);
-      const socketExists = () => existsSync(folder) && readdirSync(folder).some((f) => f.endsWith('.sock'));
-      const r = await stopRun(
-        ['-b', 'emulated', '--json', 'trace'],
-        signal,
-        async () => {
-          for (let i = 0; i < 200 && !socketExists(); i++) await sleep(25);
-        },
-        { TMPDIR: tmp },
-      );
+      const socketExists = traceSocketIn(tmp);
+      const r = await stopRun(['-b', 'emulated', '--json', 'trace'], signal, () => until(socketExists), {
+        TMPDIR: tmp,
+      });
       assert.equal(r.exitCode, CODES[signal], describeResult(r));
       assert.equal(parseJson(r).interrupted, true);
       assert.equal(socketExists(), false, 'the trace socket is removed');
@@ -102,9 +117,9 @@ describe('signals stop a run: report printed, exit 128 + signal (issue 7 finding
       ],
     });
     const r = await stopRun(
-      ['-b', 'emulated', '--profile', profile, '--json', 'erase', 'mem0', '--yes'],
+      ['-b', 'emulated', '-v', '--profile', profile, '--json', 'erase', 'mem0', '--yes'],
       'SIGHUP',
-      after(800),
+      registered(),
     );
     assert.equal(r.exitCode, 129, describeResult(r));
     assertStderrPrefixed(r);
@@ -124,8 +139,10 @@ describe('signals stop a run: report printed, exit 128 + signal (issue 7 finding
       '-c',
       'exec >/dev/null 2>&1; trap "" TERM; sleep 4',
     ];
-    const child = spawnCli(args, { timeoutMs: 30_000 });
-    await sleep(800);
+    const tmp = scratchDir('trace-tmp');
+    const child = spawnCli(args, { env: { TMPDIR: tmp }, timeoutMs: 30_000 });
+    await until(traceSocketIn(tmp));
+    await sleep(300);
     child.kill('SIGINT');
     await sleep(200);
     child.kill('SIGINT');
@@ -140,5 +157,133 @@ describe('signals stop a run: report printed, exit 128 + signal (issue 7 finding
     assert.equal(r.exitCode, 130, describeResult(r));
     assert.equal(r.stdout, '', `no report after the second signal\n${describeResult(r)}`);
     assertOneErrorLine(r, /interrupted: stopping/);
+  });
+});
+
+describe('no loop keeps signals out (issue 7 findings 1, 8)', () => {
+  test('--interval below the 1 µs floor: 64 before any work (it used to spin forever)', async () => {
+    const child = spawnCli(
+      [
+        '-b',
+        'emulated',
+        '--json',
+        'stress',
+        '--ops',
+        '10',
+        '--interval',
+        '0.000000000000000000001us',
+        '--virtual-time',
+      ],
+      { timeoutMs: 20_000 },
+    );
+    const result = await child;
+    assert.equal(result.exitCode, 64, String(result.stderr));
+    assert.equal(String(result.stdout), '');
+    assert.match(String(result.stderr), /^memregion: --interval .*floor of 1us\n$/);
+  });
+
+  test('--interval 1us on virtual time over a long simulation: SIGTERM → 143, the report is the last line', async () => {
+    const r = await stopRun(
+      [
+        '-b',
+        'emulated',
+        '-v',
+        '--json',
+        'stress',
+        '--virtual-time',
+        '--duration',
+        '100h',
+        '--interval',
+        '1us',
+      ],
+      'SIGTERM',
+      registered(),
+    );
+    assert.equal(r.exitCode, 143, describeResult({ ...r, stdout: r.stdout.slice(-500) }));
+    const last = JSON.parse(r.stdout.trimEnd().split('\n').at(-1)!);
+    assert.equal(last.type, 'report');
+    assert.equal(last.interrupted, true);
+    assert.ok(r.stopMs < STOP_BOUND_MS, `stopped after ${r.stopMs} ms`);
+  });
+
+  test('a zero-time firmware on virtual time never waits on a timer: SIGTERM still stops it → 143', async () => {
+    const profile = writeScratchFile('instant.json', {
+      timing: { call_us: 0 },
+      attributes: { latency_us: 0 },
+    });
+    const r = await stopRun(
+      [
+        '-b',
+        'emulated',
+        '-v',
+        '--profile',
+        profile,
+        '--json',
+        'stress',
+        '--virtual-time',
+        '--ops',
+        '1000000000',
+      ],
+      'SIGTERM',
+      registered(),
+    );
+    assert.equal(r.exitCode, 143, describeResult(r));
+    assert.equal(parseJson(r).interrupted, true);
+    assert.ok(r.stopMs < STOP_BOUND_MS, `stopped after ${r.stopMs} ms`);
+  });
+
+  test('--virtual-time --ops 1000000, Ctrl-C: the report comes at once (exit 130)', async () => {
+    const r = await stopRun(
+      ['-b', 'emulated', '-v', '--json', 'stress', '--virtual-time', '--ops', '1000000'],
+      'SIGINT',
+      registered(500),
+    );
+    assert.equal(r.exitCode, 130, describeResult(r));
+    const report = parseJson(r);
+    assert.equal(report.interrupted, true);
+    assert.ok(report.requests.completed < 1_000_000);
+    assert.ok(r.stopMs < STOP_BOUND_MS, `stopped after ${r.stopMs} ms`);
+  });
+
+  test('100000 workers on virtual time, Ctrl-C: the report comes without draining the queued requests', async () => {
+    const r = await stopRun(
+      [
+        '-b',
+        'emulated',
+        '-v',
+        '--json',
+        'stress',
+        '--workers',
+        '100000',
+        '--virtual-time',
+        '--ops',
+        '1000000',
+      ],
+      'SIGINT',
+      registered(1500),
+    );
+    assert.equal(r.exitCode, 130, describeResult(r));
+    assert.equal(parseJson(r).interrupted, true);
+    assert.ok(r.stopMs < STOP_BOUND_MS, `stopped after ${r.stopMs} ms`);
+  });
+
+  test('stress --workers 100000 --duration 8s holds its duration (within 10% + 0.5 s)', async () => {
+    const child = spawnCli(
+      ['-b', 'emulated', '--json', 'stress', '--workers', '100000', '--duration', '8s'],
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    const result = await child;
+    const r: CliResult = {
+      exitCode: result.exitCode,
+      signal: result.signal,
+      stdout: String(result.stdout),
+      stderr: String(result.stderr),
+      command: 'stress --workers 100000 --duration 8s',
+    };
+    assert.equal(r.exitCode, 0, describeResult(r));
+    const report = parseJson(r);
+    assert.ok(report.elapsed_s >= 8 && report.elapsed_s <= 8 * 1.1 + 0.5, `elapsed ${report.elapsed_s} s`);
   });
 });
