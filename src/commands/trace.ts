@@ -28,6 +28,7 @@ async function trace(
   requireFormat(context, ['human', 'json'], 'trace');
   const durationMs =
     options.duration === undefined ? undefined : parseDuration(options.duration, '--duration');
+  if (durationMs !== undefined && durationMs <= 0) throw usageError('--duration must be more than 0');
   if (durationMs !== undefined && commandArgs.length > 0)
     throw usageError('give either --duration or -- <command>, not both');
   const backend = await context.createBackend();
