@@ -1,6 +1,6 @@
 import { CommanderError } from '@commander-js/extra-typings';
 import { guardProcess, writeErrorLine } from './cli/process-guard.js';
-import { buildProgram } from './cli/program.js';
+import { buildProgram, usageHelpLine } from './cli/program.js';
 import { ExitCode, MemregionError } from './core/errors.js';
 import { signalExitCode } from './core/stop.js';
 
@@ -22,6 +22,8 @@ export async function main(argv: string[]): Promise<number> {
     });
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
+    if (error instanceof CommanderError && error.code === 'commander.help' && error.exitCode !== 0)
+      writeErrorLine(usageHelpLine(argv));
     exitCode = reportError(error, verbose);
   }
   // A run that a signal stopped ends with 128 + that signal, unless it failed for a reason of its own.

@@ -53,4 +53,17 @@ describe('errors are one line, control characters escaped (issue 7 finding 11)',
     assertOneErrorLine(r);
     assert.doesNotMatch(r.stderr, RAW_CONTROL, describeResult(r));
   });
+
+  test('no command, and help for an unknown command: 64 with one line, not the whole help', async () => {
+    assertRefused(await cli([]), 64, /no command given/);
+    assertRefused(await emu([]), 64, /no command given/);
+    assertRefused(await cli(['help', 'bo\ngus']), 64, /unknown command "bo\\ngus"/);
+  });
+
+  test('asked-for help still goes to stdout with 0', async () => {
+    const r = await cli(['--help']);
+    assert.equal(r.exitCode, 0, describeResult(r));
+    assert.match(r.stdout, /^Usage: memregion/);
+    assert.equal(r.stderr, '');
+  });
 });

@@ -107,7 +107,10 @@ describe('stress engine', () => {
     );
     // The run ends at the deadline: a request still in flight then (at most one per worker) is issued
     // but not counted as completed.
-    assert.ok(snapshot.issued - snapshot.completed <= 2, `issued ${snapshot.issued}, completed ${snapshot.completed}`);
+    assert.ok(
+      snapshot.issued - snapshot.completed <= 2,
+      `issued ${snapshot.issued}, completed ${snapshot.completed}`,
+    );
     assert.ok(snapshot.completed >= 199 && snapshot.completed <= 202, `completed ${snapshot.completed}`);
   });
 
