@@ -1,11 +1,12 @@
 /**
  * Issue 7, finding 15: the number forms memregion takes are exactly the documented ones (decimal, 0x
  * hex, the unit suffixes of the README, case included); anything else is refused with one line, never
- * read as another value. `0x` alone says it has no hex digits.
+ * read as another value. `0x` alone says it has no hex digits. Finding 12: a --root that is missing
+ * (66), not a directory (66) or empty (64) is an error, not an "unknown" machine.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { assertRefused, emu, parseJson } from '../helpers/cli.js';
+import { assertRefused, cli, emu, parseJson, writeScratchFile } from '../helpers/cli.js';
 
 describe('number forms (issue 7 finding 15)', () => {
   test('invalidate 0x 4K: "no hex digits" (65)', async () => {
@@ -44,5 +45,26 @@ describe('number forms (issue 7 finding 15)', () => {
       const doc = parseJson(await emu(['--json', 'invalidate', '0x80000000', size!]));
       assert.equal(doc.size, bytes, size);
     }
+  });
+});
+
+describe('--root (issue 7 finding 12)', () => {
+  test('--root /nonexistent: 66, one line, empty stdout even with --json', async () => {
+    assertRefused(await cli(['--root', '/nonexistent/memregion', 'probe']), 66, /no such directory/);
+    assertRefused(await cli(['--json', '--root', '/nonexistent/memregion', 'probe']), 66, /--root/);
+  });
+
+  test('--root that is a file: 66', async () => {
+    assertRefused(await cli(['--root', writeScratchFile('plain', 'x'), 'regions']), 66, /not a directory/);
+  });
+
+  test("--root '' and an empty MEMREGION_ROOT: 64", async () => {
+    assertRefused(await cli(['--root', '', 'probe']), 64, /empty/);
+    assertRefused(await cli(['probe'], { env: { MEMREGION_ROOT: '' } }), 64, /MEMREGION_ROOT/);
+  });
+
+  test('the emulated backend does not read --root: an empty MEMREGION_ROOT does not matter there', async () => {
+    const r = await emu(['--json', 'probe'], { env: { MEMREGION_ROOT: '' } });
+    assert.equal(r.exitCode, 0);
   });
 });
