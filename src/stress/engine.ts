@@ -2,8 +2,8 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { InvalidationOutcome, LatencySummary, StressTarget } from '../backends/types.js';
 import { VirtualClock } from '../core/clock.js';
 import { LatencyRecorder } from '../core/latency.js';
-import { longTimeout } from '../core/timers.js';
 import type { Random } from '../core/random.js';
+import { longTimeout } from '../core/timers.js';
 import { type RangeSpec, rangePicker } from './ranges.js';
 
 export interface StressOptions {

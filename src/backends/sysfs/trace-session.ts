@@ -3,6 +3,7 @@ import type { Logger } from '../../core/log.js';
 import { quote } from '../../core/quote.js';
 import type { TraceEvent } from '../types.js';
 import { EventPairer } from './trace-events.js';
+import { removeDeadSessions } from './trace-leftovers.js';
 import {
   formatProbe,
   formatRemoval,
@@ -72,6 +73,7 @@ export class TraceSession {
   }
 
   static async open(target: TraceTarget, options: SessionOptions): Promise<TraceSession> {
+    await removeDeadSessions(target.tracefs, options.log);
     const session = new TraceSession(
       target.tracefs,
       probeDefinitions(target.providers),
