@@ -111,6 +111,8 @@ describe('--output targets (issue 7 findings 3, 13)', () => {
     const fifo = path.join(scratchDir('out-fifo'), 'fifo');
     await execa('mkfifo', [fifo]);
     const reader = spawn('cat', [fifo]);
+    // Bounded: if memregion never opened the FIFO, the reader would wait for a writer forever.
+    const bound = setTimeout(() => reader.kill('SIGKILL'), 30_000);
     let received = '';
     reader.stdout.on('data', (chunk: Buffer) => {
       received += chunk.toString();
@@ -121,6 +123,7 @@ describe('--output targets (issue 7 findings 3, 13)', () => {
     for (let i = 0; i < 50 && r.exitCode === 74; i++) r = await probeJson(fifo);
     assertExit(r, 0);
     await readerDone;
+    clearTimeout(bound);
     assert.equal(JSON.parse(received).supported, true);
     assert.ok(statSync(fifo).isFIFO());
   });

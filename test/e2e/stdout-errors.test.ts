@@ -4,6 +4,7 @@
  * interval.test.ts).
  */
 import assert from 'node:assert/strict';
+import { closeSync, openSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { execa } from 'execa';
 import {
@@ -16,38 +17,37 @@ import {
   ROOT,
 } from '../helpers/cli.js';
 
-/** Runs memregion through sh with its stdout redirected as given (`> /dev/full`). */
-async function shell(args: string[], redirect: string): Promise<CliResult> {
-  const quoted = [NODE, BIN, ...args].map((a) => `'${a}'`).join(' ');
-  const script = `${quoted} ${redirect}; echo "exit=$?"`;
-  const result = await execa('sh', ['-c', script], {
+/** Runs memregion with its stdout on /dev/full itself (the descriptor, as `> /dev/full` gives it). */
+async function toDevFull(args: string[]): Promise<CliResult> {
+  const full = openSync('/dev/full', 'w');
+  const result = await execa(NODE, [BIN, ...args], {
     cwd: ROOT,
     reject: false,
     extendEnv: false,
     env: childEnv(),
     stdin: 'ignore',
+    stdout: full,
     stripFinalNewline: false,
     timeout: 30_000,
-  });
-  const code = /exit=(\d+)\n$/.exec(String(result.stdout));
+  }).finally(() => closeSync(full));
   return {
-    exitCode: code ? Number(code[1]) : undefined,
+    exitCode: result.exitCode,
     signal: result.signal,
-    stdout: String(result.stdout).replace(/exit=\d+\n$/, ''),
+    stdout: '',
     stderr: String(result.stderr),
-    command: `memregion ${args.join(' ')} ${redirect}`,
+    command: `memregion ${args.join(' ')} > /dev/full`,
   };
 }
 
 describe('stdout write errors (issue 7 finding 5)', () => {
   test('probe > /dev/full: exit 74, one line naming ENOSPC', async () => {
-    const r = await shell(['-b', 'emulated', 'probe'], '> /dev/full');
+    const r = await toDevFull(['-b', 'emulated', 'probe']);
     assert.equal(r.exitCode, 74, describeResult(r));
     assertOneErrorLine(r, /stdout.*ENOSPC/);
   });
 
   test('--json probe > /dev/full: exit 74, one line', async () => {
-    const r = await shell(['-b', 'emulated', '--json', 'probe'], '> /dev/full');
+    const r = await toDevFull(['-b', 'emulated', '--json', 'probe']);
     assert.equal(r.exitCode, 74, describeResult(r));
     assertOneErrorLine(r, /ENOSPC/);
   });
