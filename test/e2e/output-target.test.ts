@@ -22,15 +22,7 @@ import {
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { execa } from 'execa';
-import {
-  assertExit,
-  assertOneErrorLine,
-  assertRefused,
-  describeResult,
-  emu,
-  parseJson,
-  scratchDir,
-} from '../helpers/cli.js';
+import { assertExit, assertRefused, describeResult, emu, parseJson, scratchDir } from '../helpers/cli.js';
 
 const probeJson = (target: string) => emu(['--json', '--output', target, 'probe']);
 
