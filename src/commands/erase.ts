@@ -58,8 +58,8 @@ async function erase(
 }
 
 /**
- * An erase that timed out or was interrupted still prints its report (`ok: false`, what happened) before
- * the error line, as stress does; an input error (before anything was written) prints nothing.
+ * An erase that timed out or was interrupted still prints its JSON report (`ok: false`, what happened)
+ * before the error line, as stress does; an input error (before anything was written) prints nothing.
  */
 async function eraseReportingPartial(
   context: Context,
@@ -68,7 +68,8 @@ async function eraseReportingPartial(
   try {
     return await run();
   } catch (error) {
-    if (error instanceof MemregionError && error.partial) {
+    // On a terminal the error line says it all; a script reading --json gets its document.
+    if (error instanceof MemregionError && error.partial && context.format === 'json') {
       const partial = error.partial as EraseReport;
       await emit({ json: partial, human: () => renderErase(partial) }, context.format, context.output);
     }
