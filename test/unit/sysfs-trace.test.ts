@@ -13,6 +13,7 @@ import { PROVIDER_CALLBACKS } from '../../src/backends/sysfs/tracefs.js';
 import { locateTracefs } from '../../src/backends/sysfs/tracefs-locate.js';
 import type { TraceEvent } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
+import { boundProcessGroup } from '../helpers/spawn.js';
 import { FakeKernelTracefs } from './helpers/fake-tracefs.js';
 import { copyFixture } from './helpers/sysfs-fixture.js';
 
@@ -209,8 +210,9 @@ describe('trace session in a process that gets signals', () => {
         GROUP,
         ...(mode ? [mode] : []),
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
+    boundProcessGroup(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {
