@@ -77,8 +77,14 @@ function fileSteps(file: string, kind: FileKind): Step[] {
   }
 }
 
+/** What the sysfs backend reads (DESIGN §6): the files a corruption hits most of the time. */
+const READ_BY_SYSFS =
+  /^(proc\/(sys\/kernel\/(osrelease|arch)|cpuinfo|config\.gz|kallsyms|iomem|device-tree)|boot\/config|dev\/kmsg|sys\/(kernel\/(debug|security|tracing)|firmware|devices\/soc|bus\/(cxl|nd)\/devices\/[^/]+(\/[^/]+)?$))/;
+
 function damageSteps(root: string, fixture: string, c: Corruption): Step[] {
-  const entries = fixtureEntries(fixture);
+  const all = fixtureEntries(fixture);
+  const hot = all.filter((e) => READ_BY_SYSFS.test(e));
+  const entries = c.hot && hot.length > 0 ? hot : all;
   if (entries.length === 0) return [];
   const rel = entries[c.pick % entries.length]!;
   const at = path.join(root, rel);

@@ -327,6 +327,9 @@ export type FileKind =
   | { kind: 'missing' }
   | { kind: 'link-to-json'; doc: unknown };
 
+/** A marker in profile files: no error or output may ever quote it (issue 7 finding 10). */
+export const SECRET = 'SECRET-d41d8cd9';
+
 const brokenJson = fc.oneof(
   fc.constantFrom(
     '',
@@ -336,7 +339,8 @@ const brokenJson = fc.oneof(
     'null',
     '"x"',
     '{"a":1}{"b":2}',
-    'SECRET-LINE-1 root:$6$abc\n',
+    `${SECRET} root:$6$abc\n`,
+    `{"conduit": "smc" ${SECRET}}`,
     '{"name": "\u001b[2J\u0007"}',
     '\ufeff{}',
     '{"regions": [{"name": "r", "start": "0x", "size": "4K"}]}',
@@ -422,6 +426,8 @@ export type Damage = 'fifo' | 'zero' | 'loop' | 'dir' | 'cut' | 'junk' | 'huge' 
 export interface Corruption {
   /** Index into the fixture's entries (files and folders), modulo their number. */
   pick: number;
+  /** Pick among the entries the sysfs backend reads (DESIGN §6) rather than among all of them. */
+  hot: boolean;
   damage: Damage;
 }
 
@@ -431,6 +437,7 @@ export type RootCase =
 
 const corruption: fc.Arbitrary<Corruption> = fc.record({
   pick: fc.nat(),
+  hot: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
   damage: fc.constantFrom<Damage>(
     'fifo',
     'zero',
@@ -554,7 +561,7 @@ const signalChoice = fc.record({
 /** Mostly the emulated backend; sysfs cases read a `--root` tree. */
 export const scenario: fc.Arbitrary<Scenario> = fc.oneof(
   {
-    weight: 4,
+    weight: 3,
     arbitrary: fc.record({
       backend: backendChoice,
       command: commandCase,

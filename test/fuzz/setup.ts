@@ -85,6 +85,8 @@ export function applySteps(dir: string, steps: readonly Step[]): void {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code && SKIPPABLE.has(code)) continue;
+      // mkfifo or mknod said no (the parent is now a file, a loop...): so would the shell repro.
+      if (typeof (error as { status?: unknown }).status === 'number') continue;
       throw error;
     }
   }
@@ -110,14 +112,14 @@ function applyStep(dir: string, step: Step): void {
       truncateSync(at(step.path), step.size);
       return;
     case 'fifo':
-      execFileSync('mkfifo', [at(step.path)]);
+      execFileSync('mkfifo', [at(step.path)], { stdio: 'ignore' });
       return;
     case 'device':
       try {
         execFileSync('mknod', [at(step.path), 'c', ...DEVICES[step.device].map(String)], { stdio: 'ignore' });
       } catch {
         // Not root (or no CAP_MKNOD): a FIFO is the special file that stands in for it.
-        execFileSync('mkfifo', [at(step.path)]);
+        execFileSync('mkfifo', [at(step.path)], { stdio: 'ignore' });
       }
       return;
     case 'symlink':
