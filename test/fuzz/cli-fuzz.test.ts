@@ -84,7 +84,7 @@ test(`the CLI under hostile input: ${runs} cases, seed ${seed} (MEMREGION_FUZZ_S
   const failed = results.flatMap((r, n) =>
     r.failed
       ? [
-          `lane ${n} (seed ${seed + n}, after ${r.numRuns} cases, shrunk ${r.numShrinks} times): ${(r.errorInstance as Error | undefined)?.message ?? String(r.error)}`,
+          `lane ${n} (seed ${seed + n}, after ${r.numRuns} cases, shrunk ${r.numShrinks} times): ${(r.errorInstance as Error | undefined)?.message ?? 'interrupted'}`,
         ]
       : [],
   );

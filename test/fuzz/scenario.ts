@@ -139,7 +139,7 @@ const stress = fc
       },
       { weight: 2, arbitrary: numberText.map((n) => ({ args: ['--ops', n, '--virtual-time'], long: true })) },
       { weight: 2, arbitrary: timeFlag('--duration') },
-      { weight: 1, arbitrary: fc.constant({ args: ['--virtual-time'], long: true }) },
+      { weight: 1, arbitrary: fc.constant<Timed>({ args: ['--virtual-time'], long: true }) },
     ),
     optional(
       fc.oneof(fc.constantFrom('1', '4', '64', '0', '100000'), numberText).map((w) => ['--workers', w]),
@@ -179,7 +179,7 @@ const erase = fc
 
 const trace = fc.oneof(
   timeFlag('--duration').map((t) => ({ args: ['trace', ...t.args], long: t.long, documented: true })),
-  fc.constant({ args: ['trace'], long: true, documented: true }),
+  fc.constant<CommandCase>({ args: ['trace'], long: true, documented: true }),
   fc
     .constantFrom(['true'], ['false'], ['sh', '-c', 'exit 3'], ['/nonexistent/command'], ['sleep', '30'])
     .map((cmd) => ({ args: ['trace', '--', ...cmd], long: cmd[0] === 'sleep', documented: true })),
@@ -517,11 +517,11 @@ export interface Scenario {
   command: CommandCase;
   format: string[];
   globals: string[][];
-  profile?: ProfileCase;
-  root?: RootCase;
-  output?: OutputCase;
+  profile?: ProfileCase | undefined;
+  root?: RootCase | undefined;
+  output?: OutputCase | undefined;
   stray: { at: number; token: string }[];
-  signal?: { name: SignalName; delayMs: number };
+  signal?: { name: SignalName; delayMs: number } | undefined;
 }
 
 const backendChoice = fc.oneof(
@@ -548,7 +548,7 @@ const globalFlags = fc.array(
       .oneof(fc.constantFrom('1', '42', '0', '-1', '99999999999', '4294967295', '0x10'), numberText)
       .map((s) => ['--seed', s]),
     fc.oneof(fc.constantFrom('v2', 'v1', 'rfc', 'batched', 'v3'), nasty).map((p) => ['--provider', p]),
-    fc.constantFrom(['-q'], ['--no-color']),
+    fc.constantFrom<string[]>(['-q'], ['--no-color']),
   ),
   { maxLength: 2 },
 );
@@ -582,7 +582,7 @@ export const scenario: fc.Arbitrary<Scenario> = fc.oneof(
         .oneof(probe, regions, invalidate, erase)
         .map((c) => ({ ...c, args: c.args.filter((a) => a !== '--yes') })),
       format: formatChoice,
-      globals: fc.constant([]),
+      globals: fc.constant<string[][]>([]),
       root: rootCase,
       output: optional(outputCase, 3),
       stray: fc.array(fc.record({ at: fc.nat(), token: strayToken }), { maxLength: 1 }),

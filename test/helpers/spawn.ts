@@ -3,7 +3,12 @@
  * A child started here is the leader of its own process group, and on timeout the whole group gets
  * SIGKILL, so a stuck grandchild (the command `trace --` runs, a shell's pipeline) goes too.
  */
-import { type SpawnSyncOptions, type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import {
+  type ChildProcess,
+  type SpawnSyncOptions,
+  type SpawnSyncReturns,
+  spawnSync,
+} from 'node:child_process';
 
 /** Long enough for any honest run on a loaded 2-core machine; only a hang gets there. */
 export const SPAWN_TIMEOUT_MS = 60_000;
@@ -18,7 +23,9 @@ process.on('exit', () => {
   for (const pid of live) killGroup(pid);
 });
 
-function killGroup(pid: number): void {
+/** SIGKILL to the process group that `pid` leads, if it still exists. */
+export function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
   try {
     process.kill(-pid, 'SIGKILL');
   } catch {
@@ -75,4 +82,16 @@ export function runSync(
     killSignal: 'SIGKILL',
   }) as SpawnSyncReturns<string>;
   return { ...result, timedOut: result.status === 137 || result.signal === 'SIGKILL' };
+}
+
+/** The text a child writes on stdout and stderr, so far (the fields grow as it writes). */
+export function collectOutput(child: ChildProcess): { stdout: string; stderr: string } {
+  const out = { stdout: '', stderr: '' };
+  child.stdout?.on('data', (d) => {
+    out.stdout += d;
+  });
+  child.stderr?.on('data', (d) => {
+    out.stderr += d;
+  });
+  return out;
 }
