@@ -30,6 +30,11 @@ assert.ok(
 const survey = process.env.MEMREGION_FUZZ_SURVEY === '1';
 const surveyed = new Map<string, string>();
 
+const isSlowStop = (failure: string) => failure.startsWith('took ');
+/** One case at a time is run again to confirm a slow stop. */
+let confirming: Promise<void> = Promise.resolve();
+let retimed = 0;
+
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'memregion-fuzz-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
@@ -46,7 +51,8 @@ test(`the CLI under hostile input: ${runs} cases, seed ${seed} (MEMREGION_FUZZ_S
       fc.asyncProperty(scenario, async (s) => {
         cases += 1;
         executed += 1;
-        const outcome = await runCase(s, path.join(scratch, `lane${n}-${cases}`)).catch((error: Error) => {
+        const dir = path.join(scratch, `lane${n}-${cases}`);
+        let outcome = await runCase(s, dir).catch((error: Error) => {
           if (!survey) throw error;
           return {
             failures: [`the fuzzer failed: ${error.stack}`],
@@ -54,6 +60,26 @@ test(`the CLI under hostile input: ${runs} cases, seed ${seed} (MEMREGION_FUZZ_S
             stopMs: undefined,
           };
         });
+        // A stop that was only slow may be the host's doing (2 cores, several lanes, other jobs): it
+        // counts when the case, run again (one confirmation at a time), is slow twice more.
+        for (
+          let again = 0;
+          again < 2 && outcome.failures.length > 0 && outcome.failures.every(isSlowStop);
+          again++
+        ) {
+          const previous = confirming;
+          let release = () => {};
+          confirming = new Promise<void>((resolve) => {
+            release = resolve;
+          });
+          await previous;
+          try {
+            retimed += 1;
+            outcome = await runCase(s, `${dir}-again`);
+          } finally {
+            release();
+          }
+        }
         if (outcome.stopMs !== undefined) stops.push(outcome.stopMs);
         if (outcome.failures.length === 0) return;
         if (survey) {
@@ -78,7 +104,7 @@ test(`the CLI under hostile input: ${runs} cases, seed ${seed} (MEMREGION_FUZZ_S
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const sorted = stops.sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-  const summary = `fuzz: ${executed} runs (shrinking included) in ${seconds} s, seed ${seed}; ${sorted.length} signals, stopped after p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${at(1)} ms`;
+  const summary = `fuzz: ${executed} runs (shrinking included) in ${seconds} s, seed ${seed}; ${sorted.length} signals, stopped after p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${at(1)} ms; ${retimed} slow stop(s) timed again`;
   t.diagnostic(summary);
   console.log(summary);
   const failed = results.flatMap((r, n) =>
