@@ -226,7 +226,7 @@ function outputSteps(output: OutputCase): OutputPlan {
 
 export function materialize(s: Scenario): Plan {
   const steps: Step[] = [];
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = { ...s.env };
   const argv: string[] = [];
   if (s.backend !== 'default') argv.push('-b', s.backend);
   if (s.profile) {

@@ -521,6 +521,8 @@ export interface Scenario {
   root?: RootCase | undefined;
   output?: OutputCase | undefined;
   stray: { at: number; token: string }[];
+  /** MEMREGION_BACKEND / MEMREGION_PROVIDER as a careless environment sets them. */
+  env?: Record<string, string> | undefined;
   signal?: { name: SignalName; delayMs: number } | undefined;
 }
 
@@ -570,6 +572,16 @@ export const scenario: fc.Arbitrary<Scenario> = fc.oneof(
       profile: optional(profileCase, 1),
       output: optional(outputCase, 2),
       stray: fc.array(fc.record({ at: fc.nat(), token: strayToken }), { maxLength: 2 }),
+      env: optional(
+        fc.record(
+          {
+            MEMREGION_BACKEND: fc.oneof(fc.constantFrom('emulated', 'sysfs', ''), nasty),
+            MEMREGION_PROVIDER: fc.oneof(fc.constantFrom('rfc', 'batched', ''), nasty),
+          },
+          { requiredKeys: [] },
+        ),
+        6,
+      ),
       signal: optional(signalChoice, 3),
     }),
   },
