@@ -71,9 +71,11 @@ export function provision(testFiles) {
   if (missing.length === 0) return undefined;
   const packages = [...new Set(missing.map((t) => t.pkg))];
   const commands = missing.map((t) => t.command).join(', ');
-  const advice = `install the Debian packages ${packages.join(' ')} (apt-get install --no-install-recommends ${packages.join(' ')}), or run npm test as root`;
+  const install = `apt-get install --no-install-recommends ${packages.join(' ')}`;
+  const advice = `install the Debian packages ${packages.join(' ')} (${install})`;
   const root = process.getuid?.() === 0;
-  if (!root || !has('apt-get')) return `tests need ${commands}, which are missing: ${advice}`;
+  if (!has('apt-get')) return `tests need ${commands}, which are missing and there is no apt-get: ${advice}`;
+  if (!root) return `tests need ${commands}, which are missing: ${advice}, or run npm test as root`;
   console.error(`provision: installing ${packages.join(' ')} (for ${commands}) with apt-get`);
   const failure = install(packages);
   if (failure) return `tests need ${commands}: ${failure}; ${advice}`;
