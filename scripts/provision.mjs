@@ -71,8 +71,8 @@ export function provision(testFiles) {
   if (missing.length === 0) return undefined;
   const packages = [...new Set(missing.map((t) => t.pkg))];
   const commands = missing.map((t) => t.command).join(', ');
-  const install = `apt-get install --no-install-recommends ${packages.join(' ')}`;
-  const advice = `install the Debian packages ${packages.join(' ')} (${install})`;
+  const aptLine = `apt-get install --no-install-recommends ${packages.join(' ')}`;
+  const advice = `install the Debian packages ${packages.join(' ')} (${aptLine})`;
   const root = process.getuid?.() === 0;
   if (!has('apt-get')) return `tests need ${commands}, which are missing and there is no apt-get: ${advice}`;
   if (!root) return `tests need ${commands}, which are missing: ${advice}, or run npm test as root`;
