@@ -20,7 +20,7 @@ const SIGNAL_EXIT = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
 const INPUT_ERRORS = new Set([64, 66]);
 
 /** No honest case runs longer than this (all of them are short or get a signal). */
-export const RUN_BOUND_MS = 20_000;
+export const RUN_BOUND_MS = 15_000;
 /**
  * After a signal the run must be over within this, not counting the time its main thread waited for a
  * CPU (run_delay in /proc/<pid>/schedstat): on a 2-core machine running several lanes and other jobs,
@@ -163,7 +163,7 @@ export async function runCase(s: Scenario, caseDir: string): Promise<Outcome> {
           setTimeout(() => {
             hung = true;
             killGroup(child.pid);
-          }, SIGNAL_BOUND_MS + 4_000),
+          }, SIGNAL_BOUND_MS + 2_000),
         );
       }, delayMs),
     );
