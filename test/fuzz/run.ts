@@ -213,7 +213,10 @@ export async function runCase(s: Scenario, caseDir: string): Promise<Outcome> {
   if (!hung) {
     if (signal !== null) {
       if (signal !== sent || handlersUp) failures.push(`killed by ${signal} instead of exiting with a code`);
-    } else if (code === null || !(DOCUMENTED_EXITS.has(code) || (sent && code === SIGNAL_EXIT[sent]))) {
+    } else if (
+      code === null ||
+      !(DOCUMENTED_EXITS.has(code) || (sent && code === SIGNAL_EXIT[sent]) || s.command.exits?.includes(code))
+    ) {
       failures.push(`exit ${code} is not a documented code`);
     }
   }

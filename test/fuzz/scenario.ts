@@ -105,6 +105,8 @@ export interface CommandCase {
   long: boolean;
   /** A command whose result is a JSON document under --json (not completion or help). */
   documented: boolean;
+  /** More exit codes this case may end with: `trace -- <command>` passes the command's through. */
+  exits?: number[];
 }
 
 const join = (parts: (string[] | undefined)[]) => parts.flatMap((p) => p ?? []);
@@ -182,7 +184,12 @@ const trace = fc.oneof(
   fc.constant<CommandCase>({ args: ['trace'], long: true, documented: true }),
   fc
     .constantFrom(['true'], ['false'], ['sh', '-c', 'exit 3'], ['/nonexistent/command'], ['sleep', '30'])
-    .map((cmd) => ({ args: ['trace', '--', ...cmd], long: cmd[0] === 'sleep', documented: true })),
+    .map((cmd) => ({
+      args: ['trace', '--', ...cmd],
+      long: cmd[0] === 'sleep',
+      documented: true,
+      exits: cmd[0] === 'false' ? [1] : cmd[0] === 'sh' ? [3] : [],
+    })),
 );
 
 const other = fc.oneof(
