@@ -1,5 +1,5 @@
 import { dataError, usageError } from './errors.js';
-import { U64_MAX } from './smccc.js';
+import { U64_MAX } from './u64.js';
 
 /** Binary multipliers (`K`, `KiB`) and decimal ones (`kB`, `KB`), as operators write sizes. */
 const SUFFIXES: Record<string, bigint> = {

@@ -1,6 +1,6 @@
 import { dataError, ExitCode, MemregionError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { Errno } from '../../core/smccc.js';
+import type { Errno } from '../errno.js';
 import type { InvalidateReport, RegionInvalidateOptions } from '../types.js';
 import { type CxlRegion, readCxlRegion, regionPath } from './cxl.js';
 import type { SysRoot } from './fs.js';

@@ -1,7 +1,17 @@
-import { ExitCode, MemregionError, usageError } from '../../core/errors.js';
-import type { EraseOptions, EraseReport } from '../types.js';
-import type { EmulatedBackend } from './index.js';
-import { findMemdevRegions } from './regions.js';
+import type { Clock } from '../../../core/clock.js';
+import { ExitCode, MemregionError, usageError } from '../../../core/errors.js';
+import type { EraseOptions, EraseReport } from '../../types.js';
+import { type EmulatedRegion, findMemdevRegions } from './regions.js';
+
+/** What an erase sees of the emulated backend. */
+export interface EraseContext {
+  regions: EmulatedRegion[];
+  /** Memdevs whose sanitize runs (the erase adds and removes its own). */
+  sanitizing: Set<string>;
+  clock: Clock;
+  hasProvider(): boolean;
+  profileName: string;
+}
 
 const POLL_MS = 100;
 
@@ -11,19 +21,19 @@ const POLL_MS = 100;
  * invalidation on their next commit.
  */
 export async function eraseMemdev(
-  backend: EmulatedBackend,
+  backend: EraseContext,
   memdev: string,
   options: EraseOptions,
 ): Promise<EraseReport> {
-  const regions = findMemdevRegions(backend.regionState, memdev);
-  const committed = regions.filter((r) => r.committed).map((r) => r.spec.name);
+  const regions = findMemdevRegions(backend.regions, memdev);
+  const committed = regions.filter((r) => r.kernel.committed).map((r) => r.spec.name);
   if (committed.length > 0) {
     throw new MemregionError(
       `${memdev} has committed decoders (${committed.join(', ')}): the kernel refuses ${options.method} with EBUSY; decommit first`,
       ExitCode.TEMP_FAIL,
     );
   }
-  if (!backend.framework.hasInvalidate() && !options.force) {
+  if (!backend.hasProvider() && !options.force) {
     throw new MemregionError(
       `no cache invalidation provider: after ${options.method}, committing a region of ${memdev} would fail; use --force to erase anyway`,
       ExitCode.UNAVAILABLE,
@@ -45,7 +55,7 @@ export async function eraseMemdev(
   for (const region of regions) region.needsInvalidation = true;
   return {
     backend: 'emulated',
-    profile: backend.profile.name,
+    profile: backend.profileName,
     memdev,
     method: options.method,
     ok: true,
@@ -59,7 +69,7 @@ export async function eraseMemdev(
 
 /** Waits out the sanitize on the backend's clock, reporting progress; timeout → 75, abort → 130. */
 async function waitForSanitize(
-  clock: EmulatedBackend['clock'],
+  clock: Clock,
   durationMs: number,
   elapsedMs: () => number,
   memdev: string,
