@@ -61,6 +61,10 @@ export class Instrumentation {
   private holder: Observed | null = null;
   private entering: Observed | null = null;
   private readonly lockQueue: Array<Observed | null> = [];
+  /** Fast path: the request that already holds the lock when the provider asks for it. */
+  private preheld: Observed | null = null;
+  /** Fast path: the answer the provider's first firmware call gets (the call was already made). */
+  private replay: SmcResult | null = null;
   private lastSuccessSeq: number | null = null;
   private callSeq = 0;
   private callBegan = 0;
@@ -87,6 +91,10 @@ export class Instrumentation {
     class ObservedMutex extends Mutex {
       override lock(): Promise<void> | undefined {
         const requester = instrumentation.entering;
+        if (requester !== null && requester === instrumentation.preheld) {
+          instrumentation.preheld = null;
+          return undefined;
+        }
         const wait = super.lock();
         if (wait) instrumentation.lockQueue.push(requester);
         else instrumentation.holder = requester;
@@ -144,6 +152,60 @@ export class Instrumentation {
     return pending.then((ret) => this.complete(request, ret, began));
   }
 
+  /**
+   * The fast path the benchmark needs (v2 and v1, nobody tracing): when the lock is free, make the first
+   * firmware call here with no async frame; a SUCCESS ends the request exactly as smccc_cache_wbinv()
+   * does (status 0 → unlock, return 0). Any other answer hands the request to the kernel code as it
+   * stands at that point: still holding the lock, its first call answered (the call is not repeated).
+   */
+  fastEntry(
+    kernel: CacheCoherencyOps,
+    mutex: Mutex,
+  ): CacheCoherencyOps & {
+    invalidate(params: CcInvalParams): Promise<Observed>;
+  } {
+    const slow = this.entry(kernel);
+    const invalidate = (params: CcInvalParams): Promise<Observed> => {
+      if (this.events.enabled || params.size === 0n || mutex.contended || !mutex.tryLock()) {
+        const pending = slow.wbinv(params);
+        const request = this.lastEntered;
+        return pending.then(() => request);
+      }
+      const request = newObserved(this.sequence++);
+      this.lastEntered = request;
+      this.counters.requests += 1;
+      this.holder = request;
+      const callSeq = this.sequence++;
+      request.attempts = 1;
+      return this.firmware.call(FunctionId.CLEAN_INV_MEMREGION, params.addr, params.size, 0n).then((res) => {
+        if (res.x0 === 0n || s32(res.x0) === 0) {
+          request.served_by_seq = callSeq;
+          this.lastSuccessSeq = callSeq;
+          mutex.unlock();
+          this.complete(request, null, 0);
+          return request;
+        }
+        this.preheld = request;
+        this.replay = res;
+        this.entering = request;
+        let pending: Promise<Errno | null>;
+        try {
+          pending = kernel.wbinv(params);
+        } finally {
+          this.entering = null;
+        }
+        return pending.then((ret) => {
+          this.complete(request, ret, 0);
+          return request;
+        });
+      });
+    };
+    return {
+      wbinv: (params) => invalidate(params).then((request) => request.errno),
+      invalidate,
+    };
+  }
+
   /** Marks `request` done with the provider's return value. */
   complete(request: Observed, ret: Errno | null, began: number): Errno | null {
     request.errno = ret;
@@ -186,6 +248,11 @@ export class Instrumentation {
   /** arm_smccc_1_1_invoke(), observed: CLEAN_INV_MEMREGION calls are numbered and given to the holder. */
   private readonly invoke = (fid: number, x1 = 0n, x2 = 0n, x3 = 0n): Promise<SmcResult> => {
     if (fid !== FunctionId.CLEAN_INV_MEMREGION) return this.firmware.call(fid, x1, x2, x3);
+    if (this.replay) {
+      const answer = this.replay;
+      this.replay = null;
+      return Promise.resolve(answer);
+    }
     this.callSeq = this.sequence++;
     if (this.holder) this.holder.attempts += 1;
     if (this.events.enabled) {

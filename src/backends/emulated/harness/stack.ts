@@ -81,10 +81,14 @@ export async function bootProviderStack(
   const attributes = discovery.attributes;
   const kernelOps: CacheCoherencyOps = init.cache;
   const coalescing = attributes.global && (variant === 'rfc' || variant === 'batched');
+  const fast =
+    posting !== 'rfc' && variant !== 'batched'
+      ? instrumentation.fastEntry(kernelOps, instrumentation.lock!)
+      : null;
   const entry =
     variant === 'batched' && attributes.global
       ? batchedEntry(kernelOps, instrumentation)
-      : instrumentation.entry(kernelOps);
+      : (fast ?? instrumentation.entry(kernelOps));
   const [registered] = framework.instances;
   framework.unregister(registered!);
   framework.register({ name: 'arm_smccc_cache', ops: entry });
@@ -98,6 +102,7 @@ export async function bootProviderStack(
     lastRequest: () => instrumentation.lastEntered,
     invalidate(start, size) {
       const only = framework.instances.length === 1 && framework.instances[0]!.ops === entry;
+      if (only && fast) return fast.invalidate({ addr: start, size });
       const pending = only
         ? entry.wbinv({ addr: start, size })
         : framework.cpuCacheInvalidateMemregion(start, size);
