@@ -3,6 +3,7 @@ import { dataError, ExitCode, MemregionError, usageError } from '../../../core/e
 import { LatencyRecorder } from '../../../core/latency.js';
 import { formatHex } from '../../../core/units.js';
 import type { Errno } from '../../errno.js';
+import { alreadyCommitted, commitQuestion, ignoredInvalidationWarning } from '../../region-flow.js';
 import type {
   CommitStep,
   EmulatedRegionInvalidateReport,
@@ -36,9 +37,6 @@ interface KernelCall {
   latency_us: number;
 }
 
-export const ignoredInvalidationWarning = (name: string, errno: string): string =>
-  `the kernel ignored the failed cache invalidation of ${name} (${errno}) and committed it: stale cache lines may remain for its range`;
-
 /**
  * `invalidate --region` on the emulated backend, with the sysfs backend's rules and report shape, so a
  * script sees the same answers: a configured region is committed (one invalidation, as the kernel's
@@ -53,11 +51,7 @@ export async function invalidateEmulatedRegion(
   const region = findRegion(context.regions, name);
   const { start, size } = region.spec;
   const cycle = region.kernel.committed;
-  if (cycle && !options.cycle) {
-    throw usageError(
-      `${name} is already committed: the kernel invalidated its range when it was committed; use --cycle to decommit and commit it again (only when nothing uses it)`,
-    );
-  }
+  if (cycle && !options.cycle) throw alreadyCommitted(name);
   if (cycle && region.spec.used_by.length > 0) {
     throw new MemregionError(
       `refusing to decommit ${name}: it is in use (${region.spec.used_by.join(', ')})`,
@@ -99,10 +93,8 @@ export async function invalidateEmulatedRegion(
   };
   if (options.dryRun) return base;
 
-  const question = cycle
-    ? `Decommit and recommit ${name} (${base.start}, ${base.size} bytes)? The kernel invalidates CPU caches for its range.`
-    : `Commit ${name} (${base.start}, ${base.size} bytes)? The kernel invalidates CPU caches for its range and the region starts decoding.`;
-  if (!(await options.confirm(question))) throw usageError('cancelled');
+  if (!(await options.confirm(commitQuestion(name, cycle, `${base.start}, ${base.size} bytes`))))
+    throw usageError('cancelled');
 
   const began = context.clock.now();
   const { steps, calls } = await writeCommits(context, region, cycle);
