@@ -209,6 +209,44 @@ describe('faults', () => {
     }
   });
 
+  test('`always: success` is a real call: it takes its time and the firmware still enforces its rate limit', async () => {
+    const { clock, sequence } = firmwareFor(
+      profileWith({
+        faults: { always: Status.SUCCESS },
+        attributes: { rate_limit: 2 },
+        timing: { call_us: 50 },
+      }),
+    );
+    assert.deepEqual(await sequence(3), [Status.SUCCESS, Status.SUCCESS, Status.RATE_LIMITED]);
+    assert.equal(clock.now(), 100, 'two calls of 50 µs; the refused one answers at once');
+  });
+
+  test('`always` takes any 64-bit x0; the status is what (s32) makes of it', async () => {
+    const { sequence } = firmwareFor(profileWith({ faults: { always: 0xffff_ffff_ffff_fffbn } }));
+    assert.deepEqual(await sequence(2), [Status.BUSY, Status.BUSY]);
+  });
+
+  test('`sequence` answers the first calls in order, then the other settings apply', async () => {
+    const { sequence } = firmwareFor(
+      profileWith({ faults: { sequence: [-5n, -5n, 0n, -3n], always: BigInt(Status.RATE_LIMITED) } }),
+    );
+    assert.deepEqual(await sequence(6), [
+      Status.BUSY,
+      Status.BUSY,
+      Status.SUCCESS,
+      Status.INVALID_PARAMETER,
+      Status.RATE_LIMITED,
+      Status.RATE_LIMITED,
+    ]);
+  });
+
+  test('`attributes.raw`: ATTRIBUTES returns the registers as given', async () => {
+    const raw = { x1: 0xffn, x2: (1n << 32n) + 7n, x3: 3n, x4: 9n };
+    const { firmware } = firmwareFor(profileWith({ attributes: { raw } }));
+    const regs = await firmware.call(FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES);
+    assert.deepEqual({ ...regs }, { x0: 0n, ...raw });
+  });
+
   test('busy_probability 1 / rate_limited_probability 1', async () => {
     assert.deepEqual(
       await firmwareFor(profileWith({ faults: { busy_probability: 1 } })).sequence(3),
