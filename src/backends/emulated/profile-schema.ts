@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { dataError } from '../../core/errors.js';
 import { U64_MAX } from '../../core/u64.js';
 import { lower32, MAX_VERSION_MAJOR, MAX_VERSION_MINOR, parseStatusName } from './kernel/arm-smccc.js';
-import type { ProfileOverrides } from './profiles.js';
+import type { ProfileOverrides } from './profile.js';
 
 /** A 64-bit value: a safe integer, or a decimal / `0x` hex string. */
 const u64 = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
