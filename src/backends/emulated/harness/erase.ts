@@ -75,20 +75,26 @@ async function waitForSanitize(
   memdev: string,
   options: EraseOptions,
 ): Promise<void> {
-  while (elapsedMs() < durationMs) {
+  for (;;) {
+    const elapsed = elapsedMs();
+    // The emulated sanitize ends at durationMs: a timeout shorter than that always wins, even when this
+    // process was descheduled past both.
+    if (elapsed >= durationMs && durationMs <= options.timeoutMs) return;
     if (options.signal.aborted) {
       throw new MemregionError(
         `interrupted: the ${options.method} of ${memdev} keeps running`,
         ExitCode.INTERRUPTED,
       );
     }
-    if (elapsedMs() >= options.timeoutMs) {
+    if (elapsed >= options.timeoutMs) {
       throw new MemregionError(
         `timed out after ${options.timeoutMs} ms waiting for ${memdev} to leave state sanitize`,
         ExitCode.TEMP_FAIL,
       );
     }
     options.onProgress?.('sanitize', elapsedMs());
-    await clock.sleep(Math.min(POLL_MS, durationMs - elapsedMs(), options.timeoutMs - elapsedMs()) * 1000);
+    await clock.sleep(
+      Math.max(0, Math.min(POLL_MS, durationMs - elapsed, options.timeoutMs - elapsed)) * 1000,
+    );
   }
 }
