@@ -1,35 +1,37 @@
-import { discover } from '../src/backends/emulated/discovery.js';
-import { EventBus } from '../src/backends/emulated/events.js';
-import { EmulatedFirmware } from '../src/backends/emulated/firmware.js';
-import { CacheCoherencyFramework } from '../src/backends/emulated/framework.js';
+import { EventBus } from '../src/backends/emulated/harness/events.js';
+import { EmulatedFirmware } from '../src/backends/emulated/harness/firmware.js';
+import { bootProviderStack } from '../src/backends/emulated/harness/stack.js';
 import { builtInProfile, mergeProfile, type ProfileOverrides } from '../src/backends/emulated/profiles.js';
-import { SmcccCacheProvider } from '../src/backends/emulated/provider.js';
 import type { ProviderVariant } from '../src/backends/types.js';
 import { type Clock, RealClock, VirtualClock } from '../src/core/clock.js';
 import { Random } from '../src/core/random.js';
 import { StressRun } from '../src/stress/engine.js';
 
-/** A firmware + provider + framework stack, as the emulated backend builds it, for measurements. */
+/** A firmware + kernel (framework, provider) stack, as the emulated backend boots it, for measurements. */
 export async function stack(variant: ProviderVariant, overrides: ProfileOverrides, virtual: boolean) {
   const clock: Clock = virtual ? new VirtualClock() : new RealClock();
   const profile = mergeProfile(builtInProfile('global'), overrides);
-  const events = new EventBus();
   const firmware = new EmulatedFirmware(profile, clock, new Random(1));
-  const discovery = await discover(firmware, clock, events);
-  const provider = new SmcccCacheProvider(firmware, clock, events, variant, discovery.attributes!);
-  const framework = new CacheCoherencyFramework();
-  framework.register({ name: 'arm_smccc_cache', wbinv: (start, size) => provider.wbinv(start, size) });
-  return { clock, firmware, provider, framework };
+  const booted = await bootProviderStack(firmware, clock, new EventBus(), variant);
+  const provider = booted.provider!;
+  const framework = booted.framework;
+  return {
+    clock,
+    firmware,
+    provider,
+    framework,
+    invalidate: (start: bigint, size: bigint) => provider.invalidate(start, size),
+  };
 }
 
 /** A stress run of `ops` requests from 64 workers over the stack, on its clock, with --verify. */
 export function stressRun(parts: Awaited<ReturnType<typeof stack>>, ops: number, seed: number): StressRun {
-  const { clock, framework, firmware, provider } = parts;
+  const { clock, firmware, provider } = parts;
   return new StressRun(
     {
       clock,
       coalescing: provider.coalescing,
-      invalidate: (start, size) => framework.invalidateMemregion(start, size),
+      invalidate: (start, size) => provider.invalidate(start, size),
       firmwareCalls: () => Object.fromEntries(firmware.invalidateCalls),
     },
     {

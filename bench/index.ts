@@ -3,8 +3,8 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FunctionId } from '../src/backends/emulated/kernel/arm-smccc.js';
 import type { ProviderVariant } from '../src/backends/types.js';
-import { FunctionId } from '../src/core/smccc.js';
 import { stack, stressRun } from './emulation.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -17,7 +17,7 @@ const line = (label: string, value: string) => console.log(`  ${label.padEnd(44)
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
 
 async function providerThroughput(ops: number) {
-  const { firmware, framework } = await stack('v2', ZERO_LATENCY, false);
+  const { firmware, invalidate } = await stack('v2', ZERO_LATENCY, false);
   const bare = async () => {
     const t0 = performance.now();
     for (let i = 0; i < ops; i++) await firmware.call(FunctionId.CLEAN_INV_MEMREGION, START, SIZE, 0n);
@@ -25,7 +25,7 @@ async function providerThroughput(ops: number) {
   };
   const provider = async () => {
     const t0 = performance.now();
-    for (let i = 0; i < ops; i++) await framework.invalidateMemregion(START, SIZE);
+    for (let i = 0; i < ops; i++) await invalidate(START, SIZE);
     return ops / ((performance.now() - t0) / 1000);
   };
   await bare();
@@ -40,19 +40,19 @@ async function providerThroughput(ops: number) {
 }
 
 async function burstCalls(variant: ProviderVariant, n: number): Promise<number> {
-  const { clock, firmware, framework } = await stack(variant, {}, true);
-  const burst = Array.from({ length: n }, () => framework.invalidateMemregion(START, SIZE));
+  const { clock, firmware, invalidate } = await stack(variant, {}, true);
+  const burst = Array.from({ length: n }, () => invalidate(START, SIZE));
   await (clock as import('../src/core/clock.js').VirtualClock).run(Promise.all(burst));
   return firmware.invalidateCalls.get('SUCCESS') ?? 0;
 }
 
 async function burstWhileRunning(variant: ProviderVariant, n: number): Promise<number> {
-  const { clock, firmware, framework } = await stack(variant, {}, true);
+  const { clock, firmware, invalidate } = await stack(variant, {}, true);
   const virtual = clock as import('../src/core/clock.js').VirtualClock;
-  const first = framework.invalidateMemregion(START, SIZE);
+  const first = invalidate(START, SIZE);
   const burst = virtual
     .sleep(10)
-    .then(() => Promise.all(Array.from({ length: n }, () => framework.invalidateMemregion(START, SIZE))));
+    .then(() => Promise.all(Array.from({ length: n }, () => invalidate(START, SIZE))));
   await virtual.run(Promise.all([first, burst]));
   return firmware.invalidateCalls.get('SUCCESS') ?? 0;
 }

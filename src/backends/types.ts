@@ -5,7 +5,9 @@
  */
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
-import type { Errno } from '../core/smccc.js';
+import type { Errno } from './errno.js';
+
+export type { Errno };
 
 export type BackendName = 'sysfs' | 'emulated';
 export const BACKEND_NAMES: readonly BackendName[] = ['sysfs', 'emulated'];
@@ -206,4 +208,71 @@ export interface Backend {
   trace(options: TraceOptions): Promise<TraceReport>;
   stressTarget(options: StressTargetOptions): Promise<StressTarget>;
   close(): Promise<void>;
+}
+
+/** One step of a discovery (emulated backend): what the initcall checked and what it found. */
+export interface DiscoveryStepReport {
+  step: 'version' | 'conduit' | 'features' | 'attributes';
+  ok: boolean;
+  detail: string;
+}
+
+/** `probe` on the emulated backend. */
+export interface EmulatedProbeReport extends ProbeReport {
+  backend: 'emulated';
+  profile: string;
+  discovery: DiscoveryStepReport[];
+  retry_delay_us: number | null;
+  coalescing: boolean;
+}
+
+/** `invalidate <start> <size>` on the emulated backend. */
+export interface EmulatedInvalidateReport extends InvalidateReport {
+  backend: 'emulated';
+  profile: string;
+  provider: ProviderVariant;
+  errno: Errno | null;
+  sleeps: number;
+  slept_us: number;
+  coalesced: boolean;
+}
+
+/** One write of a region flow (`regionN/commit <- 1`). */
+export interface CommitStep {
+  file: string;
+  value: string;
+  ok: boolean;
+  elapsed_us: number;
+  error?: string;
+}
+
+/** The cpu_cache_invalidate_memregion() calls a region flow's writes made, as a return probe saw them. */
+export interface KernelCallsReport {
+  count: number;
+  errors: number;
+  latency_us: LatencySummary | null;
+  returns: Array<string | number>;
+}
+
+/**
+ * `invalidate --region` on the emulated backend. `invalidation_errno`: the kernel's invalidation failed
+ * and the kernel ignored it (the region is committed; `ok` is false).
+ */
+export interface EmulatedRegionInvalidateReport extends EmulatedInvalidateReport {
+  region: string;
+  invalidation_errno: Errno | null;
+  action: 'commit' | 'cycle';
+  plan: string[];
+  status: 'committed' | 'configured' | 'decommitted' | null;
+  steps: CommitStep[];
+  kernel_calls: KernelCallsReport | null;
+  warnings: string[];
+}
+
+/** `trace` on the emulated backend. */
+export interface EmulatedTraceReport extends TraceReport {
+  backend: 'emulated';
+  profile: string;
+  events_dropped: number;
+  interrupted: boolean;
 }

@@ -69,7 +69,13 @@ async function invalidate(
         });
     await emit({ json: report, human: () => renderInvalidate(report) }, context.format, context.output);
     const code = exitCodeForErrno(report.errno);
-    if (code !== ExitCode.OK) {
+    const ignored = (report as { invalidation_errno?: string | null }).invalidation_errno;
+    if (code !== ExitCode.OK && ignored && report.status === 'committed') {
+      // The kernel committed the region although its cache invalidation failed: the user's intent failed.
+      context.log.error(
+        `${report.region} is committed, but the kernel ignored its failed cache invalidation (${ignored}): stale cache lines may remain`,
+      );
+    } else if (code !== ExitCode.OK) {
       context.log.error(
         `invalidation failed: ${report.errno}${report.attempts > 1 ? ` after ${report.attempts} attempts` : ''}`,
       );

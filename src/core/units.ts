@@ -1,6 +1,6 @@
 import { dataError, usageError } from './errors.js';
 import { quote } from './quote.js';
-import { U64_MAX } from './smccc.js';
+import { U64_MAX } from './u64.js';
 
 /**
  * The unit suffixes memregion takes, exactly as the README documents them (case matters: `4kb` could be

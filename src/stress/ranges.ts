@@ -1,6 +1,6 @@
 import { dataError } from '../core/errors.js';
 import type { Random } from '../core/random.js';
-import { U64_MAX } from '../core/smccc.js';
+import { U64_MAX } from '../core/u64.js';
 import { formatHex } from '../core/units.js';
 
 export type Pattern = 'random' | 'sequential' | 'same';

@@ -180,15 +180,45 @@ describe('emulated region flows', { concurrency: CONCURRENCY }, () => {
       );
     });
 
-    test('on a stuck firmware → 75, errno EBUSY after 5 attempts, region not committed', async () => {
+    test('on a stuck firmware the kernel ignores the failed invalidation and commits (cxl_region_invalidate_memregion); memregion reports it: ok false, invalidation_errno EBUSY, exit 75', async () => {
       const r = await emu(['--profile', 'stuck', 'invalidate', '--region', 'region0', '--yes', '--json']);
       assertExit(r, EX.TEMP_FAIL);
       const doc = parseJson(r);
       assert.equal(doc.ok, false);
       assert.equal(doc.errno, 'EBUSY');
-      assert.equal(doc.attempts, 5);
-      assert.equal(isCommitted(doc), false);
-      assertOneErrorLine(r, /EBUSY/);
+      assert.equal(doc.invalidation_errno, 'EBUSY');
+      assert.equal(doc.status, 'committed');
+      assert.deepEqual([doc.attempts, doc.retries, doc.sleeps, doc.slept_us], [5, 4, 5, 500]);
+      assert.deepEqual(doc.kernel_calls.returns, ['EBUSY']);
+      assert.equal(isCommitted(doc), true);
+      assert.ok(
+        doc.warnings.some((w: string) => /ignored the failed cache invalidation.*stale cache lines/.test(w)),
+      );
+      assertOneErrorLine(
+        r,
+        /committed, but the kernel ignored its failed cache invalidation \(EBUSY\): stale cache lines may remain/,
+      );
+    });
+
+    test('a failed commit leaves the region configured, not decommitted (no provider, --force: ENXIO)', async () => {
+      const profile = writeScratchFile('no-provider-region.json', {
+        implements: { clean_inv_memregion: false },
+      });
+      const r = await emu([
+        '--profile',
+        profile,
+        'invalidate',
+        '--region',
+        'region0',
+        '--yes',
+        '--force',
+        '--json',
+      ]);
+      const doc = parseJson(r);
+      assert.equal(doc.errno, 'ENXIO');
+      assert.equal(doc.invalidation_errno, null);
+      assert.equal(doc.status, 'configured');
+      assertExit(r, EX.UNAVAILABLE);
     });
 
     test('--region together with <start> <size> → 64; --cycle without --region → 64', async () => {

@@ -3,9 +3,12 @@
  * an emulated (or scripted) firmware, discovery and one provider variant, all built directly so that no
  * trace relay or real time is involved.
  */
-import { type DiscoveryResult, discover } from '../../src/backends/emulated/discovery.js';
-import { EventBus, type ProviderEvent } from '../../src/backends/emulated/events.js';
-import { EmulatedFirmware, type SmcResult } from '../../src/backends/emulated/firmware.js';
+import type { DiscoveryResult } from '../../src/backends/emulated/harness/discovery.js';
+import { EventBus, type ProviderEvent } from '../../src/backends/emulated/harness/events.js';
+import { EmulatedFirmware, type SmcResult } from '../../src/backends/emulated/harness/firmware.js';
+import { bootProviderStack, type EmulatedProvider } from '../../src/backends/emulated/harness/stack.js';
+import { FunctionId, Status } from '../../src/backends/emulated/kernel/arm-smccc.js';
+import type { CacheMaint } from '../../src/backends/emulated/kernel/cache-maint.js';
 import {
   builtInProfile,
   DEFAULT_PROFILE,
@@ -13,11 +16,9 @@ import {
   type Profile,
   type ProfileOverrides,
 } from '../../src/backends/emulated/profiles.js';
-import { SmcccCacheProvider } from '../../src/backends/emulated/provider.js';
 import type { InvalidationOutcome, ProviderVariant } from '../../src/backends/types.js';
 import { VirtualClock } from '../../src/core/clock.js';
 import { Random } from '../../src/core/random.js';
-import { FunctionId, Status } from '../../src/core/smccc.js';
 
 export const VARIANTS: readonly ProviderVariant[] = ['v2', 'v1', 'rfc', 'batched'];
 
@@ -52,7 +53,8 @@ export interface Emulation {
   events: EventBus;
   firmware: EmulatedFirmware;
   discovery: DiscoveryResult;
-  provider: SmcccCacheProvider;
+  provider: EmulatedProvider;
+  framework: CacheMaint;
   /** Every event since the emulation was built (discovery included). */
   log: ProviderEvent[];
 }
@@ -75,18 +77,12 @@ export async function emulate(profile: Profile, options: EmulationOptions = {}):
   const firmware = options.firmware
     ? options.firmware(profile, clock, random)
     : new EmulatedFirmware(profile, clock, random);
-  const discovery = await clock.run(discover(firmware, clock, events));
-  if (!discovery.registered || !discovery.attributes) {
+  const stack = await clock.run(bootProviderStack(firmware, clock, events, options.variant ?? 'v2'));
+  const { discovery, provider, framework } = stack;
+  if (!provider) {
     throw new Error(`profile ${profile.name} did not register: ${discovery.reasons.join('; ')}`);
   }
-  const provider = new SmcccCacheProvider(
-    firmware,
-    clock,
-    events,
-    options.variant ?? 'v2',
-    discovery.attributes,
-  );
-  return { profile, clock, random, events, firmware, discovery, provider, log };
+  return { profile, clock, random, events, firmware, discovery, provider, framework, log };
 }
 
 export const firmwareCalls = (log: readonly ProviderEvent[]): FirmwareCallEvent[] =>
@@ -166,7 +162,14 @@ export class ScriptedFirmware extends EmulatedFirmware {
   }
 }
 
-export const result = (x0: number, x1 = 0n, x2 = 0n, x3 = 0n, x4 = 0n): SmcResult => ({ x0, x1, x2, x3, x4 });
+/** Result registers; x0 may be given as a signed status (-5) and is stored as the 64-bit register. */
+export const result = (x0: number | bigint, x1 = 0n, x2 = 0n, x3 = 0n, x4 = 0n): SmcResult => ({
+  x0: BigInt.asUintN(64, BigInt(x0)),
+  x1,
+  x2,
+  x3,
+  x4,
+});
 
 /** A firmware factory answering CLEAN_INV_MEMREGION with `statuses` in order, instantly, then SUCCESS. */
 export const scripted =

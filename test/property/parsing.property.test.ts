@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { parseProfileFile } from '../../src/backends/emulated/profile-schema.js';
 import { ExitCode, MemregionError } from '../../src/core/errors.js';
-import { U64_MAX } from '../../src/core/smccc.js';
+import { U64_MAX } from '../../src/core/u64.js';
 import { formatBytes, formatHex, parseU64, validateRange } from '../../src/core/units.js';
 
 const RUNS = { numRuns: 200, seed: 0x5eed } as const;

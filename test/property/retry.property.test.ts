@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { MAX_ATTEMPTS, retryDelayUs } from '../../src/backends/emulated/retry.js';
+import {
+  SMCCC_CACHE_MAX_RETRIES,
+  smcccCacheDelayUs,
+  smcccCacheStatusToErrno,
+} from '../../src/backends/emulated/kernel/arm-smccc-cache.js';
 import type { ProviderVariant } from '../../src/backends/types.js';
-import { isTransient, statusToErrno } from '../../src/core/smccc.js';
 import {
   emulate,
   profileWith,
@@ -27,7 +30,7 @@ describe('retry delay', () => {
   test('between 1 and 20000 µs, and one of the formula’s terms', () => {
     fc.assert(
       fc.property(u32, u32, (rate, latency) => {
-        const delay = retryDelayUs(rate, latency);
+        const delay = smcccCacheDelayUs(rate, latency);
         assert.ok(Number.isInteger(delay) && delay >= 1 && delay <= 20_000, String(delay));
         const spacing = rate > 0 ? Math.ceil(1_000_000 / rate) : 0;
         const candidates = [
@@ -55,8 +58,9 @@ describe('retry delay', () => {
         fc.nat({ max: 50_000 }),
         fc.integer({ min: 1, max: 50_000 }),
         (rate, latency, more, factor) => {
-          assert.ok(retryDelayUs(rate, latency + more) >= retryDelayUs(rate, latency));
-          if (rate > 0) assert.ok(retryDelayUs(rate * factor, latency) <= retryDelayUs(rate, latency));
+          assert.ok(smcccCacheDelayUs(rate, latency + more) >= smcccCacheDelayUs(rate, latency));
+          if (rate > 0)
+            assert.ok(smcccCacheDelayUs(rate * factor, latency) <= smcccCacheDelayUs(rate, latency));
         },
       ),
       RUNS,
@@ -78,14 +82,14 @@ const status = fc.oneof(
 /** What DESIGN §3 says one request does against this sequence of answers. */
 function expected(statuses: number[], variant: ProviderVariant) {
   let attempts = 0;
-  for (const s of statuses.slice(0, MAX_ATTEMPTS)) {
+  for (const s of statuses.slice(0, SMCCC_CACHE_MAX_RETRIES)) {
     attempts += 1;
-    const errno = statusToErrno(s, variant === 'rfc');
-    if (!isTransient(errno)) return { errno, attempts, sleeps: attempts - 1 };
+    const errno = smcccCacheStatusToErrno(s | 0, variant === 'rfc' ? 'rfc' : 'v2');
+    if (!['EBUSY', 'EAGAIN'].includes(errno as string)) return { errno, attempts, sleeps: attempts - 1 };
   }
   // Only transient answers (a script shorter than 5 ends with SUCCESS).
-  if (attempts < MAX_ATTEMPTS) return { errno: null, attempts: attempts + 1, sleeps: attempts };
-  return { errno: 'EBUSY', attempts: MAX_ATTEMPTS, sleeps: variant === 'v1' ? 4 : 5 };
+  if (attempts < SMCCC_CACHE_MAX_RETRIES) return { errno: null, attempts: attempts + 1, sleeps: attempts };
+  return { errno: 'EBUSY', attempts: SMCCC_CACHE_MAX_RETRIES, sleeps: variant === 'v1' ? 4 : 5 };
 }
 
 describe('retry policy against any sequence of firmware answers', () => {
@@ -109,7 +113,7 @@ describe('retry policy against any sequence of firmware answers', () => {
           assert.equal(outcome.sleeps, want.sleeps);
           assert.ok(outcome.attempts <= 5);
           assert.ok(outcome.sleeps <= (variant === 'v1' ? 4 : 5));
-          const delay = retryDelayUs(rate, latency);
+          const delay = smcccCacheDelayUs(rate, latency);
           assert.equal(outcome.slept_us, outcome.sleeps * delay);
           assert.equal(emu.clock.now(), outcome.sleeps * delay, 'the only time that passes is the sleeps');
           assert.equal((emu.firmware as ScriptedFirmware).invalidations.length, outcome.attempts);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Random } from '../../src/core/random.js';
-import { U64_MAX } from '../../src/core/smccc.js';
+import { U64_MAX } from '../../src/core/u64.js';
 
 const draw = (random: Random, n: number) => Array.from({ length: n }, () => random.nextU32());
 

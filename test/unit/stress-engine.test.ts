@@ -4,7 +4,7 @@ import type { Profile } from '../../src/backends/emulated/profiles.js';
 import type { ProviderVariant, StressTarget } from '../../src/backends/types.js';
 import { ExitCode, MemregionError } from '../../src/core/errors.js';
 import { Random } from '../../src/core/random.js';
-import { U64_MAX } from '../../src/core/smccc.js';
+import { U64_MAX } from '../../src/core/u64.js';
 import { type StressOptions, StressRun, type StressSnapshot } from '../../src/stress/engine.js';
 import { type RangeSpec, rangePicker, validateRangeSpec } from '../../src/stress/ranges.js';
 import { type Emulation, emulate, globalProfile, profileWith, rangeProfile } from '../helpers/emulation.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ExitCode, MemregionError } from '../../src/core/errors.js';
-import { U64_MAX } from '../../src/core/smccc.js';
+import { U64_MAX } from '../../src/core/u64.js';
 import {
   formatBytes,
   formatHex,

@@ -5,12 +5,12 @@ import { formatHex, validateRange } from '../../core/units.js';
 import type {
   Backend,
   BackendOptions,
+  EmulatedInvalidateReport,
+  EmulatedProbeReport,
   EraseOptions,
   EraseReport,
   InvalidateOptions,
-  InvalidateReport,
   InvalidationOutcome,
-  ProbeReport,
   RegionInvalidateOptions,
   RegionsReport,
   StressTarget,
@@ -18,34 +18,40 @@ import type {
   TraceOptions,
   TraceReport,
 } from '../types.js';
-import { type DiscoveryResult, discover } from './discovery.js';
-import { eraseMemdev } from './erase.js';
-import { EventBus } from './events.js';
-import { EmulatedFirmware } from './firmware.js';
-import { CacheCoherencyFramework } from './framework.js';
+import type { DiscoveryResult } from './harness/discovery.js';
+import { eraseMemdev } from './harness/erase.js';
+import { EventBus } from './harness/events.js';
+import { EmulatedFirmware } from './harness/firmware.js';
+import {
+  invalidateEmulatedRegion,
+  type RegionContext,
+  regionStressTarget,
+} from './harness/region-invalidate.js';
+import { describeMemdevs, describeRegion, type EmulatedRegion } from './harness/regions.js';
+import { bootProviderStack, type EmulatedProvider } from './harness/stack.js';
+import { traceEmulated } from './harness/trace.js';
+import { relayToTraceSessions } from './harness/trace-relay.js';
+import { REGISTERED_MESSAGE } from './kernel/arm-smccc-cache.js';
+import type { CacheMaint } from './kernel/cache-maint.js';
 import { loadProfile, type Profile } from './profiles.js';
-import { SmcccCacheProvider } from './provider.js';
-import { invalidateEmulatedRegion, regionStressTarget } from './region-invalidate.js';
-import { describeMemdevs, describeRegion, type EmulatedRegion } from './regions.js';
-import { traceEmulated } from './trace.js';
-import { relayToTraceSessions } from './trace-relay.js';
 
-export const REGISTERED_MESSAGE = 'SMCCC cache clean+invalidate provider registered';
+export { REGISTERED_MESSAGE };
 
-/** The whole provider stack of DESIGN §3, in process, against an emulated firmware. */
+/** The emulated kernel (kernel/) booted against an emulated firmware, observed by the harness. */
 export class EmulatedBackend implements Backend {
   readonly name = 'emulated' as const;
   readonly profile: Profile;
   readonly clock: Clock;
-  readonly random: Random;
   readonly events: EventBus;
   readonly firmware: EmulatedFirmware;
-  readonly framework = new CacheCoherencyFramework();
+  readonly framework: CacheMaint;
   readonly discovery: DiscoveryResult;
-  readonly provider: SmcccCacheProvider | null;
+  readonly provider: EmulatedProvider | null;
   readonly regionState: EmulatedRegion[];
   /** Memdevs whose sanitize is running. */
   readonly sanitizing = new Set<string>();
+  /** Kernel log lines (pr_info, dev_WARN) of this run. */
+  readonly kernelLog: string[];
   private readonly options: BackendOptions;
   private closeRelay: () => Promise<void> = async () => {};
 
@@ -54,66 +60,43 @@ export class EmulatedBackend implements Backend {
     parts: {
       profile: Profile;
       clock: Clock;
-      random: Random;
       events: EventBus;
       firmware: EmulatedFirmware;
-      discovery: DiscoveryResult;
+      stack: Awaited<ReturnType<typeof bootProviderStack>>;
     },
   ) {
     this.options = options;
     this.profile = parts.profile;
     this.clock = parts.clock;
-    this.random = parts.random;
     this.events = parts.events;
     this.firmware = parts.firmware;
-    this.discovery = parts.discovery;
+    this.framework = parts.stack.framework;
+    this.discovery = parts.stack.discovery;
+    this.provider = parts.stack.provider;
+    this.kernelLog = parts.stack.log;
     this.regionState = parts.profile.regions.map((spec) => ({
       spec,
-      committed: spec.committed,
+      kernel: { name: spec.name, res: { start: spec.start, size: spec.size }, committed: spec.committed },
       needsInvalidation: false,
     }));
-    if (parts.discovery.registered && parts.discovery.attributes) {
-      const provider = new SmcccCacheProvider(
-        parts.firmware,
-        parts.clock,
-        parts.events,
-        options.provider,
-        parts.discovery.attributes,
-      );
-      this.provider = provider;
-      this.framework.register({
-        name: 'arm_smccc_cache',
-        wbinv: (start, size) => provider.wbinv(start, size),
-      });
-    } else {
-      this.provider = null;
-    }
   }
 
-  /** Loads the profile, builds the firmware and runs discovery, as the kernel's initcall would. */
+  /** Loads the profile, builds the firmware and boots the emulated kernel, as the initcalls would. */
   static async create(options: BackendOptions, profile?: Profile): Promise<EmulatedBackend> {
     const resolved = profile ?? (await loadProfile(options.profile ?? 'global'));
     const clock = options.virtualTime ? new VirtualClock() : new RealClock();
-    const random = new Random(options.seed);
     const events = new EventBus();
-    const closeRelay = relayToTraceSessions(events);
-    const firmware = new EmulatedFirmware(resolved, clock, random);
-    const discovery = await discover(firmware, clock, events);
-    const backend = new EmulatedBackend(options, {
-      profile: resolved,
-      clock,
-      random,
-      events,
-      firmware,
-      discovery,
-    });
+    const closeRelay = relayToTraceSessions(events, options.log);
+    const firmware = new EmulatedFirmware(resolved, clock, new Random(options.seed));
+    const stack = await bootProviderStack(firmware, clock, events, options.provider);
+    const backend = new EmulatedBackend(options, { profile: resolved, clock, events, firmware, stack });
     backend.closeRelay = closeRelay;
-    if (discovery.registered) {
+    if (stack.provider) {
       options.log.debug(REGISTERED_MESSAGE);
       if (events.enabled)
         events.emit({ type: 'registered', time_us: clock.now(), message: REGISTERED_MESSAGE });
     } else {
-      options.log.debug(`provider not registered: ${discovery.reasons.join('; ')}`);
+      options.log.debug(`provider not registered: ${stack.discovery.reasons.join('; ')}`);
     }
     return backend;
   }
@@ -127,19 +110,16 @@ export class EmulatedBackend implements Backend {
     return this.clock instanceof VirtualClock ? this.clock.run(task) : task;
   }
 
-  async probe(): Promise<ProbeReport> {
+  async probe(): Promise<EmulatedProbeReport> {
     const d = this.discovery;
     const a = d.attributes;
-    const version = this.profile.smccc_version;
+    const registered = this.provider !== null;
     return {
       backend: 'emulated',
       profile: this.profile.name,
-      supported: d.registered,
-      verdict: d.registered ? 'supported' : 'unsupported',
-      smccc: {
-        version: version ? `${version.major}.${version.minor}` : null,
-        conduit: d.conduit,
-      },
+      supported: registered,
+      verdict: registered ? 'supported' : 'unsupported',
+      smccc: { version: `${d.version.major}.${d.version.minor}`, conduit: d.conduit },
       functions: d.functions,
       attributes: a
         ? {
@@ -149,8 +129,8 @@ export class EmulatedBackend implements Backend {
             breakeven_bytes: a.breakeven_bytes.toString(),
           }
         : null,
-      provider: { registered: d.registered, variant: this.options.provider, name: 'arm_smccc_cache' },
-      reasons: d.registered
+      provider: { registered, variant: this.options.provider, name: 'arm_smccc_cache' },
+      reasons: registered
         ? []
         : [
             ...d.reasons,
@@ -162,31 +142,32 @@ export class EmulatedBackend implements Backend {
     };
   }
 
-  private requireProvider(): SmcccCacheProvider {
-    if (!this.provider || !this.framework.hasInvalidate()) {
+  private requireProvider(): EmulatedProvider {
+    if (!this.provider || !this.framework.cpuCacheHasInvalidateMemregion()) {
       throw unavailableError(`no cache invalidation provider: ${this.discovery.reasons.join('; ')}`);
     }
     return this.provider;
   }
 
-  async invalidateRange(start: bigint, size: bigint, options: InvalidateOptions): Promise<InvalidateReport> {
+  async invalidateRange(
+    start: bigint,
+    size: bigint,
+    options: InvalidateOptions,
+  ): Promise<EmulatedInvalidateReport> {
     validateRange(start, size);
     const provider = this.requireProvider();
     const began = this.clock.now();
-    const task = options.dryRun
-      ? provider.wbinv(start, size, true)
-      : this.framework.invalidateMemregion(start, size);
-    const result = await this.run(task);
+    const result = await this.run(provider.wbinv(start, size, options.dryRun));
     return this.invalidateReport(start, size, options.dryRun, result, this.clock.now() - began);
   }
 
-  invalidateReport(
+  private invalidateReport(
     start: bigint,
     size: bigint,
     dryRun: boolean,
     result: InvalidationOutcome,
     elapsedUs: number,
-  ): InvalidateReport {
+  ): EmulatedInvalidateReport {
     return {
       backend: 'emulated',
       profile: this.profile.name,
@@ -217,27 +198,54 @@ export class EmulatedBackend implements Backend {
     };
   }
 
-  invalidateRegion(name: string, options: RegionInvalidateOptions): Promise<InvalidateReport> {
-    return this.run(invalidateEmulatedRegion(this, name, options));
+  /** What the region flows see of this backend. */
+  private regionContext(): RegionContext {
+    return {
+      regions: this.regionState,
+      clock: this.clock,
+      framework: this.framework,
+      lastRequest: () => this.provider?.lastRequest() ?? null,
+      warn: (line) => this.kernelLog.push(line),
+      firmwareCalls: () => Object.fromEntries(this.firmware.invalidateCalls),
+      reportBase: { backend: 'emulated', profile: this.profile.name, provider: this.options.provider },
+    };
+  }
+
+  invalidateRegion(name: string, options: RegionInvalidateOptions) {
+    return this.run(invalidateEmulatedRegion(this.regionContext(), name, options));
   }
 
   erase(memdev: string, options: EraseOptions): Promise<EraseReport> {
-    return this.run(eraseMemdev(this, memdev, options));
+    return this.run(
+      eraseMemdev(
+        {
+          regions: this.regionState,
+          sanitizing: this.sanitizing,
+          clock: this.clock,
+          hasProvider: () => this.framework.cpuCacheHasInvalidateMemregion(),
+          profileName: this.profile.name,
+        },
+        memdev,
+        options,
+      ),
+    );
   }
 
   trace(options: TraceOptions): Promise<TraceReport> {
-    return traceEmulated(this, options);
+    return traceEmulated(
+      { events: this.events, profileName: this.profile.name, log: this.options.log },
+      options,
+    );
   }
 
   async stressTarget(options: StressTargetOptions): Promise<StressTarget> {
-    if (options.region !== undefined) return this.run(regionStressTarget(this, options));
-    this.requireProvider();
-    const framework = this.framework;
+    if (options.region !== undefined) return this.run(regionStressTarget(this.regionContext(), options));
+    const provider = this.requireProvider();
     const firmware = this.firmware;
     return {
       clock: this.clock,
-      coalescing: this.provider!.coalescing,
-      invalidate: (start, size) => framework.invalidateMemregion(start, size),
+      coalescing: provider.coalescing,
+      invalidate: (start, size) => provider.invalidate(start, size),
       firmwareCalls: () => Object.fromEntries(firmware.invalidateCalls),
     };
   }

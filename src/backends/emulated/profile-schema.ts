@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { dataError } from '../../core/errors.js';
-import { parseStatusName, U64_MAX } from '../../core/smccc.js';
-import type { ProfileOverrides } from './profiles.js';
+import { U64_MAX } from '../../core/u64.js';
+import { lower32, MAX_VERSION_MAJOR, MAX_VERSION_MINOR, parseStatusName } from './kernel/arm-smccc.js';
+import type { ProfileOverrides } from './profile.js';
 
 /** A 64-bit value: a safe integer, or a decimal / `0x` hex string. */
 const u64 = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
@@ -14,29 +15,70 @@ const u64 = z.union([z.number().int().nonnegative(), z.string()]).transform((val
   }
   const text = value.trim();
   if (!/^(0[xX][0-9a-fA-F]+|[0-9]+)$/.test(text)) {
-    ctx.addIssue({ code: 'custom', message: `"${value}" is not a decimal or 0x hex integer` });
+    ctx.addIssue({ code: 'custom', message: 'is not a decimal or 0x hex integer' });
     return z.NEVER;
   }
   const parsed = BigInt(text);
   if (parsed > U64_MAX) {
-    ctx.addIssue({ code: 'custom', message: `"${value}" does not fit in 64 bits` });
+    ctx.addIssue({ code: 'custom', message: 'does not fit in 64 bits' });
     return z.NEVER;
   }
   return parsed;
 });
 
+const I64_MIN = -(1n << 63n);
+
+/** A 64-bit register value from JSON: a safe integer or a decimal / `0x` string, -2^63 to 2^64-1. */
+function parseRegister(value: number | string): bigint | string {
+  if (typeof value === 'number') {
+    return Number.isSafeInteger(value)
+      ? BigInt(value)
+      : 'is not a safe integer: give 64-bit values as strings';
+  }
+  const text = value.trim();
+  if (!/^-?(0[xX][0-9a-fA-F]+|[0-9]+)$/.test(text)) return 'is not a decimal or 0x hex integer';
+  const parsed = text.startsWith('-') ? -BigInt(text.slice(1)) : BigInt(text);
+  return parsed > U64_MAX || parsed < I64_MIN ? 'does not fit in a 64-bit register' : parsed;
+}
+
+/** Any value firmware could put in a 64-bit register (negative for a status such as -5). */
+const reg64 = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const parsed = parseRegister(value);
+  if (typeof parsed === 'bigint') return parsed;
+  ctx.addIssue({ code: 'custom', message: parsed });
+  return z.NEVER;
+});
+
+/** A status as x0: a name (`busy`, `RATE_LIMITED`) or any 64-bit integer. */
+const status = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const named = typeof value === 'string' ? parseStatusName(value) : undefined;
+  if (named !== undefined) return BigInt(named);
+  const parsed = parseRegister(value);
+  if (typeof parsed === 'bigint') return parsed;
+  ctx.addIssue({
+    code: 'custom',
+    message:
+      typeof value === 'string' && !/^-?[0-9]/.test(value.trim())
+        ? 'is not a status name (success, not_supported, not_required, invalid_parameter, rate_limited, busy) or an integer'
+        : parsed,
+  });
+  return z.NEVER;
+});
+
 const u32 = z.number().int().min(0).max(0xffff_ffff);
 const probability = z.number().min(0).max(1);
 
-const statusName = z.string().refine((text) => parseStatusName(text) !== undefined, {
-  message:
-    'is not a status name (success, not_supported, not_required, invalid_parameter, rate_limited, busy)',
+/** ARCH_FEATURES' answer: true (0, present), false (NOT_SUPPORTED) or the integer itself. */
+const feature = z.union([z.boolean(), status]).transform((value): bigint => {
+  if (value === true) return 0n;
+  if (value === false) return -1n;
+  return value;
 });
 
 const regionSchema = z.strictObject({
   name: z.string().regex(/^region[0-9]+$/, 'must be a kernel region name such as region0'),
   start: u64,
-  size: u64,
+  size: u64.refine((size) => size > 0n, 'must not be 0'),
   memdev: z
     .string()
     .regex(/^mem[0-9]+$/, 'must be a kernel memdev name such as mem0')
@@ -52,19 +94,33 @@ export const profileFileSchema = z.strictObject({
   description: z.string().optional(),
   smccc_version: z
     .string()
-    .regex(/^(none|[0-9]+\.[0-9]+)$/, 'must be "major.minor" or "none"')
+    .regex(/^(none|[0-9]{1,6}\.[0-9]{1,6})$/, 'must be "major.minor" or "none"')
+    .refine((text) => {
+      if (text === 'none') return true;
+      const [major, minor] = text.split('.').map(Number);
+      return major! <= MAX_VERSION_MAJOR && minor! <= MAX_VERSION_MINOR;
+    }, `does not fit SMCCC_VERSION (major 0-${MAX_VERSION_MAJOR} in bits 30:16, minor 0-${MAX_VERSION_MINOR} in bits 15:0)`)
     .optional(),
   conduit: z.enum(['smc', 'hvc', 'none']).optional(),
   implements: z
-    .strictObject({ clean_inv_memregion: z.boolean().optional(), attributes: z.boolean().optional() })
+    .strictObject({ clean_inv_memregion: feature.optional(), attributes: feature.optional() })
     .optional(),
-  attributes_status: z.union([z.number().int(), statusName]).optional(),
+  attributes_status: status.optional(),
   attributes: z
     .strictObject({
       global: z.boolean().optional(),
       latency_us: u32.optional(),
       rate_limit: u32.optional(),
       breakeven_bytes: u64.optional(),
+      raw: z
+        .strictObject({
+          x1: reg64.optional(),
+          x2: reg64.optional(),
+          x3: reg64.optional(),
+          x4: reg64.optional(),
+        })
+        .nullable()
+        .optional(),
     })
     .optional(),
   timing: z
@@ -78,34 +134,51 @@ export const profileFileSchema = z.strictObject({
       busy_probability: probability.optional(),
       rate_limited_probability: probability.optional(),
       busy_burst: z.number().int().nonnegative().optional(),
-      always: z.union([statusName, z.null()]).optional(),
+      always: status.nullable().optional(),
+      sequence: z.array(status).max(100_000).optional(),
       enforce_rate_limit: z.boolean().optional(),
     })
     .optional(),
   checks: z.strictObject({ align_bytes: u64.optional() }).optional(),
-  regions: z.array(regionSchema).optional(),
+  regions: z
+    .array(
+      regionSchema.refine((r) => r.start + r.size <= U64_MAX + 1n, {
+        message: 'start + size is past 2^64',
+        path: ['size'],
+      }),
+    )
+    .optional(),
 });
 
 export type ProfileFile = z.input<typeof profileFileSchema>;
+
+const u64reg = (value: bigint | undefined): bigint => BigInt.asUintN(64, value ?? 0n);
 
 /** Validates a profile file's JSON and turns it into overrides of the default profile. */
 export function parseProfileFile(json: unknown, source: string): ProfileOverrides {
   const parsed = profileFileSchema.safeParse(json);
   if (!parsed.success) throw dataError(`profile ${source}: ${describeIssue(parsed.error)}`);
-  const { smccc_version, attributes_status, faults, ...rest } = parsed.data;
+  const { smccc_version, attributes, ...rest } = parsed.data;
   const overrides: ProfileOverrides = { ...rest };
   if (smccc_version !== undefined) {
     const [major, minor] = smccc_version.split('.').map(Number);
     overrides.smccc_version = smccc_version === 'none' ? null : { major: major!, minor: minor! };
   }
-  if (attributes_status !== undefined) {
-    overrides.attributes_status =
-      typeof attributes_status === 'string' ? parseStatusName(attributes_status)! : attributes_status;
-  }
-  if (faults !== undefined) {
-    const { always, ...otherFaults } = faults;
-    overrides.faults = { ...otherFaults };
-    if (always !== undefined) overrides.faults.always = always === null ? null : parseStatusName(always)!;
+  if (attributes !== undefined) {
+    const { raw, ...named } = attributes;
+    overrides.attributes = { ...named };
+    if (raw === null) overrides.attributes.raw = null;
+    else if (raw !== undefined) {
+      // The registers as firmware returns them; the named fields follow as the kernel reads them.
+      const regs = { x1: u64reg(raw.x1), x2: u64reg(raw.x2), x3: u64reg(raw.x3), x4: u64reg(raw.x4) };
+      overrides.attributes = {
+        global: (regs.x1 & 1n) === 1n,
+        latency_us: lower32(regs.x2),
+        rate_limit: lower32(regs.x3),
+        breakeven_bytes: regs.x4,
+        raw: regs,
+      };
+    }
   }
   return overrides;
 }

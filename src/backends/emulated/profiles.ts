@@ -1,49 +1,11 @@
-import { readFile } from 'node:fs/promises';
-import { dataError, ExitCode, MemregionError, usageError } from '../../core/errors.js';
+import { dataError, usageError } from '../../core/errors.js';
+import { readRegularFile } from '../../core/input-file.js';
+import { formatBytes, formatHex } from '../../core/units.js';
+import { type Conduit, Status, statusName } from './kernel/arm-smccc.js';
+import type { Profile, ProfileOverrides } from './profile.js';
 
-export type Conduit = 'smc' | 'hvc' | 'none';
-
-export interface RegionSpec {
-  name: string;
-  start: bigint;
-  size: bigint;
-  memdev?: string;
-  sanitize_ms: number;
-  committed: boolean;
-  used_by: string[];
-}
-
-/** A complete firmware description (DESIGN §4). */
-export interface Profile {
-  name: string;
-  description: string;
-  /** null: SMCCC_VERSION is not implemented. */
-  smccc_version: { major: number; minor: number } | null;
-  conduit: Conduit;
-  implements: { clean_inv_memregion: boolean; attributes: boolean };
-  attributes_status: number;
-  attributes: { global: boolean; latency_us: number; rate_limit: number; breakeven_bytes: bigint };
-  timing: { call_us: number; per_gib_us: number };
-  faults: {
-    busy_probability: number;
-    rate_limited_probability: number;
-    busy_burst: number;
-    /** Every call answers this status (null: none). */
-    always: number | null;
-    enforce_rate_limit: boolean;
-  };
-  checks: { align_bytes: bigint };
-  regions: RegionSpec[];
-}
-
-type Overrides<T> = {
-  [K in keyof T]?: T[K] extends bigint | unknown[] | null
-    ? T[K]
-    : T[K] extends object
-      ? Overrides<T[K]>
-      : T[K];
-};
-export type ProfileOverrides = Overrides<Profile>;
+export type { Profile, ProfileOverrides, RegionSpec } from './profile.js';
+export type { Conduit };
 
 /** The `global` profile: every key a profile file leaves out takes its value from here. */
 export const DEFAULT_PROFILE: Profile = {
@@ -51,15 +13,16 @@ export const DEFAULT_PROFILE: Profile = {
   description: 'SMCCC 1.7 firmware whose clean+invalidate is global (all caches, whatever the range)',
   smccc_version: { major: 1, minor: 7 },
   conduit: 'smc',
-  implements: { clean_inv_memregion: true, attributes: true },
-  attributes_status: 0,
-  attributes: { global: true, latency_us: 100, rate_limit: 0, breakeven_bytes: 1n << 30n },
+  implements: { clean_inv_memregion: 0n, attributes: 0n },
+  attributes_status: 0n,
+  attributes: { global: true, latency_us: 100, rate_limit: 0, breakeven_bytes: 1n << 30n, raw: null },
   timing: { call_us: 50, per_gib_us: 0 },
   faults: {
     busy_probability: 0,
     rate_limited_probability: 0,
     busy_burst: 0,
     always: null,
+    sequence: [],
     enforce_rate_limit: true,
   },
   checks: { align_bytes: 1n },
@@ -85,7 +48,7 @@ export const DEFAULT_PROFILE: Profile = {
   ],
 };
 
-const BUSY = -5;
+const NOT_SUPPORTED = BigInt(Status.NOT_SUPPORTED);
 
 const BUILT_IN: Record<string, ProfileOverrides> = {
   global: {},
@@ -107,7 +70,7 @@ const BUILT_IN: Record<string, ProfileOverrides> = {
   },
   unsupported: {
     description: 'SMCCC 1.7 firmware without CLEAN_INV_MEMREGION: the provider does not register',
-    implements: { clean_inv_memregion: false, attributes: false },
+    implements: { clean_inv_memregion: NOT_SUPPORTED, attributes: NOT_SUPPORTED },
   },
   'smccc-1.0': {
     description: 'SMCCC 1.0 firmware (no SMCCC_VERSION, no ARCH_FEATURES): the provider does not register',
@@ -115,7 +78,7 @@ const BUILT_IN: Record<string, ProfileOverrides> = {
   },
   stuck: {
     description: 'global firmware that answers BUSY to every call: retries are exhausted (EBUSY)',
-    faults: { always: BUSY },
+    faults: { always: BigInt(Status.BUSY) },
   },
 };
 
@@ -124,7 +87,32 @@ export const BUILT_IN_PROFILE_NAMES = Object.keys(BUILT_IN);
 /** `overrides` over `base`, key by key (nested objects merged, values and lists replaced). */
 export function mergeProfile(base: Profile, overrides: ProfileOverrides): Profile {
   // A copy: profiles never share nested objects with the defaults or with each other.
-  return structuredClone(mergeDeep(base, overrides)) as Profile;
+  return normalized(structuredClone(mergeDeep(base, overrides)) as Profile);
+}
+
+/** A register value given loosely (booleans for ARCH_FEATURES, numbers for statuses) as the bigint x0. */
+function x0Of(value: bigint | number | boolean): bigint {
+  if (typeof value === 'boolean') return value ? 0n : BigInt(Status.NOT_SUPPORTED);
+  return BigInt(value);
+}
+
+/** Profiles built in code (tests, the library API) may give statuses as numbers and features as booleans. */
+function normalized(profile: Profile): Profile {
+  const loose = profile as unknown as {
+    implements: Record<string, bigint | number | boolean>;
+    attributes_status: bigint | number;
+    faults: { always: bigint | number | null; sequence?: Array<bigint | number> };
+    attributes: { raw?: Profile['attributes']['raw'] };
+  };
+  profile.implements = {
+    clean_inv_memregion: x0Of(loose.implements.clean_inv_memregion!),
+    attributes: x0Of(loose.implements.attributes!),
+  };
+  profile.attributes_status = x0Of(loose.attributes_status);
+  profile.faults.always = loose.faults.always === null ? null : x0Of(loose.faults.always);
+  profile.faults.sequence = (loose.faults.sequence ?? []).map(x0Of);
+  profile.attributes.raw = loose.attributes.raw ?? null;
+  return profile;
 }
 
 function mergeDeep(base: unknown, overrides: unknown): unknown {
@@ -154,22 +142,90 @@ export async function loadProfile(nameOrFile: string): Promise<Profile> {
   if (Object.hasOwn(BUILT_IN, nameOrFile) || (!nameOrFile.includes('/') && !nameOrFile.endsWith('.json'))) {
     return builtInProfile(nameOrFile);
   }
-  let text: string;
-  try {
-    text = await readFile(nameOrFile, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
-    throw new MemregionError(`cannot read profile ${nameOrFile} (${code})`, ExitCode.NO_INPUT);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw dataError(`profile ${nameOrFile} is not valid JSON (${(error as Error).message})`);
-  }
+  // A regular file only (a FIFO or a device would block forever), exit 66 otherwise.
+  const text = await readRegularFile(nameOrFile, 'profile');
+  const json = parseJson(text, nameOrFile);
   // The schema (zod) is loaded only for profile files, to keep start-up fast.
   const { parseProfileFile } = await import('./profile-schema.js');
   const overrides = parseProfileFile(json, nameOrFile);
   const fallbackName = nameOrFile.replace(/^.*\//, '').replace(/\.json$/, '');
   return mergeProfile(DEFAULT_PROFILE, { name: fallbackName, ...overrides });
+}
+
+/**
+ * JSON.parse with an error that gives a line and column, never the text: a profile path may name a file
+ * that is not a profile at all (`--profile /etc/shadow`), and V8's message quotes what it found.
+ */
+function parseJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const at = /position (\d+)/.exec((error as Error).message);
+    const where = at
+      ? ` at ${lineAndColumn(text, Number(at[1]))}`
+      : text.trim() === ''
+        ? ' (empty file)'
+        : '';
+    throw dataError(`profile ${source} is not valid JSON${where}`);
+  }
+}
+
+function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return `line ${line}, column ${offset - before.lastIndexOf('\n')}`;
+}
+
+const x0Text = (x0: bigint): string => {
+  const name = statusName(x0);
+  return name.startsWith('UNKNOWN') ? x0.toString() : name;
+};
+
+/** A profile as JSON: 64-bit values as strings, statuses by name where they have one. */
+export function profileJson(p: Profile) {
+  const a = p.attributes;
+  return {
+    name: p.name,
+    description: p.description,
+    smccc_version: p.smccc_version ? `${p.smccc_version.major}.${p.smccc_version.minor}` : 'none',
+    conduit: p.conduit,
+    implements: {
+      clean_inv_memregion: x0Text(p.implements.clean_inv_memregion),
+      attributes: x0Text(p.implements.attributes),
+    },
+    attributes_status: x0Text(p.attributes_status),
+    attributes: {
+      global: a.global,
+      latency_us: a.latency_us,
+      rate_limit: a.rate_limit,
+      breakeven_bytes: a.breakeven_bytes.toString(),
+      raw: a.raw
+        ? {
+            x1: formatHex(a.raw.x1),
+            x2: formatHex(a.raw.x2),
+            x3: formatHex(a.raw.x3),
+            x4: formatHex(a.raw.x4),
+          }
+        : null,
+    },
+    timing: p.timing,
+    faults: {
+      ...p.faults,
+      always: p.faults.always === null ? null : x0Text(p.faults.always),
+      sequence: p.faults.sequence.map(x0Text),
+    },
+    checks: { align_bytes: p.checks.align_bytes.toString() },
+    regions: p.regions.map((r) => ({ ...r, start: formatHex(r.start), size: r.size.toString() })),
+  };
+}
+
+/** Whether ARCH_FEATURES' answer says the function exists, as the kernel reads it. */
+export const implemented = (x0: bigint): boolean => BigInt.asIntN(32, x0) >= 0n;
+
+/** One line: version, operation type, latency, rate limit, break-even. */
+export function profileSummary(p: Profile): string {
+  const v = p.smccc_version ? `SMCCC ${p.smccc_version.major}.${p.smccc_version.minor}` : 'no SMCCC_VERSION';
+  if (!implemented(p.implements.clean_inv_memregion)) return `${v}, no CLEAN_INV_MEMREGION`;
+  const a = p.attributes;
+  return `${v}, ${a.global ? 'global' : 'range'}, ${a.latency_us} µs${a.rate_limit ? `, ${a.rate_limit}/s` : ''}, break-even ${formatBytes(a.breakeven_bytes)}`;
 }

@@ -1,6 +1,13 @@
 import { dataError, ExitCode, MemregionError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { Errno } from '../../core/smccc.js';
+import type { Errno } from '../errno.js';
+import {
+  alreadyCommitted,
+  commitQuestion,
+  firstInvalidationError,
+  ignoredInvalidationWarning,
+  unknownInvalidationWarning,
+} from '../region-flow.js';
 import type { InvalidateReport, RegionInvalidateOptions } from '../types.js';
 import { type CxlRegion, readCxlRegion, regionPath } from './cxl.js';
 import type { SysRoot } from './fs.js';
@@ -156,12 +163,7 @@ export async function invalidateRegion(
   let cycle = false;
   if (region.committed === null) throw new MemregionError(`cannot read ${name}/commit`, ExitCode.IO_ERR);
   if (region.committed) {
-    if (!options.cycle) {
-      throw new MemregionError(
-        `${name} is already committed: the kernel invalidated its range when it was committed; use --cycle to decommit and commit it again (only when nothing uses it)`,
-        ExitCode.USAGE,
-      );
-    }
+    if (!options.cycle) throw alreadyCommitted(name);
     await requireUnused(sys, region);
     cycle = true;
   } else {
@@ -192,10 +194,7 @@ export async function invalidateRegion(
       status: null,
     };
   }
-  const question = cycle
-    ? `Decommit and recommit ${name} (${describe(region)})? The kernel invalidates CPU caches for its range.`
-    : `Commit ${name} (${describe(region)})? The kernel invalidates CPU caches for its range and the region starts decoding.`;
-  await requireConfirmation(options.confirm, question);
+  await requireConfirmation(options.confirm, commitQuestion(name, cycle, describe(region)));
   const run = () => writeCommit(sys, region, cycle);
   let steps: WriteStep[];
   let calls: KernelCalls;
@@ -213,11 +212,19 @@ export async function invalidateRegion(
       `${name} is committed but binding ${region.driver} failed (${failed.error}): bind it again with cxl enable-region ${name}`,
     );
   const committedNow = (await sys.value(`${regionPath(name)}/commit`)) ?? null;
+  // The kernel commits whatever its invalidation returned: the return probe is the only way to know.
+  const invalidationErrno =
+    calls.count === null
+      ? null
+      : firstInvalidationError((calls.events ?? []).filter((e) => e.kind === 'invalidate').map((e) => e.ret));
+  if (calls.count === null) warnings.push(unknownInvalidationWarning(name, calls.reason ?? 'no tracing'));
+  else if (invalidationErrno) warnings.push(ignoredInvalidationWarning(name, invalidationErrno));
   return {
     ...base,
     dry_run: false,
-    ok: true,
-    errno: null,
+    ok: invalidationErrno === null,
+    errno: invalidationErrno,
+    invalidation_errno: invalidationErrno,
     attempts: 1,
     retries: 0,
     elapsed_us: Math.round(steps.reduce((sum, s) => sum + s.elapsed_us, 0)),

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ProviderVariant } from '../../src/backends/types.js';
-import { FLAG_DRYRUN, FunctionId, U64_MAX } from '../../src/core/smccc.js';
+import { FLAG_DRYRUN, FunctionId } from '../../../src/backends/emulated/kernel/arm-smccc.js';
+import type { ProviderVariant } from '../../../src/backends/types.js';
+import { U64_MAX } from '../../../src/core/u64.js';
 import {
   type Emulation,
   emulate,
@@ -17,7 +18,7 @@ import {
   Status,
   scripted,
   VARIANTS,
-} from '../helpers/emulation.js';
+} from '../../helpers/emulation.js';
 
 const wbinv = (emu: Emulation, start = RANGE_START, size = RANGE_SIZE, dryRun = false) =>
   emu.clock.run(emu.provider.wbinv(start, size, dryRun));

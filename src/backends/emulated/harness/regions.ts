@@ -1,7 +1,8 @@
-import { dataError } from '../../core/errors.js';
-import { formatHex } from '../../core/units.js';
-import type { RegionInfo } from '../types.js';
-import type { RegionSpec } from './profiles.js';
+import { dataError } from '../../../core/errors.js';
+import { formatHex } from '../../../core/units.js';
+import type { RegionInfo } from '../../types.js';
+import type { CxlRegion } from '../kernel/cxl-region.js';
+import type { RegionSpec } from '../profiles.js';
 
 export const REGION_NAME = /^region[0-9]+$/;
 export const MEMDEV_NAME = /^mem[0-9]+$/;
@@ -14,11 +15,11 @@ export function describeRegion(region: EmulatedRegion): RegionInfo {
     start: formatHex(region.spec.start),
     size: region.spec.size.toString(),
     mode: 'ram',
-    committed: region.committed,
+    committed: region.kernel.committed,
     interleave_ways: 1,
     targets: [],
     memdevs: region.spec.memdev ? [region.spec.memdev] : [],
-    driver: region.committed ? 'cxl_region' : null,
+    driver: region.kernel.committed ? 'cxl_region' : null,
     dax_devices: region.spec.used_by.map((name) => ({ name, driver: 'kmem' })),
     pmem_region: null,
     needs_invalidation: region.needsInvalidation,
@@ -42,7 +43,7 @@ export function describeMemdevs(regions: EmulatedRegion[], sanitizing: ReadonlyS
       sanitize: true,
       secure_erase: true,
       endpoint: null,
-      decoders_committed: own.filter((r) => r.committed).length,
+      decoders_committed: own.filter((r) => r.kernel.committed).length,
     };
   });
 }
@@ -50,7 +51,8 @@ export function describeMemdevs(regions: EmulatedRegion[], sanitizing: ReadonlyS
 /** A region's state during one run: commit state, and whether an erase left its caches stale. */
 export interface EmulatedRegion {
   spec: RegionSpec;
-  committed: boolean;
+  /** The kernel's region (drivers/cxl/core/region.c): resource and commit state. */
+  kernel: CxlRegion;
   needsInvalidation: boolean;
 }
 

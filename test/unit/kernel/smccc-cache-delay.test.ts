@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  DEFAULT_DELAY_US,
-  MAX_ATTEMPTS,
-  MAX_DELAY_US,
-  retryDelayUs,
-} from '../../src/backends/emulated/retry.js';
-import type { ProviderVariant } from '../../src/backends/types.js';
+  SMCCC_CACHE_DEFAULT_DELAY_US,
+  SMCCC_CACHE_MAX_DELAY_US,
+  SMCCC_CACHE_MAX_RETRIES,
+  smcccCacheDelayUs,
+} from '../../../src/backends/emulated/kernel/arm-smccc-cache.js';
+
+import type { ProviderVariant } from '../../../src/backends/types.js';
 import {
   emulate,
   firmwareCalls,
@@ -18,52 +19,52 @@ import {
   Status,
   scripted,
   VARIANTS,
-} from '../helpers/emulation.js';
+} from '../../helpers/emulation.js';
 
 describe('retry delay formula (DESIGN §3)', () => {
   test('the documented examples', () => {
-    assert.equal(retryDelayUs(0, 0), 1000);
-    assert.equal(retryDelayUs(100, 0), 10_000);
-    assert.equal(retryDelayUs(1, 0), 20_000);
-    assert.equal(retryDelayUs(250, 3000), 4000);
+    assert.equal(smcccCacheDelayUs(0, 0), 1000);
+    assert.equal(smcccCacheDelayUs(100, 0), 10_000);
+    assert.equal(smcccCacheDelayUs(1, 0), 20_000);
+    assert.equal(smcccCacheDelayUs(250, 3000), 4000);
   });
 
   test('constants', () => {
-    assert.equal(MAX_ATTEMPTS, 5);
-    assert.equal(DEFAULT_DELAY_US, 1000);
-    assert.equal(MAX_DELAY_US, 20_000);
+    assert.equal(SMCCC_CACHE_MAX_RETRIES, 5);
+    assert.equal(SMCCC_CACHE_DEFAULT_DELAY_US, 1000);
+    assert.equal(SMCCC_CACHE_MAX_DELAY_US, 20_000);
   });
 
   test('a zero term is left out', () => {
-    assert.equal(retryDelayUs(0, 1), 1, 'latency alone, even below the 1000 µs default');
-    assert.equal(retryDelayUs(0, 3000), 3000);
-    assert.equal(retryDelayUs(1_000_000, 0), 1, 'rate alone');
-    assert.equal(retryDelayUs(2000, 0), 500);
+    assert.equal(smcccCacheDelayUs(0, 1), 1, 'latency alone, even below the 1000 µs default');
+    assert.equal(smcccCacheDelayUs(0, 3000), 3000);
+    assert.equal(smcccCacheDelayUs(1_000_000, 0), 1, 'rate alone');
+    assert.equal(smcccCacheDelayUs(2000, 0), 500);
   });
 
   test('the larger term wins', () => {
-    assert.equal(retryDelayUs(250, 3999), 4000);
-    assert.equal(retryDelayUs(250, 4000), 4000);
-    assert.equal(retryDelayUs(250, 4001), 4001);
-    assert.equal(retryDelayUs(1000, 100), 1000);
+    assert.equal(smcccCacheDelayUs(250, 3999), 4000);
+    assert.equal(smcccCacheDelayUs(250, 4000), 4000);
+    assert.equal(smcccCacheDelayUs(250, 4001), 4001);
+    assert.equal(smcccCacheDelayUs(1000, 100), 1000);
   });
 
   test('the spacing is rounded up', () => {
-    assert.equal(retryDelayUs(3, 0), 20_000, '333333.3 µs, capped');
-    assert.equal(retryDelayUs(300, 0), 3334);
-    assert.equal(retryDelayUs(7, 0), 20_000);
-    assert.equal(retryDelayUs(999_999, 0), 2, '1.000001 µs rounds up to 2');
-    assert.equal(retryDelayUs(3_000_000, 0), 1, '0.33 µs rounds up to 1, never 0');
+    assert.equal(smcccCacheDelayUs(3, 0), 20_000, '333333.3 µs, capped');
+    assert.equal(smcccCacheDelayUs(300, 0), 3334);
+    assert.equal(smcccCacheDelayUs(7, 0), 20_000);
+    assert.equal(smcccCacheDelayUs(999_999, 0), 2, '1.000001 µs rounds up to 2');
+    assert.equal(smcccCacheDelayUs(3_000_000, 0), 1, '0.33 µs rounds up to 1, never 0');
   });
 
   test('never more than 20000 µs', () => {
-    assert.equal(retryDelayUs(50, 0), 20_000, 'exactly at the cap');
-    assert.equal(retryDelayUs(51, 0), 19_608, 'just below it');
-    assert.equal(retryDelayUs(49, 0), 20_000);
-    assert.equal(retryDelayUs(0, 20_000), 20_000);
-    assert.equal(retryDelayUs(0, 20_001), 20_000);
-    assert.equal(retryDelayUs(0, 0xffff_ffff), 20_000, 'the largest u32 latency');
-    assert.equal(retryDelayUs(1, 0xffff_ffff), 20_000);
+    assert.equal(smcccCacheDelayUs(50, 0), 20_000, 'exactly at the cap');
+    assert.equal(smcccCacheDelayUs(51, 0), 19_608, 'just below it');
+    assert.equal(smcccCacheDelayUs(49, 0), 20_000);
+    assert.equal(smcccCacheDelayUs(0, 20_000), 20_000);
+    assert.equal(smcccCacheDelayUs(0, 20_001), 20_000);
+    assert.equal(smcccCacheDelayUs(0, 0xffff_ffff), 20_000, 'the largest u32 latency');
+    assert.equal(smcccCacheDelayUs(1, 0xffff_ffff), 20_000);
   });
 
   test('the provider sleeps exactly the formula’s delay for its attributes', async () => {

@@ -1,11 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EmulatedFirmware } from '../../src/backends/emulated/firmware.js';
-import type { Profile } from '../../src/backends/emulated/profiles.js';
-import { VirtualClock } from '../../src/core/clock.js';
-import { Random } from '../../src/core/random.js';
-import { encodeVersion, FLAG_DRYRUN, FunctionId, Status, statusName, U64_MAX } from '../../src/core/smccc.js';
-import { profileWith } from '../helpers/emulation.js';
+import { EmulatedFirmware } from '../../../src/backends/emulated/harness/firmware.js';
+import {
+  encodeVersion,
+  FLAG_DRYRUN,
+  FunctionId,
+  Status,
+  s32,
+  statusName,
+} from '../../../src/backends/emulated/kernel/arm-smccc.js';
+import type { Profile } from '../../../src/backends/emulated/profiles.js';
+import { VirtualClock } from '../../../src/core/clock.js';
+import { Random } from '../../../src/core/random.js';
+import { U64_MAX } from '../../../src/core/u64.js';
+import { profileWith } from '../../helpers/emulation.js';
 
 const GIB = 1n << 30n;
 
@@ -13,7 +21,7 @@ function firmwareFor(profile: Profile, seed = 1) {
   const clock = new VirtualClock();
   const firmware = new EmulatedFirmware(profile, clock, new Random(seed));
   const invalidate = (base: bigint, length: bigint, flags = 0n) =>
-    clock.run(firmware.call(FunctionId.CLEAN_INV_MEMREGION, base, length, flags)).then((r) => r.x0);
+    clock.run(firmware.call(FunctionId.CLEAN_INV_MEMREGION, base, length, flags)).then((r) => s32(r.x0));
   /** Statuses of `n` successive calls, one after the other. */
   const sequence = async (n: number, base = 0n, length = 4096n) => {
     const out: number[] = [];
@@ -26,7 +34,7 @@ function firmwareFor(profile: Profile, seed = 1) {
 describe('SMCCC_VERSION and ARCH_FEATURES', () => {
   test('a 1.7 firmware reports its version and both functions', async () => {
     const { firmware } = firmwareFor(profileWith());
-    assert.equal((await firmware.call(FunctionId.SMCCC_VERSION)).x0, encodeVersion(1, 7));
+    assert.equal(s32((await firmware.call(FunctionId.SMCCC_VERSION)).x0), encodeVersion(1, 7));
     for (const fid of [
       FunctionId.SMCCC_VERSION,
       FunctionId.SMCCC_ARCH_FEATURES,
@@ -34,12 +42,15 @@ describe('SMCCC_VERSION and ARCH_FEATURES', () => {
       FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES,
     ]) {
       assert.equal(
-        (await firmware.call(FunctionId.SMCCC_ARCH_FEATURES, BigInt(fid))).x0,
+        s32((await firmware.call(FunctionId.SMCCC_ARCH_FEATURES, BigInt(fid))).x0),
         Status.SUCCESS,
         fid.toString(16),
       );
     }
-    assert.equal((await firmware.call(FunctionId.SMCCC_ARCH_FEATURES, 0xc4000099n)).x0, Status.NOT_SUPPORTED);
+    assert.equal(
+      s32((await firmware.call(FunctionId.SMCCC_ARCH_FEATURES, 0xc4000099n)).x0),
+      Status.NOT_SUPPORTED,
+    );
   });
 
   test('ARCH_FEATURES follows `implements`', async () => {
@@ -47,7 +58,7 @@ describe('SMCCC_VERSION and ARCH_FEATURES', () => {
       profileWith({ implements: { clean_inv_memregion: false, attributes: true } }),
     );
     const features = async (fid: number) =>
-      (await firmware.call(FunctionId.SMCCC_ARCH_FEATURES, BigInt(fid))).x0;
+      s32((await firmware.call(FunctionId.SMCCC_ARCH_FEATURES, BigInt(fid))).x0);
     assert.equal(await features(FunctionId.CLEAN_INV_MEMREGION), Status.NOT_SUPPORTED);
     assert.equal(await features(FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES), Status.SUCCESS);
   });
@@ -55,9 +66,9 @@ describe('SMCCC_VERSION and ARCH_FEATURES', () => {
   test('an SMCCC 1.0 firmware implements neither SMCCC_VERSION nor ARCH_FEATURES', async () => {
     for (const profile of [profileWith({}, 'smccc-1.0'), profileWith({ smccc_version: null })]) {
       const { firmware } = firmwareFor(profile);
-      assert.equal((await firmware.call(FunctionId.SMCCC_VERSION)).x0, Status.NOT_SUPPORTED);
+      assert.equal(s32((await firmware.call(FunctionId.SMCCC_VERSION)).x0), Status.NOT_SUPPORTED);
       assert.equal(
-        (await firmware.call(FunctionId.SMCCC_ARCH_FEATURES, BigInt(FunctionId.CLEAN_INV_MEMREGION))).x0,
+        s32((await firmware.call(FunctionId.SMCCC_ARCH_FEATURES, BigInt(FunctionId.CLEAN_INV_MEMREGION))).x0),
         Status.NOT_SUPPORTED,
       );
     }
@@ -65,12 +76,12 @@ describe('SMCCC_VERSION and ARCH_FEATURES', () => {
 
   test('an SMCCC 2.0 firmware encodes its version', async () => {
     const { firmware } = firmwareFor(profileWith({ smccc_version: { major: 2, minor: 0 } }));
-    assert.equal((await firmware.call(FunctionId.SMCCC_VERSION)).x0, 0x20000);
+    assert.equal(s32((await firmware.call(FunctionId.SMCCC_VERSION)).x0), 0x20000);
   });
 
   test('an unknown function answers NOT_SUPPORTED; no conduit means no call at all', async () => {
     const { firmware } = firmwareFor(profileWith());
-    assert.equal((await firmware.call(0x84000000)).x0, Status.NOT_SUPPORTED);
+    assert.equal(s32((await firmware.call(0x84000000)).x0), Status.NOT_SUPPORTED);
     const none = firmwareFor(profileWith({ conduit: 'none' })).firmware;
     assert.equal(none.conduit, 'none');
     assert.throws(() => none.call(FunctionId.SMCCC_VERSION), /no conduit/);
@@ -95,19 +106,22 @@ describe('CLEAN_INV_MEMREGION_ATTRIBUTES', () => {
       }),
     );
     const regs = await firmware.call(FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES);
-    assert.deepEqual({ ...regs }, { x0: 0, x1: 1n, x2: 0xffff_ffffn, x3: 123n, x4: U64_MAX });
+    assert.deepEqual({ ...regs }, { x0: 0n, x1: 1n, x2: 0xffff_ffffn, x3: 123n, x4: U64_MAX });
   });
 
   test('range firmware: x1 bit 0 clear; attributes_status is returned as x0', async () => {
     const { firmware } = firmwareFor(profileWith({ attributes_status: Status.BUSY }, 'range'));
     const regs = await firmware.call(FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES);
-    assert.equal(regs.x0, Status.BUSY);
+    assert.equal(s32(regs.x0), Status.BUSY);
     assert.equal(regs.x1, 0n);
   });
 
   test('not implemented: NOT_SUPPORTED', async () => {
     const { firmware } = firmwareFor(profileWith({}, 'unsupported'));
-    assert.equal((await firmware.call(FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES)).x0, Status.NOT_SUPPORTED);
+    assert.equal(
+      s32((await firmware.call(FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES)).x0),
+      Status.NOT_SUPPORTED,
+    );
   });
 });
 
@@ -193,6 +207,44 @@ describe('faults', () => {
       assert.deepEqual(await sequence(3), [status, status, status]);
       assert.equal(firmware.invalidateCalls.get(statusName(status)), 3);
     }
+  });
+
+  test('`always: success` is a real call: it takes its time and the firmware still enforces its rate limit', async () => {
+    const { clock, sequence } = firmwareFor(
+      profileWith({
+        faults: { always: Status.SUCCESS },
+        attributes: { rate_limit: 2 },
+        timing: { call_us: 50 },
+      }),
+    );
+    assert.deepEqual(await sequence(3), [Status.SUCCESS, Status.SUCCESS, Status.RATE_LIMITED]);
+    assert.equal(clock.now(), 100, 'two calls of 50 µs; the refused one answers at once');
+  });
+
+  test('`always` takes any 64-bit x0; the status is what (s32) makes of it', async () => {
+    const { sequence } = firmwareFor(profileWith({ faults: { always: 0xffff_ffff_ffff_fffbn } }));
+    assert.deepEqual(await sequence(2), [Status.BUSY, Status.BUSY]);
+  });
+
+  test('`sequence` answers the first calls in order, then the other settings apply', async () => {
+    const { sequence } = firmwareFor(
+      profileWith({ faults: { sequence: [-5n, -5n, 0n, -3n], always: BigInt(Status.RATE_LIMITED) } }),
+    );
+    assert.deepEqual(await sequence(6), [
+      Status.BUSY,
+      Status.BUSY,
+      Status.SUCCESS,
+      Status.INVALID_PARAMETER,
+      Status.RATE_LIMITED,
+      Status.RATE_LIMITED,
+    ]);
+  });
+
+  test('`attributes.raw`: ATTRIBUTES returns the registers as given', async () => {
+    const raw = { x1: 0xffn, x2: (1n << 32n) + 7n, x3: 3n, x4: 9n };
+    const { firmware } = firmwareFor(profileWith({ attributes: { raw } }));
+    const regs = await firmware.call(FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES);
+    assert.deepEqual({ ...regs }, { x0: 0n, ...raw });
   });
 
   test('busy_probability 1 / rate_limited_probability 1', async () => {

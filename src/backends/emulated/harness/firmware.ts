@@ -1,22 +1,27 @@
-import type { Clock } from '../../core/clock.js';
-import type { Random } from '../../core/random.js';
-import { encodeVersion, FLAG_DRYRUN, FunctionId, Status, statusName, U64_MAX } from '../../core/smccc.js';
-import type { Conduit, Profile } from './profiles.js';
+import type { Clock } from '../../../core/clock.js';
+import type { Random } from '../../../core/random.js';
+import { U64_MAX } from '../../../core/u64.js';
+import {
+  type Conduit,
+  encodeVersion,
+  FLAG_DRYRUN,
+  FunctionId,
+  type SmcResult,
+  Status,
+  s32,
+  statusName,
+} from '../kernel/arm-smccc.js';
+import type { Profile } from '../profiles.js';
 
-/** Result registers of one SMC/HVC call: x0 as a signed 32-bit status or value, x1..x4 as 64-bit. */
-export interface SmcResult {
-  readonly x0: number;
-  readonly x1: bigint;
-  readonly x2: bigint;
-  readonly x3: bigint;
-  readonly x4: bigint;
-}
+export type { SmcResult };
 
-const statusOnly = (status: number): SmcResult =>
-  Object.freeze({ x0: status, x1: 0n, x2: 0n, x3: 0n, x4: 0n });
-const RESULT: Record<number, SmcResult> = {};
-for (const value of Object.values(Status)) RESULT[value] = statusOnly(value);
-const resultFor = (status: number): SmcResult => RESULT[status] ?? statusOnly(status);
+/** x0 as the register holds it: a negative status is its 64-bit two's complement. */
+const register = (value: bigint): bigint => BigInt.asUintN(64, value);
+const statusOnly = (x0: bigint): SmcResult =>
+  Object.freeze({ x0: register(x0), x1: 0n, x2: 0n, x3: 0n, x4: 0n });
+const RESULT = new Map<number, SmcResult>();
+for (const value of Object.values(Status)) RESULT.set(value, statusOnly(BigInt(value)));
+const resultFor = (status: number): SmcResult => RESULT.get(status) ?? statusOnly(BigInt(status));
 
 const GIB = 1 << 30;
 const U64_LIMIT = U64_MAX + 1n;
@@ -31,6 +36,7 @@ export class EmulatedFirmware {
   private readonly clock: Clock;
   private readonly random: Random;
   private burstLeft = 0;
+  private sequenceNext = 0;
   private rateWindow = -1;
   private rateCount = 0;
   /** CLEAN_INV_MEMREGION calls by status name (DRYRUN calls included). */
@@ -54,6 +60,15 @@ export class EmulatedFirmware {
       throw new Error('emulated firmware: no conduit, no SMCCC call can be made');
     this.callsByFunction.set(fid, (this.callsByFunction.get(fid) ?? 0) + 1);
     switch (fid) {
+      case FunctionId.PSCI_FEATURES:
+        // PSCI_FEATURES(SMCCC_VERSION): SMCCC_VERSION arrived with SMCCC 1.1.
+        return Promise.resolve(
+          resultFor(
+            Number(x1) === FunctionId.SMCCC_VERSION && this.hasVersionCall()
+              ? Status.SUCCESS
+              : Status.NOT_SUPPORTED,
+          ),
+        );
       case FunctionId.SMCCC_VERSION:
         return Promise.resolve(this.version());
       case FunctionId.SMCCC_ARCH_FEATURES:
@@ -76,29 +91,36 @@ export class EmulatedFirmware {
     const v = this.profile.smccc_version;
     // SMCCC_VERSION arrived with 1.1: a 1.0 firmware does not implement it.
     if (v === null || !this.hasVersionCall()) return resultFor(Status.NOT_SUPPORTED);
-    return statusOnly(encodeVersion(v.major, v.minor));
+    return statusOnly(BigInt(encodeVersion(v.major, v.minor)));
   }
 
+  /** ARCH_FEATURES: the profile's answer for the two functions (any 64-bit x0). */
   private features(asked: number): SmcResult {
     if (!this.hasVersionCall()) return resultFor(Status.NOT_SUPPORTED);
-    const implemented =
-      asked === FunctionId.SMCCC_VERSION ||
-      asked === FunctionId.SMCCC_ARCH_FEATURES ||
-      (asked === FunctionId.CLEAN_INV_MEMREGION && this.profile.implements.clean_inv_memregion) ||
-      (asked === FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES && this.profile.implements.attributes);
-    return resultFor(implemented ? Status.SUCCESS : Status.NOT_SUPPORTED);
+    if (asked === FunctionId.SMCCC_VERSION || asked === FunctionId.SMCCC_ARCH_FEATURES)
+      return resultFor(Status.SUCCESS);
+    if (asked === FunctionId.CLEAN_INV_MEMREGION)
+      return statusOnly(this.profile.implements.clean_inv_memregion);
+    if (asked === FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES)
+      return statusOnly(this.profile.implements.attributes);
+    return resultFor(Status.NOT_SUPPORTED);
   }
 
+  private implemented(fid: bigint): boolean {
+    return s32(fid) >= 0;
+  }
+
+  /** ATTRIBUTES: x0 the profile's status; x1..x4 the raw registers, or made from the named fields. */
   private attributes(): SmcResult {
-    if (!this.profile.implements.attributes) return resultFor(Status.NOT_SUPPORTED);
+    if (!this.implemented(this.profile.implements.attributes)) return resultFor(Status.NOT_SUPPORTED);
     const a = this.profile.attributes;
-    return Object.freeze({
-      x0: this.profile.attributes_status,
+    const raw = a.raw ?? {
       x1: a.global ? 1n : 0n,
       x2: BigInt(a.latency_us),
       x3: BigInt(a.rate_limit),
       x4: a.breakeven_bytes,
-    });
+    };
+    return Object.freeze({ x0: register(this.profile.attributes_status), ...raw });
   }
 
   /** INVALID_PARAMETER for a bad argument, else null. */
@@ -111,27 +133,37 @@ export class EmulatedFirmware {
   }
 
   private async cleanInvalidate(base: bigint, length: bigint, flags: bigint): Promise<SmcResult> {
-    const status = await this.cleanInvalidateStatus(base, length, flags);
-    const name = statusName(status);
+    const x0 = await this.cleanInvalidateStatus(base, length, flags);
+    const name = statusName(x0);
     this.invalidateCalls.set(name, (this.invalidateCalls.get(name) ?? 0) + 1);
-    return resultFor(status);
+    return typeof x0 === 'number' ? resultFor(x0) : statusOnly(x0);
   }
 
-  private async cleanInvalidateStatus(base: bigint, length: bigint, flags: bigint): Promise<number> {
-    if (!this.profile.implements.clean_inv_memregion) return Status.NOT_SUPPORTED;
+  /**
+   * The answer to one call: a scripted answer (`faults.sequence`, then `faults.always`) replaces the
+   * status, but a scripted SUCCESS is a real call (its time, the rate limit).
+   */
+  private async cleanInvalidateStatus(base: bigint, length: bigint, flags: bigint): Promise<number | bigint> {
+    if (!this.implemented(this.profile.implements.clean_inv_memregion)) return Status.NOT_SUPPORTED;
+    const faults = this.profile.faults;
+    const scripted =
+      this.sequenceNext < faults.sequence.length ? faults.sequence[this.sequenceNext++]! : null;
+    if (scripted !== null && s32(scripted) !== Status.SUCCESS) return scripted;
     const invalid = this.checkArguments(base, length, flags);
     if (invalid !== null) return invalid;
     if (flags & FLAG_DRYRUN) return Status.SUCCESS;
-    const fault = this.injectedFault();
+    const fault =
+      scripted === null ? this.injectedFault() : this.overRateLimit() ? Status.RATE_LIMITED : null;
     if (fault !== null) return fault;
     const duration = this.durationUs(length);
     if (duration > 0) await this.clock.sleep(duration);
     return Status.SUCCESS;
   }
 
-  private injectedFault(): number | null {
+  private injectedFault(): number | bigint | null {
     const faults = this.profile.faults;
-    if (faults.always !== null) return faults.always;
+    if (faults.always !== null && s32(faults.always) !== Status.SUCCESS) return faults.always;
+    if (faults.always !== null) return this.overRateLimit() ? Status.RATE_LIMITED : null;
     if (this.burstLeft > 0) {
       this.burstLeft -= 1;
       return Status.BUSY;

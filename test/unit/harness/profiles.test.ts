@@ -1,17 +1,19 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Status } from '../../../src/backends/emulated/kernel/arm-smccc.js';
 import {
   BUILT_IN_PROFILE_NAMES,
   builtInProfile,
   DEFAULT_PROFILE,
   loadProfile,
   mergeProfile,
-} from '../../src/backends/emulated/profiles.js';
-import { ExitCode, MemregionError } from '../../src/core/errors.js';
-import { Status, U64_MAX } from '../../src/core/smccc.js';
+} from '../../../src/backends/emulated/profiles.js';
+import { ExitCode, MemregionError } from '../../../src/core/errors.js';
+import { U64_MAX } from '../../../src/core/u64.js';
 
 let dir: string;
 before(() => {
@@ -59,9 +61,9 @@ describe('built-in profiles', () => {
     );
     assert.equal(builtInProfile('busy').faults.busy_burst, 3);
     assert.equal(builtInProfile('rate-limited').attributes.rate_limit, 1000);
-    assert.equal(builtInProfile('unsupported').implements.clean_inv_memregion, false);
+    assert.equal(builtInProfile('unsupported').implements.clean_inv_memregion, BigInt(Status.NOT_SUPPORTED));
     assert.deepEqual(builtInProfile('smccc-1.0').smccc_version, { major: 1, minor: 0 });
-    assert.equal(builtInProfile('stuck').faults.always, Status.BUSY);
+    assert.equal(builtInProfile('stuck').faults.always, BigInt(Status.BUSY));
     for (const name of BUILT_IN_PROFILE_NAMES) assert.equal(builtInProfile(name).name, name);
   });
 
@@ -201,7 +203,16 @@ describe('profile files', () => {
       [{ conduit: 'smc64' }, /conduit/],
       [{ smccc_version: 1.7 }, /smccc_version/],
       [{ smccc_version: '1' }, /smccc_version: must be "major\.minor" or "none"/],
-      [{ implements: { attributes: 1 } }, /implements\.attributes/],
+      [{ implements: { attributes: 'yes' } }, /implements\.attributes/],
+      [{ implements: { attributes: '18446744073709551616' } }, /implements\.attributes/],
+      [{ smccc_version: '32768.0' }, /smccc_version: does not fit SMCCC_VERSION/],
+      [{ smccc_version: '1.65536' }, /smccc_version: does not fit SMCCC_VERSION/],
+      [{ smccc_version: '99999999999999999999.1' }, /smccc_version/],
+      [
+        { regions: [{ name: 'region0', start: '0xffffffffffffff00', size: '0x1000' }] },
+        /regions\.0\.size: start \+ size is past 2\^64/,
+      ],
+      [{ faults: { sequence: ['busy', 'sometimes'] } }, /faults\.sequence\.1/],
       [{ faults: { busy_probability: 1.5 } }, /faults\.busy_probability/],
       [{ faults: { busy_burst: 1.5 } }, /faults\.busy_burst/],
       [{ faults: { always: 'sometimes' } }, /faults\.always: is not a status name/],
@@ -233,12 +244,47 @@ describe('profile files', () => {
     const profile = await loadProfile(
       file({ faults: { always: 'rate-limited' }, attributes_status: 'not_supported', smccc_version: 'none' }),
     );
-    assert.equal(profile.faults.always, Status.RATE_LIMITED);
-    assert.equal(profile.attributes_status, Status.NOT_SUPPORTED);
+    assert.equal(profile.faults.always, BigInt(Status.RATE_LIMITED));
+    assert.equal(profile.attributes_status, BigInt(Status.NOT_SUPPORTED));
     assert.equal(profile.smccc_version, null);
     const numeric = await loadProfile(file({ attributes_status: -5, smccc_version: '2.12' }));
-    assert.equal(numeric.attributes_status, -5);
+    assert.equal(numeric.attributes_status, -5n);
     assert.deepEqual(numeric.smccc_version, { major: 2, minor: 12 });
+  });
+
+  test('scriptable to the register: faults.sequence, integer faults.always, attributes.raw, integer implements', async () => {
+    const p = await loadProfile(
+      file({
+        faults: { sequence: ['busy', 'busy', 'success', -3, '0xfffffffb'], always: '4294967291' },
+        implements: { clean_inv_memregion: 7, attributes: '0x80000000' },
+        attributes: {
+          raw: { x1: '0x3', x2: '0x1_0000_0064'.replace(/_/g, ''), x3: 4294967296 + 250, x4: '0x40000000' },
+        },
+      }),
+    );
+    assert.deepEqual(p.faults.sequence, [-5n, -5n, 0n, -3n, 0xfffffffbn]);
+    assert.equal(p.faults.always, 4294967291n);
+    assert.deepEqual(p.implements, { clean_inv_memregion: 7n, attributes: 0x80000000n });
+    // The named fields as the kernel reads the registers: bit 0 of x1, low 32 bits of x2 and x3.
+    assert.deepEqual(
+      { ...p.attributes, raw: undefined },
+      { global: true, latency_us: 100, rate_limit: 250, breakeven_bytes: 1n << 30n, raw: undefined },
+    );
+    assert.deepEqual(p.attributes.raw, { x1: 3n, x2: 0x1_0000_0064n, x3: 4294967546n, x4: 1n << 30n });
+  });
+
+  test('a file that is not JSON: a position, never its content (issue 7 finding 10)', async () => {
+    const secret = path.join(dir, 'shadow');
+    writeFileSync(secret, 'root:$6$SECRETHASH:19000:0:99999:7:::\n');
+    await rejectsWith(loadProfile(secret), ExitCode.DATA_ERR, /is not valid JSON/);
+    await loadProfile(secret).catch((error: Error) => assert.doesNotMatch(error.message, /SECRET|root:|\$6/));
+    await rejectsWith(loadProfile(file('{"name": "x",\n  oops}')), ExitCode.DATA_ERR, /at line 2, column 3/);
+  });
+
+  test('a FIFO is refused with exit 66, without blocking (issue 7 finding 2)', async () => {
+    const fifo = path.join(dir, 'fifo.json');
+    execFileSync('mkfifo', [fifo]);
+    await rejectsWith(loadProfile(fifo), ExitCode.NO_INPUT, /not a regular file/);
   });
 
   test('a missing or unreadable file is exit 66', async () => {

@@ -1,7 +1,17 @@
-import { ExitCode, MemregionError, usageError } from '../../core/errors.js';
-import type { EraseOptions, EraseReport } from '../types.js';
-import type { EmulatedBackend } from './index.js';
-import { findMemdevRegions } from './regions.js';
+import type { Clock } from '../../../core/clock.js';
+import { ExitCode, MemregionError, usageError } from '../../../core/errors.js';
+import type { EraseOptions, EraseReport } from '../../types.js';
+import { type EmulatedRegion, findMemdevRegions } from './regions.js';
+
+/** What an erase sees of the emulated backend. */
+export interface EraseContext {
+  regions: EmulatedRegion[];
+  /** Memdevs whose sanitize runs (the erase adds and removes its own). */
+  sanitizing: Set<string>;
+  clock: Clock;
+  hasProvider(): boolean;
+  profileName: string;
+}
 
 const POLL_MS = 100;
 
@@ -11,19 +21,19 @@ const POLL_MS = 100;
  * invalidation on their next commit.
  */
 export async function eraseMemdev(
-  backend: EmulatedBackend,
+  backend: EraseContext,
   memdev: string,
   options: EraseOptions,
 ): Promise<EraseReport> {
-  const regions = findMemdevRegions(backend.regionState, memdev);
-  const committed = regions.filter((r) => r.committed).map((r) => r.spec.name);
+  const regions = findMemdevRegions(backend.regions, memdev);
+  const committed = regions.filter((r) => r.kernel.committed).map((r) => r.spec.name);
   if (committed.length > 0) {
     throw new MemregionError(
       `${memdev} has committed decoders (${committed.join(', ')}): the kernel refuses ${options.method} with EBUSY; decommit first`,
       ExitCode.TEMP_FAIL,
     );
   }
-  if (!backend.framework.hasInvalidate() && !options.force) {
+  if (!backend.hasProvider() && !options.force) {
     throw new MemregionError(
       `no cache invalidation provider: after ${options.method}, committing a region of ${memdev} would fail; use --force to erase anyway`,
       ExitCode.UNAVAILABLE,
@@ -46,7 +56,7 @@ export async function eraseMemdev(
     throw new MemregionError(error.message, error.exitCode, {
       partial: {
         backend: 'emulated',
-        profile: backend.profile.name,
+        profile: backend.profileName,
         memdev,
         method: options.method,
         ok: false,
@@ -61,7 +71,7 @@ export async function eraseMemdev(
   for (const region of regions) region.needsInvalidation = true;
   return {
     backend: 'emulated',
-    profile: backend.profile.name,
+    profile: backend.profileName,
     memdev,
     method: options.method,
     ok: true,
@@ -75,26 +85,32 @@ export async function eraseMemdev(
 
 /** Waits out the sanitize on the backend's clock, reporting progress; timeout → 75, abort → 130. */
 async function waitForSanitize(
-  clock: EmulatedBackend['clock'],
+  clock: Clock,
   durationMs: number,
   elapsedMs: () => number,
   memdev: string,
   options: EraseOptions,
 ): Promise<void> {
-  while (elapsedMs() < durationMs) {
+  for (;;) {
+    const elapsed = elapsedMs();
+    // The emulated sanitize ends at durationMs: a timeout shorter than that always wins, even when this
+    // process was descheduled past both.
+    if (elapsed >= durationMs && durationMs <= options.timeoutMs) return;
     if (options.signal.aborted) {
       throw new MemregionError(
         `interrupted: the ${options.method} of ${memdev} keeps running`,
         ExitCode.INTERRUPTED,
       );
     }
-    if (elapsedMs() >= options.timeoutMs) {
+    if (elapsed >= options.timeoutMs) {
       throw new MemregionError(
         `timed out after ${options.timeoutMs} ms waiting for ${memdev} to leave state sanitize`,
         ExitCode.TEMP_FAIL,
       );
     }
     options.onProgress?.('sanitize', elapsedMs());
-    await clock.sleep(Math.min(POLL_MS, durationMs - elapsedMs(), options.timeoutMs - elapsedMs()) * 1000);
+    await clock.sleep(
+      Math.max(0, Math.min(POLL_MS, durationMs - elapsed, options.timeoutMs - elapsed)) * 1000,
+    );
   }
 }

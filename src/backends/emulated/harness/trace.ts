@@ -1,11 +1,18 @@
 import { execa } from 'execa';
-import { cannotRun } from '../../core/errors.js';
-import { LatencyRecorder } from '../../core/latency.js';
-import { longTimeout } from '../../core/timers.js';
-import type { TraceEvent, TraceOptions, TraceReport } from '../types.js';
-import type { ProviderEvent } from './events.js';
-import type { EmulatedBackend } from './index.js';
+import { cannotRun } from '../../../core/errors.js';
+import { LatencyRecorder } from '../../../core/latency.js';
+import type { Logger } from '../../../core/log.js';
+import { longTimeout } from '../../../core/timers.js';
+import type { EmulatedTraceReport, TraceEvent, TraceOptions } from '../../types.js';
+import type { EventBus, ProviderEvent } from './events.js';
 import { listenForTraceEvents, TRACE_SOCKET_ENV, wallClockUs } from './trace-relay.js';
+
+/** What `trace` sees of the emulated backend: its own events, its profile's name, the log. */
+export interface TraceContext {
+  events: EventBus;
+  profileName: string;
+  log?: Logger;
+}
 
 /** Events kept in the report; a longer trace still counts every event in the summary. */
 const MAX_KEPT_EVENTS = 10_000;
@@ -15,7 +22,10 @@ const MAX_KEPT_EVENTS = 10_000;
  * their status, sleeps, coalesced requests, completions), from this process and from every emulated
  * memregion that runs meanwhile (`-- command` traces exactly the command's lifetime).
  */
-export async function traceEmulated(backend: EmulatedBackend, options: TraceOptions): Promise<TraceReport> {
+export async function traceEmulated(
+  backend: TraceContext,
+  options: TraceOptions,
+): Promise<EmulatedTraceReport> {
   const began = wallClockUs();
   const events: TraceEvent[] = [];
   const latency = new LatencyRecorder();
@@ -42,7 +52,7 @@ export async function traceEmulated(backend: EmulatedBackend, options: TraceOpti
     else dropped += 1;
     options.onEvent?.(traced);
   };
-  const listener = await listenForTraceEvents(take);
+  const listener = await listenForTraceEvents(take, backend.log);
   const offLocal = backend.events.on(take);
   let commandExitCode: number | null | undefined;
   try {
@@ -57,7 +67,7 @@ export async function traceEmulated(backend: EmulatedBackend, options: TraceOpti
   }
   return {
     backend: 'emulated',
-    profile: backend.profile.name,
+    profile: backend.profileName,
     events,
     events_dropped: dropped,
     summary: { invalidations, errors, latency_us: latency.summary() },

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { discover } from '../../src/backends/emulated/discovery.js';
-import { EventBus, type ProviderEvent } from '../../src/backends/emulated/events.js';
-import { EmulatedFirmware, type SmcResult } from '../../src/backends/emulated/firmware.js';
-import { BUILT_IN_PROFILE_NAMES, type Profile } from '../../src/backends/emulated/profiles.js';
-import { SmcccCacheProvider } from '../../src/backends/emulated/provider.js';
-import { VirtualClock } from '../../src/core/clock.js';
-import { Random } from '../../src/core/random.js';
-import { encodeVersion, FunctionId, Status, U64_MAX } from '../../src/core/smccc.js';
-import { profileWith, result, ScriptedFirmware } from '../helpers/emulation.js';
+import { EventBus, type ProviderEvent } from '../../../src/backends/emulated/harness/events.js';
+import { EmulatedFirmware, type SmcResult } from '../../../src/backends/emulated/harness/firmware.js';
+import { bootProviderStack } from '../../../src/backends/emulated/harness/stack.js';
+import { encodeVersion, FunctionId, Status } from '../../../src/backends/emulated/kernel/arm-smccc.js';
+import { BUILT_IN_PROFILE_NAMES, type Profile } from '../../../src/backends/emulated/profiles.js';
+import { VirtualClock } from '../../../src/core/clock.js';
+import { Random } from '../../../src/core/random.js';
+import { U64_MAX } from '../../../src/core/u64.js';
+import { profileWith, result, ScriptedFirmware } from '../../helpers/emulation.js';
 
 type Answer = (fid: number, x1: bigint) => SmcResult | undefined;
 
@@ -20,8 +20,8 @@ async function run(profile: Profile, answer?: Answer) {
   const firmware = answer
     ? new ScriptedFirmware(profile, clock, new Random(1), { answer })
     : new EmulatedFirmware(profile, clock, new Random(1));
-  const discovery = await clock.run(discover(firmware, clock, events));
-  return { discovery, firmware, log };
+  const stack = await clock.run(bootProviderStack(firmware, clock, events, 'v2'));
+  return { discovery: stack.discovery, provider: stack.provider, firmware, log };
 }
 
 const stepsOf = (d: { steps: Array<{ step: string; ok: boolean }> }) =>
@@ -44,14 +44,14 @@ describe('discovery: success', () => {
     });
     assert.equal(discovery.attributes_status, 'SUCCESS');
     assert.deepEqual(stepsOf(discovery), [
-      'conduit:true',
       'version:true',
+      'conduit:true',
       'features:true',
       'attributes:true',
     ]);
     assert.deepEqual(
       log.map((e) => (e.type === 'discovery' ? `${e.step}:${e.ok}` : e.type)),
-      ['conduit:true', 'version:true', 'features:true', 'attributes:true'],
+      ['version:true', 'conduit:true', 'features:true', 'attributes:true'],
       'every step is an event',
     );
   });
@@ -77,12 +77,13 @@ describe('discovery: success', () => {
 });
 
 describe('discovery: one test per failing condition (no provider, no fallback)', () => {
-  test('no conduit: nothing is called', async () => {
+  test('smccc_cache_init: no conduit reads as SMCCC 1.0, so the version check fails first; nothing is called', async () => {
     const { discovery, firmware } = await run(profileWith({ conduit: 'none' }));
     assert.equal(discovery.registered, false);
     assert.equal(discovery.attributes, null);
-    assert.deepEqual(stepsOf(discovery), ['conduit:false']);
-    assert.match(discovery.reasons.join(), /no SMCCC conduit/);
+    assert.deepEqual(stepsOf(discovery), ['version:false']);
+    assert.deepEqual(discovery.version, { major: 1, minor: 0, assumed: true });
+    assert.match(discovery.reasons.join(), /no SMCCC conduit.*reads SMCCC 1\.0/);
     assert.equal(firmware.callsByFunction.size, 0);
   });
 
@@ -90,19 +91,19 @@ describe('discovery: one test per failing condition (no provider, no fallback)',
     const { discovery, firmware } = await run(profileWith({}, 'smccc-1.0'));
     assert.equal(discovery.registered, false);
     assert.deepEqual(discovery.version, { major: 1, minor: 0, assumed: true });
-    assert.deepEqual(stepsOf(discovery), ['conduit:true', 'version:false']);
+    assert.deepEqual(stepsOf(discovery), ['version:false']);
     assert.match(discovery.reasons[0]!, /SMCCC 1\.0.*1\.1 or later/);
     assert.equal(calls(firmware, FunctionId.SMCCC_ARCH_FEATURES), 0, 'ARCH_FEATURES is not asked');
   });
 
-  test('SMCCC_VERSION reports 1.0', async () => {
+  test('psci_init_smccc: an SMCCC_VERSION answer below 1.1 leaves the 1.0 default', async () => {
     const answer: Answer = (fid) =>
       fid === FunctionId.SMCCC_VERSION ? result(encodeVersion(1, 0)) : undefined;
     const { discovery, firmware } = await run(profileWith(), answer);
     assert.equal(discovery.registered, false);
-    assert.deepEqual(discovery.version, { major: 1, minor: 0, assumed: false });
-    assert.deepEqual(stepsOf(discovery), ['conduit:true', 'version:false']);
-    assert.match(discovery.reasons[0]!, /v1\.0 is older than 1\.1/);
+    assert.deepEqual(discovery.version, { major: 1, minor: 0, assumed: true });
+    assert.deepEqual(stepsOf(discovery), ['version:false']);
+    assert.match(discovery.reasons[0]!, /SMCCC 1\.0/);
     assert.equal(calls(firmware, FunctionId.SMCCC_ARCH_FEATURES), 0);
   });
 
@@ -111,20 +112,25 @@ describe('discovery: one test per failing condition (no provider, no fallback)',
       fid === FunctionId.SMCCC_VERSION ? result(encodeVersion(0, 9)) : undefined;
     const { discovery } = await run(profileWith(), answer);
     assert.equal(discovery.registered, false);
-    assert.match(discovery.reasons[0]!, /v0\.9 is older than 1\.1/);
+    assert.deepEqual(discovery.version, { major: 1, minor: 0, assumed: true });
   });
 
   test('CLEAN_INV_MEMREGION not implemented', async () => {
     const { discovery, firmware } = await run(profileWith({ implements: { clean_inv_memregion: false } }));
     assert.equal(discovery.registered, false);
-    assert.deepEqual(discovery.functions, { clean_inv_memregion: false, attributes: true });
-    assert.deepEqual(stepsOf(discovery), ['conduit:true', 'version:true', 'features:false']);
+    assert.deepEqual(discovery.functions, { clean_inv_memregion: false, attributes: null });
+    assert.deepEqual(stepsOf(discovery), ['version:true', 'conduit:true', 'features:false']);
     assert.equal(discovery.reasons.length, 1);
     assert.match(
       discovery.reasons[0]!,
       /does not implement CLEAN_INV_MEMREGION \(ARCH_FEATURES returned NOT_SUPPORTED\)/,
     );
     assert.equal(calls(firmware, FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES), 0, 'ATTRIBUTES is not called');
+    assert.equal(
+      calls(firmware, FunctionId.SMCCC_ARCH_FEATURES),
+      1,
+      'ARCH_FEATURES(ATTRIBUTES) is never asked',
+    );
   });
 
   test('ATTRIBUTES not implemented', async () => {
@@ -136,10 +142,20 @@ describe('discovery: one test per failing condition (no provider, no fallback)',
     assert.equal(calls(firmware, FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES), 0);
   });
 
-  test('neither function: both are reasons', async () => {
+  test('smccc_cache_init: neither function: out at the first ARCH_FEATURES, one reason', async () => {
     const { discovery } = await run(profileWith({}, 'unsupported'));
     assert.equal(discovery.registered, false);
-    assert.equal(discovery.reasons.length, 2);
+    assert.equal(discovery.reasons.length, 1);
+    assert.deepEqual(discovery.functions, { clean_inv_memregion: false, attributes: null });
+  });
+
+  test('smccc_cache_init: statuses are (s32)a0: ATTRIBUTES x0 = 2^32 is SUCCESS, ARCH_FEATURES 2^32-1 is -1', async () => {
+    const registered = await run(profileWith({ attributes_status: 1n << 32n }));
+    assert.equal(registered.discovery.registered, true);
+    const absent = await run(profileWith({ implements: { clean_inv_memregion: 0xffff_ffffn } }));
+    assert.equal(absent.discovery.registered, false);
+    const present = await run(profileWith({ implements: { clean_inv_memregion: 0x1_0000_0000n } }));
+    assert.equal(present.discovery.registered, true);
   });
 
   test('ARCH_FEATURES answering any negative value counts as not implemented', async () => {
@@ -170,8 +186,8 @@ describe('discovery: one test per failing condition (no provider, no fallback)',
       assert.equal(discovery.attributes, null);
       assert.equal(discovery.attributes_status, name);
       assert.deepEqual(stepsOf(discovery), [
-        'conduit:true',
         'version:true',
+        'conduit:true',
         'features:true',
         'attributes:false',
       ]);
@@ -200,18 +216,10 @@ describe('discovery: attribute registers', () => {
   });
 
   test('a latency of exactly 2^32 reads as 0, so the retry delay falls back to the rate term or 1000 µs', async () => {
-    const { discovery } = await run(profileWith(), attrs(1n, 1n << 32n, 1n << 32n, 0n));
+    const { discovery, provider } = await run(profileWith(), attrs(1n, 1n << 32n, 1n << 32n, 0n));
     assert.equal(discovery.attributes!.latency_us, 0);
     assert.equal(discovery.attributes!.rate_limit, 0);
-    const clock = new VirtualClock();
-    const provider = new SmcccCacheProvider(
-      new EmulatedFirmware(profileWith(), clock, new Random(1)),
-      clock,
-      new EventBus(),
-      'v2',
-      discovery.attributes!,
-    );
-    assert.equal(provider.delayUs, 1000);
+    assert.equal(provider!.delayUs, 1000);
   });
 
   test('the largest u32 values survive', async () => {

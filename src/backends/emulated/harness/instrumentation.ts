@@ -1,0 +1,323 @@
+import type { Clock } from '../../../core/clock.js';
+import { formatHex } from '../../../core/units.js';
+import type { Errno } from '../../errno.js';
+import type { InvalidationOutcome } from '../../types.js';
+import { FunctionId, type SmcResult, s32, statusName } from '../kernel/arm-smccc.js';
+import type { KernelServices } from '../kernel/arm-smccc-cache.js';
+import type { CacheCoherencyOps, CcInvalParams } from '../kernel/cache-maint.js';
+import { Mutex } from '../kernel/mutex.js';
+import type { SmcccState } from '../kernel/smccc.js';
+import type { EventBus } from './events.js';
+import type { EmulatedFirmware } from './firmware.js';
+
+export interface ProviderCounters {
+  requests: number;
+  completed: number;
+  failed: number;
+  retries: number;
+  sleeps: number;
+  slept_us: number;
+  coalesced: number;
+}
+
+/** What one request through the provider did, filled in while it runs. */
+export type Observed = InvalidationOutcome;
+
+export const newObserved = (arrival: number): Observed => ({
+  errno: null,
+  attempts: 0,
+  sleeps: 0,
+  slept_us: 0,
+  coalesced: false,
+  arrival_seq: arrival,
+  served_by_seq: null,
+});
+
+/**
+ * Watches the kernel provider from outside, as kprobes would: it hands the provider a firmware, a sleep
+ * and a lock of its own and wraps the provider's entry, so the kernel code stays as upstream wrote it.
+ *
+ * Attribution is exact because the provider makes firmware calls and sleeps only while it holds its lock:
+ * the lock records which request it was granted to (the request that was entering the provider when it
+ * asked for it), and every call and sleep belongs to the holder. Requests and firmware calls draw numbers
+ * from one sequence, so `stress --verify` can check that a request was served by a call that started
+ * after it arrived.
+ */
+export class Instrumentation {
+  readonly counters: ProviderCounters = {
+    requests: 0,
+    completed: 0,
+    failed: 0,
+    retries: 0,
+    sleeps: 0,
+    slept_us: 0,
+    coalesced: 0,
+  };
+  /** The request a caller most recently sent into the provider (read right after the call). */
+  lastEntered: Observed = newObserved(-1);
+  /** The lock the provider made (the harness takes it for dry runs). */
+  lock: Mutex | null = null;
+  private sequence = 0;
+  private holder: Observed | null = null;
+  private entering: Observed | null = null;
+  private readonly lockQueue: Array<Observed | null> = [];
+  /** Fast path: the request that already holds the lock when the provider asks for it. */
+  private preheld: Observed | null = null;
+  /** Fast path: the answer the provider's first firmware call gets (the call was already made). */
+  private replay: SmcResult | null = null;
+  private lastSuccessSeq: number | null = null;
+  private callSeq = 0;
+  private callBegan = 0;
+  private callStart = 0n;
+  private callSize = 0n;
+  private callFlags = 0n;
+  private readonly firmware: EmulatedFirmware;
+  private readonly clock: Clock;
+  private readonly events: EventBus;
+
+  constructor(firmware: EmulatedFirmware, clock: Clock, events: EventBus) {
+    this.firmware = firmware;
+    this.clock = clock;
+    this.events = events;
+  }
+
+  nextSeq(): number {
+    return this.sequence++;
+  }
+
+  /** The kernel services the provider runs on, each one observed. */
+  services(smccc: SmcccState, prInfo: (message: string) => void): KernelServices {
+    const instrumentation = this;
+    class ObservedMutex extends Mutex {
+      override lock(): Promise<void> | undefined {
+        const requester = instrumentation.entering;
+        if (requester !== null && requester === instrumentation.preheld) {
+          instrumentation.preheld = null;
+          return undefined;
+        }
+        const wait = super.lock();
+        if (wait) instrumentation.lockQueue.push(requester);
+        else instrumentation.holder = requester;
+        return wait;
+      }
+      override unlock(): void {
+        const handoff = this.contended;
+        super.unlock();
+        instrumentation.holder = handoff ? (instrumentation.lockQueue.shift() ?? null) : null;
+      }
+    }
+    return {
+      invoke: this.invoke,
+      smccc,
+      fsleep: this.fsleep,
+      mutexInit: () => {
+        this.lock = new ObservedMutex();
+        return this.lock;
+      },
+      prInfo,
+    };
+  }
+
+  /** The provider's entry as the framework calls it: one observed request per call. */
+  entry(ops: CacheCoherencyOps): CacheCoherencyOps {
+    return {
+      wbinv: (params) => {
+        const request = newObserved(this.sequence++);
+        this.lastEntered = request;
+        return this.run(ops, params, request, false);
+      },
+    };
+  }
+
+  /**
+   * Sends `request` (numbered already) into the provider and completes it when the provider returns.
+   * `dryRun` only labels the request event.
+   */
+  run(
+    ops: CacheCoherencyOps,
+    params: CcInvalParams,
+    request: Observed,
+    dryRun: boolean,
+    announced = false,
+  ): Promise<Errno | null> {
+    if (!announced) this.announce(request, params, dryRun);
+    this.entering = request;
+    const began = this.events.enabled ? this.clock.now() : 0;
+    let pending: Promise<Errno | null>;
+    try {
+      pending = ops.wbinv(params);
+    } finally {
+      this.entering = null;
+    }
+    return pending.then((ret) => this.complete(request, ret, began));
+  }
+
+  /**
+   * The fast path the benchmark needs (v2 and v1, nobody tracing): when the lock is free, make the first
+   * firmware call here with no async frame; a SUCCESS ends the request exactly as smccc_cache_wbinv()
+   * does (status 0 → unlock, return 0). Any other answer hands the request to the kernel code as it
+   * stands at that point: still holding the lock, its first call answered (the call is not repeated).
+   */
+  fastEntry(
+    kernel: CacheCoherencyOps,
+    mutex: Mutex,
+  ): CacheCoherencyOps & {
+    invalidate(params: CcInvalParams): Promise<Observed>;
+  } {
+    const slow = this.entry(kernel);
+    const invalidate = (params: CcInvalParams): Promise<Observed> => {
+      if (this.events.enabled || params.size === 0n || mutex.contended || !mutex.tryLock()) {
+        const pending = slow.wbinv(params);
+        const request = this.lastEntered;
+        return pending.then(() => request);
+      }
+      const request = newObserved(this.sequence++);
+      this.lastEntered = request;
+      this.counters.requests += 1;
+      this.holder = request;
+      const callSeq = this.sequence++;
+      request.attempts = 1;
+      return this.firmware.call(FunctionId.CLEAN_INV_MEMREGION, params.addr, params.size, 0n).then((res) => {
+        if (res.x0 === 0n || s32(res.x0) === 0) {
+          request.served_by_seq = callSeq;
+          this.lastSuccessSeq = callSeq;
+          mutex.unlock();
+          this.complete(request, null, 0);
+          return request;
+        }
+        this.preheld = request;
+        this.replay = res;
+        this.entering = request;
+        let pending: Promise<Errno | null>;
+        try {
+          pending = kernel.wbinv(params);
+        } finally {
+          this.entering = null;
+        }
+        return pending.then((ret) => {
+          this.complete(request, ret, 0);
+          return request;
+        });
+      });
+    };
+    return {
+      wbinv: (params) => invalidate(params).then((request) => request.errno),
+      invalidate,
+    };
+  }
+
+  /** Marks `request` done with the provider's return value. */
+  complete(request: Observed, ret: Errno | null, began: number): Errno | null {
+    request.errno = ret;
+    // The rfc's skip: a success without a firmware call, served by the call that moved the generation.
+    if (ret === null && request.attempts === 0 && request.served_by_seq === null) {
+      request.served_by_seq = this.lastSuccessSeq;
+      this.noteCoalesced(request);
+    }
+    if (ret === null) this.counters.completed += 1;
+    else this.counters.failed += 1;
+    if (request.attempts > 1) this.counters.retries += request.attempts - 1;
+    if (this.events.enabled) {
+      const now = this.clock.now();
+      this.events.emit({
+        type: 'complete',
+        time_us: now,
+        seq: request.arrival_seq,
+        errno: ret,
+        attempts: request.attempts,
+        latency_us: roundUs(now - began),
+      });
+    }
+    return ret;
+  }
+
+  /** A request served by another's call (batched followers, the rfc's skip). */
+  noteCoalesced(request: Observed): void {
+    request.coalesced = true;
+    this.counters.coalesced += 1;
+    if (this.events.enabled) {
+      this.events.emit({
+        type: 'coalesced',
+        time_us: this.clock.now(),
+        seq: request.arrival_seq,
+        served_by_seq: request.served_by_seq,
+      });
+    }
+  }
+
+  /** arm_smccc_1_1_invoke(), observed: CLEAN_INV_MEMREGION calls are numbered and given to the holder. */
+  private readonly invoke = (fid: number, x1 = 0n, x2 = 0n, x3 = 0n): Promise<SmcResult> => {
+    if (fid !== FunctionId.CLEAN_INV_MEMREGION) return this.firmware.call(fid, x1, x2, x3);
+    if (this.replay) {
+      const answer = this.replay;
+      this.replay = null;
+      return Promise.resolve(answer);
+    }
+    this.callSeq = this.sequence++;
+    if (this.holder) this.holder.attempts += 1;
+    if (this.events.enabled) {
+      this.callBegan = this.clock.now();
+      this.callStart = x1;
+      this.callSize = x2;
+      this.callFlags = x3;
+    }
+    return this.firmware.call(fid, x1, x2, x3).then(this.afterCall);
+  };
+
+  private readonly afterCall = (res: SmcResult): SmcResult => {
+    if (res.x0 === 0n || s32(res.x0) === 0) {
+      this.lastSuccessSeq = this.callSeq;
+      if (this.holder) this.holder.served_by_seq = this.callSeq;
+    }
+    if (this.events.enabled) {
+      this.events.emit({
+        type: 'firmware_call',
+        time_us: this.callBegan,
+        seq: this.callSeq,
+        attempt: this.holder?.attempts ?? 1,
+        start: formatHex(this.callStart),
+        size: this.callSize.toString(),
+        flags: Number(this.callFlags),
+        status: statusName(s32(res.x0)),
+        duration_us: roundUs(this.clock.now() - this.callBegan),
+      });
+    }
+    return res;
+  };
+
+  /** fsleep(), observed: the holder's sleeps. */
+  private readonly fsleep = (us: number): Promise<void> => {
+    this.counters.sleeps += 1;
+    this.counters.slept_us += us;
+    if (this.holder) {
+      this.holder.sleeps += 1;
+      this.holder.slept_us += us;
+    }
+    if (this.events.enabled) {
+      this.events.emit({
+        type: 'sleep',
+        time_us: this.clock.now(),
+        delay_us: us,
+        attempt: this.holder?.attempts ?? 0,
+      });
+    }
+    return this.clock.sleep(us);
+  };
+
+  /** Counts a request that arrived and emits its event. */
+  announce(request: Observed, params: CcInvalParams, dryRun: boolean): void {
+    this.counters.requests += 1;
+    if (!this.events.enabled) return;
+    this.events.emit({
+      type: 'request',
+      time_us: this.clock.now(),
+      seq: request.arrival_seq,
+      start: formatHex(params.addr),
+      size: params.size.toString(),
+      dry_run: dryRun,
+    });
+  }
+}
+
+/** Event times to the nanosecond: enough for a microsecond clock, without float noise. */
+export const roundUs = (us: number): number => Math.round(us * 1000) / 1000;

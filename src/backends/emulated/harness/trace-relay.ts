@@ -1,0 +1,214 @@
+import { lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from '../../../core/log.js';
+import type { EventBus, ProviderEvent } from './events.js';
+
+/**
+ * The emulated counterpart of tracefs: a `trace` session listens on a socket in a per-user folder, and
+ * every emulated backend that starts while it runs (this process or another) streams its provider
+ * events there as JSON lines. `trace -- command` points its child at its own socket through
+ * MEMREGION_TRACE_SOCKET.
+ *
+ * Tracing is passive: a listener that is slow, stopped, dead or hostile costs a traced process at most
+ * FLUSH_MS and WRITER_BUFFER_BYTES per socket; events that do not fit are dropped and counted.
+ */
+export const TRACE_SOCKET_ENV = 'MEMREGION_TRACE_SOCKET';
+
+/**
+ * How long a writer waits at exit for its connections to finish and its last events to drain, all sockets
+ * together. Connecting never blocks: a unix socket connects at once (the kernel queues it even for a
+ * stopped listener) or fails at once, and the sockets never keep the process alive.
+ */
+export const FLUSH_MS = 100;
+/** Bytes a writer may have queued for one socket; past that, events are dropped. */
+export const WRITER_BUFFER_BYTES = 256 * 1024;
+/** Sessions a writer relays to at most. */
+const MAX_SESSIONS = 16;
+
+/** Microseconds since the epoch, comparable between the processes of one machine. */
+export const wallClockUs = (): number => (performance.timeOrigin + performance.now()) * 1000;
+
+export function traceFolder(): string {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  return path.join(os.tmpdir(), `memregion-trace-${uid}`);
+}
+
+/** The folder, if it is a real directory of ours that nobody else can write: else no tracing through it. */
+function trustedFolder(folder: string): boolean {
+  try {
+    const info = lstatSync(folder);
+    const uid = typeof process.getuid === 'function' ? process.getuid() : info.uid;
+    return info.isDirectory() && info.uid === uid && (info.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
+const SOCKET_NAME = /^([1-9][0-9]*)\.sock$/;
+
+/** Whether process `pid` exists (EPERM: it exists, owned by someone else). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Sockets in the folder whose owner (the pid in the name) is gone: left by a killed `trace`. */
+export function staleSockets(folder = traceFolder()): string[] {
+  if (!trustedFolder(folder)) return [];
+  try {
+    return readdirSync(folder).filter((name) => {
+      const match = SOCKET_NAME.exec(name);
+      return match !== null && Number(match[1]) !== process.pid && !alive(Number(match[1]));
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** Sockets of running trace sessions: the one named in the environment, else those in the folder. */
+function traceSockets(): string[] {
+  const named = process.env[TRACE_SOCKET_ENV];
+  if (named) return [named];
+  const folder = traceFolder();
+  if (!trustedFolder(folder)) return [];
+  try {
+    return readdirSync(folder)
+      .filter((name) => {
+        const match = SOCKET_NAME.exec(name);
+        return match !== null && alive(Number(match[1]));
+      })
+      .slice(0, MAX_SESSIONS)
+      .map((name) => path.join(folder, name));
+  } catch {
+    return [];
+  }
+}
+
+interface Relay {
+  socket: net.Socket;
+  dropped: number;
+}
+
+/**
+ * Connects this process's provider events to every running trace session; returns a close that flushes
+ * for at most FLUSH_MS. Never keeps the process alive, never blocks it.
+ */
+export function relayToTraceSessions(events: EventBus, log?: Logger): () => Promise<void> {
+  const relays: Relay[] = traceSockets().map((socketPath) => {
+    const socket = net.createConnection(socketPath);
+    const relay = { socket, dropped: 0 };
+    socket.unref();
+    socket.on('error', () => socket.destroy());
+    return relay;
+  });
+  if (relays.length === 0) return async () => {};
+  const off = events.on((event) => {
+    const line = `${JSON.stringify({ pid: process.pid, wall_us: wallClockUs(), ...event })}\n`;
+    for (const relay of relays) {
+      if (relay.socket.destroyed) continue;
+      if (relay.socket.writableLength + line.length > WRITER_BUFFER_BYTES) relay.dropped += 1;
+      else relay.socket.write(line);
+    }
+  });
+  return async () => {
+    off();
+    const flushed = Promise.all(
+      relays.map((relay) =>
+        relay.socket.destroyed
+          ? undefined
+          : new Promise<void>((resolve) => {
+              relay.socket.once('close', () => resolve());
+              relay.socket.end();
+            }),
+      ),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([flushed, new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_MS)))]);
+    clearTimeout(timer);
+    for (const relay of relays) {
+      if (!relay.socket.destroyed || relay.socket.writableLength > 0) relay.socket.destroy();
+      if (relay.dropped > 0)
+        log?.debug(`trace: ${relay.dropped} event(s) dropped: a trace session did not keep up`);
+    }
+  };
+}
+
+export interface TraceListener {
+  socketPath: string;
+  close(): Promise<void>;
+}
+
+/** Lines a listener buffers from one writer before it drops that writer. */
+const MAX_LINE_BYTES = 64 * 1024;
+
+/**
+ * Listens for relayed events; first removes sockets left by killed sessions (saying so), and removes its
+ * own socket on close.
+ */
+export async function listenForTraceEvents(
+  onEvent: (event: ProviderEvent & { pid: number }) => void,
+  log?: Logger,
+): Promise<TraceListener> {
+  const folder = traceFolder();
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  if (!trustedFolder(folder)) {
+    throw new Error(`${folder} is not a private directory of this user: refusing to trace through it`);
+  }
+  for (const name of staleSockets(folder)) {
+    rmSync(path.join(folder, name), { force: true });
+    log?.warn(
+      `removed ${path.join(folder, name)}: left by trace process ${SOCKET_NAME.exec(name)![1]}, which is gone`,
+    );
+  }
+  const socketPath = path.join(folder, `${process.pid}.sock`);
+  rmSync(socketPath, { force: true });
+  const connections = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    connections.add(socket);
+    let buffered = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      let newline = buffered.indexOf('\n');
+      while (newline >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        try {
+          onEvent(JSON.parse(line));
+        } catch {
+          // A malformed line from a foreign writer is ignored.
+        }
+        newline = buffered.indexOf('\n');
+      }
+      if (buffered.length > MAX_LINE_BYTES) socket.destroy();
+    });
+    socket.on('close', () => connections.delete(socket));
+    socket.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  return {
+    socketPath,
+    close: async () => {
+      // Writers that just exited may still have lines in flight: let open connections end first.
+      for (let waited = 0; connections.size > 0 && waited < 500; waited += 10) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await new Promise<void>((resolve) => {
+        for (const socket of connections) socket.destroy();
+        server.close(() => {
+          rmSync(socketPath, { force: true });
+          resolve();
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * A sleeping lock for the provider (kernel/locking/mutex.c, as `guard(mutex)` uses it). Taking a free lock
+ * costs no promise, like the kernel's cmpxchg fast path. Not exact: waiters are woken in arrival order
+ * (FIFO), where the kernel promises no order (optimistic spinning and handoff can reorder them).
+ */
+export class Mutex {
+  private locked = false;
+  private readonly waiters: Array<() => void> = [];
+
+  /** mutex_trylock() */
+  tryLock(): boolean {
+    if (this.locked) return false;
+    this.locked = true;
+    return true;
+  }
+
+  /** mutex_lock(): undefined when the lock was free, else a promise that resolves once it is ours. */
+  lock(): Promise<void> | undefined {
+    if (this.tryLock()) return undefined;
+    return new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Whether a task waits for the lock (!list_empty(&lock->wait_list)). */
+  get contended(): boolean {
+    return this.waiters.length > 0;
+  }
+
+  /** mutex_unlock(): hands the lock to the oldest waiter. */
+  unlock(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.locked = false;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The emulated trace relay is passive (issue 7 findings 4, 16, and the trace half of 6): a stopped or
+ * hostile listener never wedges another memregion process, sockets of killed sessions are removed by the
+ * next trace, and a stopped trace removes its socket.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { assertExit, emu, NODE, scratchDir, spawnCli } from '../helpers/cli.js';
+
+const folderIn = (tmp: string) => path.join(tmp, `memregion-trace-${process.getuid?.() ?? 0}`);
+
+/** Waits (bounded) until `check` holds. */
+async function until(check: () => boolean, what: string, ms = 20_000): Promise<void> {
+  for (let waited = 0; !check(); waited += 20) {
+    if (waited > ms) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+const sockets = (folder: string) =>
+  existsSync(folder) ? readdirSync(folder).filter((n) => n.endsWith('.sock')) : [];
+
+describe('emulated trace relay', () => {
+  test('a stopped trace session does not wedge other emulated runs; SIGTERM then removes its socket', async () => {
+    const tmp = scratchDir('relay');
+    const folder = folderIn(tmp);
+    const trace = spawnCli(['-b', 'emulated', 'trace', '--duration', '60s'], { env: { TMPDIR: tmp } });
+    await until(() => sockets(folder).length === 1, 'the trace socket');
+    trace.kill('SIGSTOP');
+    try {
+      const r = await emu(['--profile', 'busy', 'stress', '--virtual-time', '--ops', '5000'], {
+        env: { TMPDIR: tmp },
+        timeoutMs: 20_000,
+      });
+      assertExit(r, 0);
+    } finally {
+      trace.kill('SIGCONT');
+    }
+    trace.kill('SIGTERM');
+    const done = await trace;
+    assert.equal(done.exitCode === 143 || done.exitCode === 130, true, `exit ${done.exitCode}`);
+    assert.deepEqual(sockets(folder), [], 'the socket is removed');
+  });
+
+  test('a listener that accepts and never reads costs bounded memory and time: events are dropped', async () => {
+    const tmp = scratchDir('hostile');
+    const folder = folderIn(tmp);
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    const held: net.Socket[] = [];
+    const server = net.createServer((socket) => {
+      socket.pause();
+      held.push(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(path.join(folder, `${process.pid}.sock`), resolve));
+    try {
+      const r = await emu(['stress', '--virtual-time', '--ops', '20000', '--workers', '4'], {
+        env: { TMPDIR: tmp },
+        timeoutMs: 30_000,
+      });
+      assertExit(r, 0);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  test('sockets of a SIGKILLed trace are removed by the next trace, which says so', async () => {
+    const tmp = scratchDir('stale');
+    const folder = folderIn(tmp);
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    // A process that listens on <its pid>.sock and is then killed, leaving the file behind.
+    const child = spawn(
+      NODE,
+      [
+        '-e',
+        `require('net').createServer().listen(require('path').join(${JSON.stringify(folder)}, process.pid + '.sock'), () => console.log('up'))`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+    child.kill('SIGKILL');
+    await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    assert.deepEqual(sockets(folder), [`${child.pid}.sock`]);
+    const r = await emu(['trace', '--duration', '10ms'], { env: { TMPDIR: tmp } });
+    assertExit(r, 0);
+    assert.match(
+      r.stderr,
+      new RegExp(`removed .*${child.pid}\\.sock: left by trace process ${child.pid}, which is gone`),
+    );
+    assert.deepEqual(sockets(folder), []);
+  });
+});

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { EmulatedBackend } from '../../../src/backends/emulated/index.js';
+import type { BackendOptions } from '../../../src/backends/types.js';
+import { silentLogger } from '../../../src/core/log.js';
+import { profileWith } from '../../helpers/emulation.js';
+
+const options: BackendOptions = {
+  backend: 'emulated',
+  root: '/',
+  seed: 1,
+  provider: 'v2',
+  virtualTime: true,
+  log: silentLogger,
+};
+
+describe('emulated backend: probe reports what the kernel saw', () => {
+  test('no conduit: SMCCC reads as 1.0 (the version check fails first)', async () => {
+    const probe = await (await EmulatedBackend.create(options, profileWith({ conduit: 'none' }))).probe();
+    assert.equal(probe.smccc.version, '1.0');
+    assert.equal(probe.supported, false);
+    assert.deepEqual(probe.functions, { clean_inv_memregion: null, attributes: null });
+  });
+
+  test('SMCCC_VERSION not implemented: 1.0, though the profile text said "none"', async () => {
+    const probe = await (await EmulatedBackend.create(options, profileWith({ smccc_version: null }))).probe();
+    assert.equal(probe.smccc.version, '1.0');
+  });
+
+  test('no CLEAN_INV_MEMREGION: ATTRIBUTES is never asked, so functions.attributes is null', async () => {
+    const probe = await (await EmulatedBackend.create(options, profileWith({}, 'unsupported'))).probe();
+    assert.deepEqual(probe.functions, { clean_inv_memregion: false, attributes: null });
+  });
+});
+
+describe('emulated backend: scripted firmware', () => {
+  test('faults.sequence busy, busy, success: three attempts, two sleeps, success', async () => {
+    const backend = await EmulatedBackend.create(
+      options,
+      profileWith({ faults: { sequence: [-5n, -5n, 0n] } }),
+    );
+    const report = await backend.invalidateRange(0x4080_0000_0000n, 4096n, { dryRun: false });
+    assert.deepEqual([report.ok, report.attempts, report.sleeps, report.slept_us], [true, 3, 2, 200]);
+  });
+
+  test('region report: a commit whose invalidation failed counts its sleeps (v2: 5)', async () => {
+    const backend = await EmulatedBackend.create(options, profileWith({}, 'stuck'));
+    const report = await backend.invalidateRegion('region0', {
+      dryRun: false,
+      cycle: false,
+      force: false,
+      confirm: async () => true,
+      signal: new AbortController().signal,
+    });
+    assert.deepEqual(
+      [
+        report.status,
+        report.invalidation_errno,
+        report.attempts,
+        report.retries,
+        report.sleeps,
+        report.slept_us,
+      ],
+      ['committed', 'EBUSY', 5, 4, 5, 500],
+    );
+  });
+});
