@@ -202,7 +202,7 @@ describe('probe verdicts on arm64', () => {
     const report = await machine('arm64-no-framework');
     assert.equal(report.verdict, 'unsupported');
     assert.deepEqual(report.provider, { registered: false });
-    assert.match(report.reasons[0] ?? '', /CONFIG_GENERIC_CPU_CACHE_MAINTENANCE not set/);
+    assert.match(report.reasons[0] ?? '', /no CONFIG_GENERIC_CPU_CACHE_MAINTENANCE line/);
     assert.match(report.reasons[0] ?? '', /no memregion invalidation framework/);
     assert.equal(report.smccc.version, '1.2');
   });
@@ -218,7 +218,7 @@ describe('probe verdicts on arm64', () => {
   test('framework without any provider built (config): unsupported', async () => {
     const report = await machine('arm64-no-provider');
     assert.equal(report.verdict, 'unsupported');
-    assert.match(report.reasons[0] ?? '', /CONFIG_ARM_SMCCC_CACHE and CONFIG_HISI_SOC_HHA not set/);
+    assert.match(report.reasons[0] ?? '', /# CONFIG_ARM_SMCCC_CACHE is not set, # CONFIG_HISI_SOC_HHA is not set/);
   });
 
   test('framework without any provider built (kallsyms): unsupported', async () => {

@@ -91,10 +91,26 @@ async function timedWrite(sys: SysRoot, file: string, value: string): Promise<Wr
 const elapsedUs = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1000;
 
 /**
- * The writes themselves: `commit` ← 1, or for a cycle `commit` ← 0 then ← 1, then the region driver is
- * bound again if it was bound before (decommit releases it). Stops at the first failed write.
+ * The driver to bind after the commit: the one a cycle's decommit released (commit_store() in
+ * drivers/cxl/core/region.c releases the driver itself), or with `enable` the region driver, which a
+ * commit alone never binds: `cxl enable-region` (ndctl's cxl/region.c) binds it by writing the region's
+ * name to drivers/cxl_region/bind, and only then do its DAX or pmem devices appear.
  */
-export async function writeCommit(sys: SysRoot, region: CxlRegion, cycle: boolean): Promise<WriteStep[]> {
+export function driverToBind(region: CxlRegion, cycle: boolean, enable: boolean): string | null {
+  if (cycle && region.driver && /^[a-z0-9_]+$/.test(region.driver)) return region.driver;
+  return enable ? 'cxl_region' : null;
+}
+
+/**
+ * The writes themselves: `commit` ← 1, or for a cycle `commit` ← 0 then ← 1, then the binding
+ * driverToBind() names. Stops at the first failed write.
+ */
+export async function writeCommit(
+  sys: SysRoot,
+  region: CxlRegion,
+  cycle: boolean,
+  enable = false,
+): Promise<WriteStep[]> {
   const commitFile = `${regionPath(region.name)}/commit`;
   const steps: WriteStep[] = [];
   if (cycle) {
@@ -104,9 +120,8 @@ export async function writeCommit(sys: SysRoot, region: CxlRegion, cycle: boolea
   }
   const on = await timedWrite(sys, commitFile, '1');
   steps.push(on);
-  if (on.ok && cycle && region.driver && /^[a-z0-9_]+$/.test(region.driver)) {
-    steps.push(await timedWrite(sys, `sys/bus/cxl/drivers/${region.driver}/bind`, region.name));
-  }
+  const driver = driverToBind(region, cycle, enable);
+  if (on.ok && driver) steps.push(await timedWrite(sys, `sys/bus/cxl/drivers/${driver}/bind`, region.name));
   return steps;
 }
 
@@ -168,9 +183,9 @@ export async function invalidateRegion(
     requireConfigured(region);
   }
   const forced = await requireProvider(deps.probe, options.force, log, `write ${name}/commit`);
-  const plan = cycle
-    ? ['commit <- 0', 'commit <- 1', ...(region.driver ? [`bind ${region.driver}`] : [])]
-    : ['commit <- 1'];
+  const enable = options.enable === true;
+  const driver = driverToBind(region, cycle, enable);
+  const plan = [...(cycle ? ['commit <- 0'] : []), 'commit <- 1', ...(driver ? [`bind ${driver}`] : [])];
   const base = {
     backend: 'sysfs' as const,
     start: hex(region.start) ?? 'unknown',
@@ -196,7 +211,7 @@ export async function invalidateRegion(
     ? `Decommit and recommit ${name} (${describe(region)})? The kernel invalidates CPU caches for its range.`
     : `Commit ${name} (${describe(region)})? The kernel invalidates CPU caches for its range and the region starts decoding.`;
   await requireConfirmation(options.confirm, question);
-  const run = () => writeCommit(sys, region, cycle);
+  const run = () => writeCommit(sys, region, cycle, enable);
   let steps: WriteStep[];
   let calls: KernelCalls;
   if (deps.trace === false) {
@@ -210,9 +225,10 @@ export async function invalidateRegion(
   const warnings = [...(forced ? [forced] : [])];
   if (failed)
     warnings.push(
-      `${name} is committed but binding ${region.driver} failed (${failed.error}): bind it again with cxl enable-region ${name}`,
+      `${name} is committed but binding ${driver} failed (${failed.error}): bind it again with cxl enable-region ${name}`,
     );
   const committedNow = (await sys.value(`${regionPath(name)}/commit`)) ?? null;
+  const after = await readCxlRegion(sys, name);
   return {
     ...base,
     dry_run: false,
@@ -222,6 +238,8 @@ export async function invalidateRegion(
     retries: 0,
     elapsed_us: Math.round(steps.reduce((sum, s) => sum + s.elapsed_us, 0)),
     status: committedNow === '1' ? 'committed' : `commit reads ${committedNow ?? 'nothing'}`,
+    // A commit alone leaves the region unbound (no DAX or pmem device): --enable binds it.
+    driver: after?.driver ?? null,
     steps,
     kernel_calls: calls.count === null ? { count: null, reason: calls.reason } : summarizeCalls(calls),
     warnings,
