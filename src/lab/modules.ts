@@ -2,10 +2,11 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { unavailableError } from '../core/errors.js';
 
-/** The drivers a CXL lab needs, in the order they are loaded (CXL_BUS and CXL_PORT are built in). */
+/** The drivers a CXL lab needs, in load order (Debian 7.2 builds CXL_BUS and CXL_PORT in; 6.1 does not). */
 export const CXL_MODULES = [
   'libnvdimm',
   'cxl_pmem',
+  'cxl_port',
   'cxl_acpi',
   'cxl_mem',
   'cxl_pci',

@@ -189,7 +189,7 @@ async function boot(
     const status = parseStatus(statusText);
     if (status.readyAt !== undefined && readyAt === 0) {
       readyAt = Date.now();
-      request.onProgress?.(`booted in ${((readyAt - bootStart) / 1000).toFixed(1)} s; running ${request.command.join(' ')}`);
+      request.onProgress?.(`booted in ${((readyAt - bootStart) / 1000).toFixed(1)} s; running ${describeCommand(request.command)}`);
     }
     if (status.exitCode !== undefined && exitedAt === 0) exitedAt = Date.now();
     if (readyAt === 0 && Date.now() - bootStart > request.bootTimeoutMs) {
@@ -241,4 +241,10 @@ async function extractFiles(tarFile: string, outDir: string): Promise<void> {
   const { execa } = await import('execa');
   const result = await execa('tar', ['-xf', tarFile, '-C', outDir], { reject: false, stdin: 'ignore' });
   if (result.failed) throw new MemregionError(`cannot unpack the guest's files into ${outDir}: ${String(result.stderr).trim()}`, ExitCode.IO_ERR);
+}
+
+/** The command in one short line, for progress. */
+export function describeCommand(argv: string[]): string {
+  const line = argv.join(' ').split('\n')[0]!;
+  return line.length > 60 || argv.join(' ').includes('\n') ? `${line.slice(0, 57)}...` : line;
 }

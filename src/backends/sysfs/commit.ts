@@ -5,6 +5,7 @@ import type { InvalidateReport, RegionInvalidateOptions } from '../types.js';
 import { type CxlRegion, readCxlRegion, regionPath } from './cxl.js';
 import type { SysRoot } from './fs.js';
 import { errorCode, type ProbeFn, requireConfirmation, requireProvider } from './guard.js';
+import { findSymbols } from './kallsyms.js';
 import { type KernelCalls, withKernelTrace } from './kernel-trace.js';
 import { onlineBlocksInRange, summarizeBlocks } from './memory.js';
 import { requireKernelName } from './names.js';
@@ -229,11 +230,20 @@ export async function invalidateRegion(
     );
   const committedNow = (await sys.value(`${regionPath(name)}/commit`)) ?? null;
   const after = await readCxlRegion(sys, name);
+  const invalidated = await didInvalidate(sys, calls);
+  const noInvalidation = invalidated === false && calls.count === null;
+  if (noInvalidation) {
+    // Linux 6.1 commits CXL regions without any cache invalidation: a success would claim one that never happened.
+    warnings.push(`${name} is committed, but this kernel has no cpu_cache_invalidate_memregion: nothing was invalidated`);
+  } else if (invalidated === false) {
+    warnings.push(`${name} is committed, but the kernel made no cpu_cache_invalidate_memregion call (traced)`);
+  }
   return {
     ...base,
     dry_run: false,
-    ok: true,
-    errno: null,
+    ok: !noInvalidation,
+    errno: noInvalidation ? 'EOPNOTSUPP' : null,
+    invalidated,
     attempts: 1,
     retries: 0,
     elapsed_us: Math.round(steps.reduce((sum, s) => sum + s.elapsed_us, 0)),
@@ -244,6 +254,17 @@ export async function invalidateRegion(
     kernel_calls: calls.count === null ? { count: null, reason: calls.reason } : summarizeCalls(calls),
     warnings,
   };
+}
+
+/**
+ * Whether the kernel invalidated: the traced call count when tracing worked; otherwise false only when
+ * kallsyms shows the kernel has no cpu_cache_invalidate_memregion at all (null: cannot tell).
+ */
+async function didInvalidate(sys: SysRoot, calls: KernelCalls): Promise<boolean | null> {
+  if (calls.count !== null) return calls.count > 0;
+  const symbols = await findSymbols(sys, ['cpu_cache_invalidate_memregion']);
+  if (!symbols.readable) return null;
+  return symbols.found.has('cpu_cache_invalidate_memregion') ? null : false;
 }
 
 function summarizeCalls(calls: KernelCalls): Record<string, unknown> {
