@@ -16,6 +16,10 @@ mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
 . /lab/env
+# The ports' driver first (a module on Debian 12's 6.1): until it is in, every port is the console.
+for m in $LAB_EARLY_MODULES; do insmod "/lib/modules/lab/$m.ko" 2>/dev/null; done
+i=0
+while [ -z "$(ls /sys/class/virtio-ports 2>/dev/null)" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 port() {
   for p in /sys/class/virtio-ports/*; do
     [ "$(cat "$p/name" 2>/dev/null)" = "memregion.$1" ] && { echo "/dev/$(basename "$p")"; return; }
@@ -79,7 +83,8 @@ for bus in cxl nd; do
     out="$dest/sys/bus/$bus/devices/$name"
     mkdir -p "$out"
     # -type f without following links: driver/, subsystem/ and port links would loop.
-    (cd "$dev/" && find . -maxdepth 3 -type f) | while read -r f; do
+    # Child devices (root0/port1/...) are listed on the bus themselves: pruned here.
+    (cd "$dev/" && find . -mindepth 1 -maxdepth 3 -type d \( -name 'port[0-9]*' -o -name 'endpoint[0-9]*' -o -name 'decoder[0-9]*' -o -name 'mem[0-9]*' -o -name 'pmem[0-9]*' -o -name 'region[0-9]*' -o -name 'root[0-9]*' -o -name 'nvdimm-bridge*' -o -name 'ndbus[0-9]*' \) -prune -o -type f -print) | while read -r f; do
       case "$f" in */power/*|*/uevent|./modalias|*/firmware_node/*) continue;; esac
       mkdir -p "$out/$(dirname "$f")"
       cat "$dev/$f" > "$out/$f" 2>/dev/null || : > "$out/$f"

@@ -60,6 +60,7 @@ export async function runLab(request: LabRequest): Promise<LabSummary> {
   let keep = request.keep;
   try {
     request.onProgress?.(`building the initramfs for Linux ${kernel.release}`);
+    const early = await resolveModules(kernel.modulesDir, ['virtio_pci', 'virtio_console']);
     const wanted = request.cxl.length > 0 ? CXL_MODULES : [];
     const { modules, missing } = await resolveModules(kernel.modulesDir, wanted);
     const archive = path.join(work, 'initrd.cpio');
@@ -67,7 +68,7 @@ export async function runLab(request: LabRequest): Promise<LabSummary> {
     await image.hostFile(busybox, '/usr/bin/busybox');
     await image.file('/init', GUEST_INIT, 0o755);
     await image.file('/usr/bin/memregion-collect', COLLECT_SCRIPT, 0o755);
-    for (const m of modules) await image.file(`/lib/modules/lab/${m.name}.ko`, m.data);
+    for (const m of [...early.modules, ...modules]) await image.file(`/lib/modules/lab/${m.name}.ko`, m.data);
     if (kernel.config) await image.hostFile(kernel.config, `/boot/config-${kernel.release}`);
     await image.file(`/lib/modules/${kernel.release}/.lab`, '');
     if (request.arch === 'x86_64') {
@@ -77,7 +78,12 @@ export async function runLab(request: LabRequest): Promise<LabSummary> {
     }
     await image.file(
       '/lab/env',
-      `LAB_CXL_COUNT=${request.cxl.length}\nLAB_MODULES=${shellQuote(modules.map((m) => m.name).join(' '))}\n`,
+      [
+        `LAB_CXL_COUNT=${request.cxl.length}`,
+        `LAB_EARLY_MODULES=${shellQuote(early.modules.map((m) => m.name).join(' '))}`,
+        `LAB_MODULES=${shellQuote(modules.map((m) => m.name).join(' '))}`,
+        '',
+      ].join('\n'),
     );
     await image.file('/lab/command', `${request.command.map(shellQuote).join(' ')}\n`);
     await image.close();
@@ -166,7 +172,11 @@ async function boot(
   request: LabRequest,
 ): Promise<{ status: GuestStatus; readyAt: number; exitedAt: number }> {
   const { execa } = await import('execa');
-  const child = execa(binary, args, { reject: false, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', cancelSignal: request.signal });
+  // Through util-linux's setpriv --pdeathsig when there is one: the VM then ends with the lab even when the
+  // lab is killed outright (SIGKILL, a CI timeout), instead of running on unwatched.
+  const setpriv = await findOnPath('setpriv');
+  const [file, argv] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', binary, ...args]] : [binary, args];
+  const child = execa(file, argv, { reject: false, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', cancelSignal: request.signal });
   let statusText = '';
   const followers = [
     new FileFollower(path.join(work, 'status.out'), (c) => {

@@ -3,7 +3,12 @@
 O=${LAB_OUT:-/out}
 CXL=/sys/bus/cxl/devices
 T=/sys/kernel/tracing
-run() { name=$1; shift; "$@" > "$O/$name.out" 2> "$O/$name.err" < /dev/null; echo $? > "$O/$name.rc"; }
+run() {
+  name=$1; shift
+  echo "[$(cut -d' ' -f1 /proc/uptime)] $name: $*" >&2
+  "$@" > "$O/$name.out" 2> "$O/$name.err" < /dev/null
+  echo $? > "$O/$name.rc"
+}
 # The kernel's side of things at a point: taint, log, kprobe_events.
 snap() {
   cat /proc/sys/kernel/tainted > "$O/$1.tainted"
