@@ -10,7 +10,9 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const filters = process.argv.slice(2);
-const provision = spawnSync(process.execPath, [path.join(root, 'scripts', 'lab-provision.mjs')], { stdio: 'inherit' });
+const provision = spawnSync(process.execPath, [path.join(root, 'scripts', 'lab-provision.mjs')], {
+  stdio: 'inherit',
+});
 if (provision.status !== 0) process.exit(1);
 
 const dir = path.join(root, 'test', 'kernel');
@@ -48,7 +50,9 @@ try {
 rmSync(scratch, { recursive: true, force: true });
 const count = (name) => Number(tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm'))?.[1] ?? 0);
 const skipped = count('skipped') + count('todo');
-console.log(`\nkernel tests: ${count('pass')} passed, ${count('fail')} failed, ${skipped} skipped (${Math.round((Date.now() - started) / 1000)} s)`);
+console.log(
+  `\nkernel tests: ${count('pass')} passed, ${count('fail')} failed, ${skipped} skipped (${Math.round((Date.now() - started) / 1000)} s)`,
+);
 if (count('tests') === 0) {
   console.error('lab-kernel-tests: no test ran');
   process.exit(1);

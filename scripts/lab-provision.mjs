@@ -27,7 +27,8 @@ const missing = [];
 if (!ok('qemu-system-x86_64')) missing.push('qemu-system-x86');
 if (!ok('qemu-system-aarch64')) missing.push('qemu-system-arm');
 if (!has('cxl')) missing.push('ndctl');
-for (const tool of ['apt-get', 'dpkg-deb', 'tar', 'ldd']) if (!has(tool)) fail(`${tool} is needed (a Debian host): ${QEMU_INSTALL_HINT}`);
+for (const tool of ['apt-get', 'dpkg-deb', 'tar', 'ldd'])
+  if (!has(tool)) fail(`${tool} is needed (a Debian host): ${QEMU_INSTALL_HINT}`);
 if (missing.length === 0) process.exit(0);
 
 const osRelease = (() => {
@@ -49,7 +50,9 @@ mkdirSync(path.join(dir, 'cache', 'archives', 'partial'), { recursive: true });
 const signed = archive.signedBy ? `[signed-by=${archive.signedBy}] ` : '';
 writeFileSync(
   path.join(dir, 'sources.list'),
-  [codename, `${codename}-updates`, `${codename}-backports`].map((s) => `deb ${signed}${archive.uri} ${s} main\n`).join(''),
+  [codename, `${codename}-updates`, `${codename}-backports`]
+    .map((s) => `deb ${signed}${archive.uri} ${s} main\n`)
+    .join(''),
 );
 const options = [
   `-oDir::Etc::sourcelist=${path.join(dir, 'sources.list')}`,
@@ -63,9 +66,11 @@ const apt = (args) => {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
-  if (result.status !== 0) fail(`apt-get ${args[0]} failed: ${QEMU_INSTALL_HINT}; and apt-get install ndctl for cxl-cli`);
+  if (result.status !== 0)
+    fail(`apt-get ${args[0]} failed: ${QEMU_INSTALL_HINT}; and apt-get install ndctl for cxl-cli`);
 };
 console.error(`lab-provision: installing ${missing.join(', ')} (QEMU from ${codename}-backports)`);
 apt(['update']);
 apt(['install', '-y', '--no-install-recommends', '-t', `${codename}-backports`, ...missing]);
-if (!ok('qemu-system-x86_64') || !ok('qemu-system-aarch64')) fail(`QEMU is still missing or older than ${MIN_QEMU.join('.')}: ${QEMU_INSTALL_HINT}`);
+if (!ok('qemu-system-x86_64') || !ok('qemu-system-aarch64'))
+  fail(`QEMU is still missing or older than ${MIN_QEMU.join('.')}: ${QEMU_INSTALL_HINT}`);

@@ -33,17 +33,24 @@ export function labCommand(run: CommandRunner) {
     .argument('<command...>', 'the command to run in the VM (after --)')
     .addOption(new Option('--arch <arch>', 'guest architecture').choices(LAB_ARCHES).default('x86_64'))
     .addOption(
-      new Option('--cpu <cpu>', 'guest: the CPU says it is virtual; bare-metal: it does not').choices(LAB_CPUS).default('guest'),
+      new Option('--cpu <cpu>', 'guest: the CPU says it is virtual; bare-metal: it does not')
+        .choices(LAB_CPUS)
+        .default('guest'),
     )
     .option('--kernel <file>', "kernel image to boot (default: Debian's newest kernel packages)")
     .option('--modules <dir>', 'its modules folder, lib/modules/<release>')
-    .option('--cxl <devices>', 'CXL type-3 devices: ram:SIZE and pmem:SIZE, comma-separated, or none (x86_64; default ram:256M,pmem:256M)')
+    .option(
+      '--cxl <devices>',
+      'CXL type-3 devices: ram:SIZE and pmem:SIZE, comma-separated, or none (x86_64; default ram:256M,pmem:256M)',
+    )
     .option('--append <args>', 'more kernel command-line arguments')
     .option('--keep', 'keep the VM files (console log, QEMU command line) and say where')
     .option('--out <dir>', 'copy what the command leaves in $LAB_OUT (/out) in the guest into this folder')
     .option('--boot-timeout <time>', 'give up when the VM has not booted by then (exit 75)', '300s')
     .option('--memory <MiB>', 'guest memory in MiB', '2048')
-    .action(async (commandArgs, flags, command) => run(command, (context) => lab(context, commandArgs, flags)));
+    .action(async (commandArgs, flags, command) =>
+      run(command, (context) => lab(context, commandArgs, flags)),
+    );
 }
 
 async function lab(context: Context, commandArgs: string[], flags: LabFlags): Promise<number> {
@@ -51,7 +58,9 @@ async function lab(context: Context, commandArgs: string[], flags: LabFlags): Pr
   const arch = flags.arch as LabArch;
   const cpu = flags.cpu as LabCpu;
   if (arch !== 'x86_64' && flags.cxl !== undefined && flags.cxl !== 'none') {
-    throw usageError('--cxl: the lab emulates CXL devices on x86_64 only (QEMU virt has no CXL host bridge here)');
+    throw usageError(
+      '--cxl: the lab emulates CXL devices on x86_64 only (QEMU virt has no CXL host bridge here)',
+    );
   }
   const cxl = parseCxlSpec(flags.cxl ?? (arch === 'x86_64' ? 'ram:256M,pmem:256M' : 'none'));
   const bootTimeoutMs = parseDuration(flags.bootTimeout, '--boot-timeout');
@@ -97,7 +106,9 @@ async function lab(context: Context, commandArgs: string[], flags: LabFlags): Pr
     });
     spinner?.stop();
     if (judgeOnHost && summary.command.exit_code === 0) {
-      context.log.info('arm64: no arm64 node here; evidence collected in the guest, judged on this host with --root');
+      context.log.info(
+        'arm64: no arm64 node here; evidence collected in the guest, judged on this host with --root',
+      );
       summary.command.exit_code = await judge(hostFiles!, commandArgs.slice(1), context, captured);
     }
     if (context.format === 'json') {
@@ -134,7 +145,10 @@ async function judge(files: string, args: string[], context: Context, captured: 
 export function renderLabSummary(s: LabSummary): string {
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const rows = [
-    ['kernel', `Linux ${s.kernel.release} (${s.kernel.source}${s.kernel.packages ? `: ${s.kernel.packages[0]}` : ''})`],
+    [
+      'kernel',
+      `Linux ${s.kernel.release} (${s.kernel.source}${s.kernel.packages ? `: ${s.kernel.packages[0]}` : ''})`,
+    ],
     ['qemu', `${s.qemu.binary} ${s.qemu.version}, ${s.accel}, ${s.arch} ${s.cpu}`],
     [
       'cxl',
@@ -142,7 +156,10 @@ export function renderLabSummary(s: LabSummary): string {
         ? 'none'
         : s.topology.cxl.map((d) => `${d.memdev ?? '?'} ${d.kind} serial ${d.serial}`).join(', '),
     ],
-    ['time', `prepare ${seconds(s.duration_ms.prepare)}, boot ${seconds(s.duration_ms.boot)}, command ${seconds(s.duration_ms.command)}`],
+    [
+      'time',
+      `prepare ${seconds(s.duration_ms.prepare)}, boot ${seconds(s.duration_ms.boot)}, command ${seconds(s.duration_ms.command)}`,
+    ],
     ['exit', String(s.command.exit_code)],
   ];
   if (s.kept) rows.push(['kept', s.kept]);

@@ -17,7 +17,8 @@ export async function findDebianArchive(etcApt = '/etc/apt'): Promise<AptArchive
   const files: string[] = [path.join(etcApt, 'sources.list')];
   try {
     for (const name of (await readdir(path.join(etcApt, 'sources.list.d'))).sort()) {
-      if (name.endsWith('.sources') || name.endsWith('.list')) files.push(path.join(etcApt, 'sources.list.d', name));
+      if (name.endsWith('.sources') || name.endsWith('.list'))
+        files.push(path.join(etcApt, 'sources.list.d', name));
     }
   } catch {}
   for (const file of files) {

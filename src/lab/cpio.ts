@@ -1,5 +1,5 @@
-import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 
 /**
  * A writer of the "newc" cpio format, the one the kernel unpacks as an initramfs
@@ -36,8 +36,7 @@ export class CpioWriter {
     const nameBytes = Buffer.from(`${name.replace(/^\/+/, '')}\0`);
     const hex = (n: number) => n.toString(16).padStart(8, '0');
     const header =
-      '070701' +
-      [ino, mode, 0, 0, 1, 0, data.length, 0, 0, 0, 0, nameBytes.length, 0].map(hex).join('');
+      '070701' + [ino, mode, 0, 0, 1, 0, data.length, 0, 0, 0, 0, nameBytes.length, 0].map(hex).join('');
     await this.write(Buffer.from(header, 'ascii'));
     await this.write(nameBytes);
     await this.write(padding(110 + nameBytes.length));

@@ -56,7 +56,9 @@ export class PrivateApt {
       () => false,
     );
     if (fresh) return;
-    onProgress?.(`updating the package lists of Debian ${this.suite} (${this.arch}) in a private apt configuration`);
+    onProgress?.(
+      `updating the package lists of Debian ${this.suite} (${this.arch}) in a private apt configuration`,
+    );
     await this.run('apt-get', ['update']);
     await writeFile(stamp, `${new Date().toISOString()}\n`);
   }
@@ -70,7 +72,13 @@ export class PrivateApt {
   async unpack(packages: string[], key: string, onProgress?: (text: string) => void): Promise<string> {
     const unpacked = path.join(this.cacheDir, 'unpacked', `${this.suite}-${this.arch}-${key}`);
     const done = path.join(unpacked, '.complete');
-    if (await readFile(done, 'utf8').then(() => true, () => false)) return unpacked;
+    if (
+      await readFile(done, 'utf8').then(
+        () => true,
+        () => false,
+      )
+    )
+      return unpacked;
     const debs = path.join(this.dir, 'debs');
     await mkdir(debs, { recursive: true });
     onProgress?.(`downloading ${packages.join(', ')} (Debian ${this.suite})`);
@@ -82,8 +90,14 @@ export class PrivateApt {
     for (const file of await readdir(debs)) {
       if (!packages.some((p) => file.startsWith(`${p}_`))) continue;
       onProgress?.(`unpacking ${file}`);
-      const result = await execa('dpkg-deb', ['-x', path.join(debs, file), partial], { reject: false, stdin: 'ignore' });
-      if (result.failed) throw unavailableError(`dpkg-deb -x ${file} failed: ${String(result.stderr).trim() || result.exitCode}`);
+      const result = await execa('dpkg-deb', ['-x', path.join(debs, file), partial], {
+        reject: false,
+        stdin: 'ignore',
+      });
+      if (result.failed)
+        throw unavailableError(
+          `dpkg-deb -x ${file} failed: ${String(result.stderr).trim() || result.exitCode}`,
+        );
       await rm(path.join(debs, file), { force: true });
     }
     await rm(path.join(partial, 'usr', 'share'), { recursive: true, force: true });
@@ -100,8 +114,14 @@ export class PrivateApt {
       if ((result as { code?: string }).code === 'ENOENT') {
         throw unavailableError(`${tool} is not installed: give --kernel FILE --modules DIR instead`);
       }
-      const last = String(result.stderr).trim().split('\n').filter((l) => l.startsWith('E:')).pop();
-      throw unavailableError(`${tool} ${args[0]} (Debian ${this.suite}, ${this.arch}) failed: ${last ?? `exit ${result.exitCode}`}`);
+      const last = String(result.stderr)
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('E:'))
+        .pop();
+      throw unavailableError(
+        `${tool} ${args[0]} (Debian ${this.suite}, ${this.arch}) failed: ${last ?? `exit ${result.exitCode}`}`,
+      );
     }
     return String(result.stdout);
   }

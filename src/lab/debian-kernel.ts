@@ -30,7 +30,8 @@ export function compareKernelVersions(a: string, b: string): number {
  * (config, modules.builtin); older suites ship linux-image-<v>-<arch>-unsigned with all of it.
  */
 export function chooseKernelPackages(names: string[], arch: string, series?: string): string[] | null {
-  const inSeries = (v: string) => !series || v === series || v.startsWith(`${series}.`) || v.startsWith(`${series}-`);
+  const inSeries = (v: string) =>
+    !series || v === series || v.startsWith(`${series}.`) || v.startsWith(`${series}-`);
   const newest = (re: RegExp) =>
     names
       .map((n) => re.exec(n)?.[1])
@@ -40,7 +41,11 @@ export function chooseKernelPackages(names: string[], arch: string, series?: str
   const split = newest(new RegExp(`^linux-binary-(\\d+\\.\\d+[^-]*)-${arch}$`));
   if (split) {
     const base = `linux-base-${split}-${arch}`;
-    return [`linux-binary-${split}-${arch}`, `linux-modules-${split}-${arch}`, ...(names.includes(base) ? [base] : [])];
+    return [
+      `linux-binary-${split}-${arch}`,
+      `linux-modules-${split}-${arch}`,
+      ...(names.includes(base) ? [base] : []),
+    ];
   }
   const whole = newest(new RegExp(`^linux-image-(\\d+\\.\\d+[^-]*-\\d+)-${arch}-unsigned$`));
   return whole ? [`linux-image-${whole}-${arch}-unsigned`] : null;
@@ -62,7 +67,11 @@ export async function debianKernel(request: DebianKernelRequest): Promise<Kernel
 }
 
 /** busybox-static of the guest's architecture (the guest's only shell and tools). */
-export async function debianBusybox(cacheDir: string, arch: LabArch, onProgress?: (text: string) => void): Promise<string> {
+export async function debianBusybox(
+  cacheDir: string,
+  arch: LabArch,
+  onProgress?: (text: string) => void,
+): Promise<string> {
   const apt = new PrivateApt(cacheDir, 'sid', arch);
   await apt.prepare(onProgress);
   const unpacked = await apt.unpack(['busybox-static'], 'busybox-static', onProgress);

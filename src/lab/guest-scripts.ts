@@ -4,7 +4,7 @@
  * its exit code and the files it left in /out, and powers off. Ports are found by name in sysfs (there is
  * no udev to make /dev/virtio-ports/ links).
  */
-export const GUEST_INIT = String.raw`#!/bin/busybox sh
+export const GUEST_INIT = `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/usr/local/bin:/usr/bin:/bin:/sbin
 mount -t proc proc /proc

@@ -60,11 +60,20 @@ export class Initramfs {
   async hostFile(host: string, guest?: string): Promise<void> {
     const real = await realpath(host);
     const info = await stat(real);
-    await this.file(guest ?? path.join(await realpath(path.dirname(host)), path.basename(host)), await readFile(real), info.mode & 0o777);
+    await this.file(
+      guest ?? path.join(await realpath(path.dirname(host)), path.basename(host)),
+      await readFile(real),
+      info.mode & 0o777,
+    );
   }
 
   /** A host folder, recursively, at `guest`; `keep` filters by path relative to `host`. */
-  async hostTree(host: string, guest: string, keep: (relative: string) => boolean = () => true, relative = ''): Promise<void> {
+  async hostTree(
+    host: string,
+    guest: string,
+    keep: (relative: string) => boolean = () => true,
+    relative = '',
+  ): Promise<void> {
     for (const entry of await readdir(path.join(host, relative), { withFileTypes: true })) {
       const rel = path.join(relative, entry.name);
       if (!keep(rel)) continue;
@@ -102,7 +111,9 @@ async function sharedLibraries(program: string): Promise<string[]> {
   const { execa } = await import('execa');
   const result = await execa('ldd', [program], { reject: false, stdin: 'ignore' });
   if (result.failed && !/not a dynamic executable/.test(String(result.stdout) + String(result.stderr))) {
-    throw unavailableError(`ldd ${program} failed: ${String(result.stderr).trim() || `exit ${result.exitCode}`}`);
+    throw unavailableError(
+      `ldd ${program} failed: ${String(result.stderr).trim() || `exit ${result.exitCode}`}`,
+    );
   }
   return parseLdd(String(result.stdout));
 }
@@ -115,7 +126,10 @@ async function sharedLibraries(program: string): Promise<string[]> {
 export async function compressInitramfs(file: string): Promise<string> {
   const { execa } = await import('execa');
   const zst = `${file}.zst`;
-  const result = await execa('zstd', ['-1', '-q', '-f', '-T0', file, '-o', zst], { reject: false, stdin: 'ignore' });
+  const result = await execa('zstd', ['-1', '-q', '-f', '-T0', file, '-o', zst], {
+    reject: false,
+    stdin: 'ignore',
+  });
   if (!result.failed) return zst;
   const { createReadStream, createWriteStream } = await import('node:fs');
   const { pipeline } = await import('node:stream/promises');

@@ -38,7 +38,9 @@ export async function findKernelConfig(modulesDir: string, image?: string): Prom
 export async function userKernel(image: string, modulesDir: string): Promise<KernelFiles> {
   if (!(await exists(image))) throw unavailableError(`--kernel ${image}: no such file`);
   if (!(await exists(path.join(modulesDir, 'kernel')))) {
-    throw unavailableError(`--modules ${modulesDir}: not a modules folder (lib/modules/<release>, with kernel/ inside)`);
+    throw unavailableError(
+      `--modules ${modulesDir}: not a modules folder (lib/modules/<release>, with kernel/ inside)`,
+    );
   }
   const resolved = path.resolve(modulesDir);
   return {
@@ -64,7 +66,13 @@ export async function unpackedKernel(root: string, source: KernelFiles['source']
       const image = [path.join(modulesDir, 'vmlinuz'), path.join(root, 'boot', `vmlinuz-${release}`)];
       for (const candidate of image) {
         if (await exists(candidate)) {
-          return { image: candidate, modulesDir, release, config: await findKernelConfig(modulesDir, candidate), source };
+          return {
+            image: candidate,
+            modulesDir,
+            release,
+            config: await findKernelConfig(modulesDir, candidate),
+            source,
+          };
         }
       }
     }

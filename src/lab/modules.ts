@@ -46,12 +46,20 @@ async function builtins(modulesDir: string): Promise<Set<string>> {
 
 /** A module file's bytes, decompressed with the system's xz, zstd or gzip (as kmod does). */
 async function decompress(file: string): Promise<Buffer> {
-  const tool = file.endsWith('.xz') ? 'xz' : file.endsWith('.zst') ? 'zstd' : file.endsWith('.gz') ? 'gzip' : null;
+  const tool = file.endsWith('.xz')
+    ? 'xz'
+    : file.endsWith('.zst')
+      ? 'zstd'
+      : file.endsWith('.gz')
+        ? 'gzip'
+        : null;
   if (!tool) return readFile(file);
   const { execa } = await import('execa');
   const result = await execa(tool, ['-dc', file], { encoding: 'buffer', reject: false, stdin: 'ignore' });
   if (result.failed) {
-    throw unavailableError(`cannot decompress ${path.basename(file)}: ${tool} ${(result as { code?: string }).code === 'ENOENT' ? 'is not installed' : 'failed'}`);
+    throw unavailableError(
+      `cannot decompress ${path.basename(file)}: ${tool} ${(result as { code?: string }).code === 'ENOENT' ? 'is not installed' : 'failed'}`,
+    );
   }
   return Buffer.from(result.stdout as Uint8Array);
 }

@@ -2,7 +2,7 @@ import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unavailableError } from '../core/errors.js';
-import { Initramfs } from './initramfs.js';
+import type { Initramfs } from './initramfs.js';
 
 /** The memregion package this process runs from (the folder with its package.json). */
 export async function packageRoot(from = path.dirname(fileURLToPath(import.meta.url))): Promise<string> {
@@ -34,7 +34,12 @@ export async function productionPackages(root: string): Promise<string[]> {
     for (const name of Object.keys(pkg.dependencies ?? {})) {
       const nested = path.join(dir, 'node_modules', name);
       const flat = path.join(root, 'node_modules', name);
-      const found = (await access(nested).then(() => true, () => false)) ? nested : flat;
+      const found = (await access(nested).then(
+        () => true,
+        () => false,
+      ))
+        ? nested
+        : flat;
       if (seen.has(found)) continue;
       seen.add(found);
       folders.push(found);
@@ -63,7 +68,11 @@ export async function addMemregion(image: Initramfs, node: string): Promise<void
   await image.hostTree(path.join(root, 'dist', 'cli'), `${guest}/dist/cli`, (rel) => !rel.endsWith('.map'));
   for (const folder of await productionPackages(root)) {
     const rel = path.relative(root, folder);
-    await image.hostTree(folder, path.posix.join(guest, rel), (r) => !r.endsWith('.map') && !r.endsWith('.d.ts') && !r.endsWith('.md'));
+    await image.hostTree(
+      folder,
+      path.posix.join(guest, rel),
+      (r) => !r.endsWith('.map') && !r.endsWith('.d.ts') && !r.endsWith('.md'),
+    );
   }
   // Under TCG, V8's JIT costs more than it saves: --jitless halves start-up. As flags, not NODE_OPTIONS:
   // there --no-expose-wasm is refused, and without it --jitless warns on stderr.

@@ -9,7 +9,8 @@ export const MIN_QEMU = [8, 2] as const;
 export const QEMU_INSTALL_HINT =
   'install QEMU 8.2 or newer, on Debian 12: apt-get install -t bookworm-backports qemu-system-x86 qemu-system-arm (after adding bookworm-backports to the apt sources)';
 
-export const qemuBinary = (arch: LabArch) => (arch === 'x86_64' ? 'qemu-system-x86_64' : 'qemu-system-aarch64');
+export const qemuBinary = (arch: LabArch) =>
+  arch === 'x86_64' ? 'qemu-system-x86_64' : 'qemu-system-aarch64';
 
 export interface QemuInfo {
   binary: string;
@@ -38,7 +39,9 @@ export async function findQemu(arch: LabArch): Promise<QemuInfo> {
   const version = parseQemuVersion(String(result.stdout));
   if (!version) throw unavailableError(`${binary} --version did not say its version: ${QEMU_INSTALL_HINT}`);
   if (!versionAtLeast(version, MIN_QEMU)) {
-    throw unavailableError(`${binary} is version ${version}, the lab needs ${MIN_QEMU.join('.')} or newer: ${QEMU_INSTALL_HINT}`);
+    throw unavailableError(
+      `${binary} is version ${version}, the lab needs ${MIN_QEMU.join('.')} or newer: ${QEMU_INSTALL_HINT}`,
+    );
   }
   return { binary, version };
 }
@@ -87,7 +90,12 @@ export function qemuArgs(plan: QemuPlan): string[] {
   ];
   if (x86) {
     const cxl = plan.cxl.length > 0;
-    args.push('-M', cxl ? 'q35,cxl=on' : 'q35', '-cpu', plan.cpu === 'bare-metal' ? 'max,-hypervisor' : 'max');
+    args.push(
+      '-M',
+      cxl ? 'q35,cxl=on' : 'q35',
+      '-cpu',
+      plan.cpu === 'bare-metal' ? 'max,-hypervisor' : 'max',
+    );
     args.push('-m', `${plan.memoryMiB}M,maxmem=8G,slots=4`);
     if (cxl) {
       args.push('-device', 'pxb-cxl,bus_nr=12,bus=pcie.0,id=cxl.1');
@@ -96,7 +104,10 @@ export function qemuArgs(plan: QemuPlan): string[] {
         args.push('-device', `cxl-rp,port=${i},bus=cxl.1,id=rp${i},chassis=0,slot=${i + 2}`);
         if (device.kind === 'ram') {
           args.push('-object', `memory-backend-ram,id=cxlmem${i},share=on,size=${size}`);
-          args.push('-device', `cxl-type3,bus=rp${i},volatile-memdev=cxlmem${i},id=cxl-dev${i},sn=${device.serial}`);
+          args.push(
+            '-device',
+            `cxl-type3,bus=rp${i},volatile-memdev=cxlmem${i},id=cxl-dev${i},sn=${device.serial}`,
+          );
         } else {
           const file = path.join(plan.work, `cxl${i}.pmem`);
           args.push('-object', `memory-backend-file,id=cxlmem${i},share=on,mem-path=${file},size=${size}`);

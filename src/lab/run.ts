@@ -10,7 +10,7 @@ import { type KernelFiles, userKernel } from './kernel-files.js';
 import { CXL_MODULES, resolveModules } from './modules.js';
 import type { LabOptions } from './options.js';
 import { addMemregion } from './payload.js';
-import { findQemu, qemuArgs, type QemuInfo } from './qemu.js';
+import { findQemu, type QemuInfo, qemuArgs } from './qemu.js';
 import { FileFollower, type GuestStatus, parseStatus, shellQuote } from './session.js';
 
 export interface LabRequest extends LabOptions {
@@ -40,7 +40,8 @@ export interface LabSummary {
 
 async function resolveKernel(request: LabRequest, cacheDir: string): Promise<KernelFiles> {
   if (request.kernel || request.modules) {
-    if (!request.kernel || !request.modules) throw new MemregionError('--kernel and --modules go together', ExitCode.USAGE);
+    if (!request.kernel || !request.modules)
+      throw new MemregionError('--kernel and --modules go together', ExitCode.USAGE);
     return userKernel(request.kernel, request.modules);
   }
   request.onProgress?.("no --kernel given: using Debian's newest kernel packages");
@@ -159,7 +160,13 @@ export async function runLab(request: LabRequest): Promise<LabSummary> {
 async function findOnPath(name: string): Promise<string | null> {
   for (const dir of (process.env.PATH ?? '').split(':').filter(Boolean)) {
     const file = path.join(dir, name);
-    if (await stat(file).then((s) => s.isFile(), () => false)) return file;
+    if (
+      await stat(file).then(
+        (s) => s.isFile(),
+        () => false,
+      )
+    )
+      return file;
   }
   return null;
 }
@@ -176,7 +183,13 @@ async function boot(
   // lab is killed outright (SIGKILL, a CI timeout), instead of running on unwatched.
   const setpriv = await findOnPath('setpriv');
   const [file, argv] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', binary, ...args]] : [binary, args];
-  const child = execa(file, argv, { reject: false, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', cancelSignal: request.signal });
+  const child = execa(file, argv, {
+    reject: false,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    cancelSignal: request.signal,
+  });
   let statusText = '';
   const followers = [
     new FileFollower(path.join(work, 'status.out'), (c) => {
@@ -199,7 +212,9 @@ async function boot(
     const status = parseStatus(statusText);
     if (status.readyAt !== undefined && readyAt === 0) {
       readyAt = Date.now();
-      request.onProgress?.(`booted in ${((readyAt - bootStart) / 1000).toFixed(1)} s; running ${describeCommand(request.command)}`);
+      request.onProgress?.(
+        `booted in ${((readyAt - bootStart) / 1000).toFixed(1)} s; running ${describeCommand(request.command)}`,
+      );
     }
     if (status.exitCode !== undefined && exitedAt === 0) exitedAt = Date.now();
     if (readyAt === 0 && Date.now() - bootStart > request.bootTimeoutMs) {
@@ -211,7 +226,8 @@ async function boot(
   }
   const result = await child;
   for (const f of followers) await f.poll();
-  if (request.signal?.aborted) throw new MemregionError('interrupted; the VM was stopped', ExitCode.INTERRUPTED);
+  if (request.signal?.aborted)
+    throw new MemregionError('interrupted; the VM was stopped', ExitCode.INTERRUPTED);
   if (timedOut) {
     throw new MemregionError(
       `the VM did not boot within ${request.bootTimeoutMs / 1000} s (console: ${await tail(path.join(work, 'console.log'))})`,
@@ -246,11 +262,18 @@ async function tail(file: string): Promise<string> {
 
 async function extractFiles(tarFile: string, outDir: string): Promise<void> {
   await mkdir(outDir, { recursive: true });
-  const size = await stat(tarFile).then((s) => s.size, () => 0);
+  const size = await stat(tarFile).then(
+    (s) => s.size,
+    () => 0,
+  );
   if (size === 0) return;
   const { execa } = await import('execa');
   const result = await execa('tar', ['-xf', tarFile, '-C', outDir], { reject: false, stdin: 'ignore' });
-  if (result.failed) throw new MemregionError(`cannot unpack the guest's files into ${outDir}: ${String(result.stderr).trim()}`, ExitCode.IO_ERR);
+  if (result.failed)
+    throw new MemregionError(
+      `cannot unpack the guest's files into ${outDir}: ${String(result.stderr).trim()}`,
+      ExitCode.IO_ERR,
+    );
 }
 
 /** The command in one short line, for progress. */

@@ -3,6 +3,12 @@ import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { repo } from './scenario.js';
 
+interface LabJson {
+  kernel: { release: string };
+  qemu: { version: string };
+  command: { exit_code: number; stdout: string };
+}
+
 interface Probe {
   verdict: string;
   smccc: { version: string | null; conduit: string | null };
@@ -11,16 +17,36 @@ interface Probe {
 }
 
 /** `memregion lab --arch arm64 --json -- memregion probe --json`: the evidence is collected in the guest and judged here. */
-function labProbe(cpu: 'guest' | 'bare-metal'): Promise<{ code: number | null; summary: Record<string, any>; wallMs: number }> {
+function labProbe(
+  cpu: 'guest' | 'bare-metal',
+): Promise<{ code: number | null; summary: LabJson; wallMs: number }> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [`${repo}/bin/memregion`, 'lab', '--json', '--arch', 'arm64', '--cpu', cpu, '--', 'memregion', 'probe', '--json'],
+      [
+        `${repo}/bin/memregion`,
+        'lab',
+        '--json',
+        '--arch',
+        'arm64',
+        '--cpu',
+        cpu,
+        '--',
+        'memregion',
+        'probe',
+        '--json',
+      ],
       { timeout: 15 * 60_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
-        if (!stdout.trim().startsWith('{')) reject(new Error(`lab failed: ${stderr.trim().split('\n').pop()}`));
-        else resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, summary: JSON.parse(stdout), wallMs: Date.now() - started });
+        if (!stdout.trim().startsWith('{'))
+          reject(new Error(`lab failed: ${stderr.trim().split('\n').pop()}`));
+        else
+          resolve({
+            code: error ? ((error as { code?: number }).code ?? null) : 0,
+            summary: JSON.parse(stdout),
+            wallMs: Date.now() - started,
+          });
       },
     );
   });
@@ -45,7 +71,10 @@ describe('arm64 virt, Debian newest kernel', () => {
       assert.equal(probe.smccc.version, '1.0');
       assert.equal(probe.provider.registered, false);
       assert.match(probe.reasons[0] ?? '', /# CONFIG_CACHEMAINT_FOR_HOTPLUG is not set/);
-      assert.doesNotMatch(probe.reasons[0] ?? '', /CONFIG_ARM_SMCCC_CACHE is not set|CONFIG_ARM_SMCCC_CACHE and/);
+      assert.doesNotMatch(
+        probe.reasons[0] ?? '',
+        /CONFIG_ARM_SMCCC_CACHE is not set|CONFIG_ARM_SMCCC_CACHE and/,
+      );
       assert.ok(probe.reasons.some((r) => /^SMCCC 1\.0: /.test(r)));
     });
   }

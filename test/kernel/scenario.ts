@@ -32,18 +32,26 @@ const BOOT_LIMIT_MS = 15 * 60_000;
 /** Boots one VM through `memregion lab --json` and runs a scenario script (guest/lib.sh + guest/NAME.sh) in it. */
 export async function bootScenario(script: string, labArgs: string[]): Promise<Scenario> {
   const out = await mkdtemp(path.join(tmpdir(), `memregion-kernel-${script}-`));
-  const body = [await readFile(path.join(here, 'guest', 'lib.sh'), 'utf8'), await readFile(path.join(here, 'guest', `${script}.sh`), 'utf8')].join('\n');
+  const body = [
+    await readFile(path.join(here, 'guest', 'lib.sh'), 'utf8'),
+    await readFile(path.join(here, 'guest', `${script}.sh`), 'utf8'),
+  ].join('\n');
   const started = Date.now();
-  const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>((resolve) => {
-    execFile(
-      process.execPath,
-      [bin, 'lab', '--json', '--out', out, ...labArgs, '--', 'sh', '-c', body],
-      { timeout: BOOT_LIMIT_MS, maxBuffer: 64 * 1024 * 1024, killSignal: 'SIGKILL' },
-      (error, stdout, stderr) => resolve({ stdout, stderr, code: error ? ((error as { code?: number }).code ?? null) : 0 }),
-    );
-  });
+  const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>(
+    (resolve) => {
+      execFile(
+        process.execPath,
+        [bin, 'lab', '--json', '--out', out, ...labArgs, '--', 'sh', '-c', body],
+        { timeout: BOOT_LIMIT_MS, maxBuffer: 64 * 1024 * 1024, killSignal: 'SIGKILL' },
+        (error, stdout, stderr) =>
+          resolve({ stdout, stderr, code: error ? ((error as { code?: number }).code ?? null) : 0 }),
+      );
+    },
+  );
   if (!stdout.trim().startsWith('{')) {
-    throw new Error(`memregion lab ${script} failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    throw new Error(
+      `memregion lab ${script} failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+    );
   }
   const summary = JSON.parse(stdout) as Scenario['summary'];
   const text = (name: string) => readFile(path.join(out, name), 'utf8');

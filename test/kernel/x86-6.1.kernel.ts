@@ -11,8 +11,20 @@ import { bootScenario, type Scenario, timing } from './scenario.js';
 describe('x86_64 bare metal, Debian 12 Linux 6.1', () => {
   let s: Scenario;
   before(async () => {
-    const kernel = await debianKernel({ arch: 'x86_64', suite: 'bookworm', series: '6.1', cacheDir: labCacheDir() });
-    s = await bootScenario('x86-6.1', ['--cpu', 'bare-metal', '--kernel', kernel.image, '--modules', kernel.modulesDir]);
+    const kernel = await debianKernel({
+      arch: 'x86_64',
+      suite: 'bookworm',
+      series: '6.1',
+      cacheDir: labCacheDir(),
+    });
+    s = await bootScenario('x86-6.1', [
+      '--cpu',
+      'bare-metal',
+      '--kernel',
+      kernel.image,
+      '--modules',
+      kernel.modulesDir,
+    ]);
     console.log(timing('x86_64 6.1', s));
   });
   after(async () => {
@@ -35,10 +47,16 @@ describe('x86_64 bare metal, Debian 12 Linux 6.1', () => {
   test('invalidate --region is refused (69) and, forced, does not claim an invalidation', async () => {
     assert.equal(await s.rc('refused'), 69);
     const rc = await s.rc('force');
-    const report = await s.json<{ ok: boolean; kernel_calls: { count: number | null; reason?: string }; warnings: string[] }>('force');
+    const report = await s.json<{
+      ok: boolean;
+      kernel_calls: { count: number | null; reason?: string };
+      warnings: string[];
+    }>('force');
     assert.equal((await s.text('commit-after-force')).trim(), '1');
     assert.equal(rc, 0);
     assert.notEqual(report.kernel_calls.count, 1);
-    assert.ok(report.warnings.some((w) => /no cpu_cache_invalidate_memregion|nothing was invalidated/i.test(w)));
+    assert.ok(
+      report.warnings.some((w) => /no cpu_cache_invalidate_memregion|nothing was invalidated/i.test(w)),
+    );
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
 import { rm } from 'node:fs/promises';
+import { after, before, describe, test } from 'node:test';
 import { bootScenario, type Scenario, timing } from './scenario.js';
 
 // Linux 7.2 (Debian's newest) in an x86_64 guest whose CPUID says "hypervisor": the kernel has
@@ -34,9 +34,22 @@ describe('x86_64 guest, Debian newest kernel', () => {
   });
 
   test('regions agree with cxl-cli on memdevs, serials and the configured region', async () => {
-    type Region = { name: string; kind: string; serial?: string; size: string; committed?: boolean; memdevs?: string[]; serials?: string[] };
+    type Region = {
+      name: string;
+      kind: string;
+      serial?: string;
+      size: string;
+      committed?: boolean;
+      memdevs?: string[];
+      serials?: string[];
+    };
     const regions = (await s.json<{ regions: Region[] }>('regions')).regions;
-    const cxlMemdevs = JSON.parse(await s.text('cxl-list.out')) as { memdev: string; serial: number; ram_size?: number; pmem_size?: number }[];
+    const cxlMemdevs = JSON.parse(await s.text('cxl-list.out')) as {
+      memdev: string;
+      serial: number;
+      ram_size?: number;
+      pmem_size?: number;
+    }[];
     const ours = regions.filter((r) => r.kind === 'cxl_memdev');
     assert.equal(ours.length, cxlMemdevs.length);
     for (const theirs of cxlMemdevs) {
@@ -79,7 +92,9 @@ describe('x86_64 guest, Debian newest kernel', () => {
   });
 
   test('lockdown=confidentiality: tracefs is refused and said so, never a stack trace', async () => {
-    const probe = await s.json<{ verdict: string; evidence: { source: string; detail: string }[] }>('lockdown-probe');
+    const probe = await s.json<{ verdict: string; evidence: { source: string; detail: string }[] }>(
+      'lockdown-probe',
+    );
     assert.equal(probe.verdict, 'unsupported');
     assert.ok(probe.evidence.some((e) => /lockdown/.test(e.source) && /confidentiality/.test(e.detail)));
     const rc = await s.rc('lockdown-trace');

@@ -218,7 +218,10 @@ describe('probe verdicts on arm64', () => {
   test('framework without any provider built (config): unsupported', async () => {
     const report = await machine('arm64-no-provider');
     assert.equal(report.verdict, 'unsupported');
-    assert.match(report.reasons[0] ?? '', /# CONFIG_ARM_SMCCC_CACHE is not set, # CONFIG_HISI_SOC_HHA is not set/);
+    assert.match(
+      report.reasons[0] ?? '',
+      /# CONFIG_ARM_SMCCC_CACHE is not set, # CONFIG_HISI_SOC_HHA is not set/,
+    );
   });
 
   test('framework without any provider built (kallsyms): unsupported', async () => {

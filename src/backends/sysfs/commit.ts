@@ -234,9 +234,13 @@ export async function invalidateRegion(
   const noInvalidation = invalidated === false && calls.count === null;
   if (noInvalidation) {
     // Linux 6.1 commits CXL regions without any cache invalidation: a success would claim one that never happened.
-    warnings.push(`${name} is committed, but this kernel has no cpu_cache_invalidate_memregion: nothing was invalidated`);
+    warnings.push(
+      `${name} is committed, but this kernel has no cpu_cache_invalidate_memregion: nothing was invalidated`,
+    );
   } else if (invalidated === false) {
-    warnings.push(`${name} is committed, but the kernel made no cpu_cache_invalidate_memregion call (traced)`);
+    warnings.push(
+      `${name} is committed, but the kernel made no cpu_cache_invalidate_memregion call (traced)`,
+    );
   }
   return {
     ...base,

@@ -62,7 +62,11 @@ function providerConfig(option: DecisionInput['option']): string {
   const menu = option('CACHEMAINT_FOR_HOTPLUG');
   const smccc = option('ARM_SMCCC_CACHE');
   const hisi = option('HISI_SOC_HHA');
-  if (!isBuilt(menu ?? undefined) && (smccc === undefined || smccc === null) && (hisi === undefined || hisi === null)) {
+  if (
+    !isBuilt(menu ?? undefined) &&
+    (smccc === undefined || smccc === null) &&
+    (hisi === undefined || hisi === null)
+  ) {
     return `${describeOption(menu, 'CACHEMAINT_FOR_HOTPLUG')} (the menu of the providers CONFIG_ARM_SMCCC_CACHE and CONFIG_HISI_SOC_HHA, so neither is built)`;
   }
   return `${describeOption(smccc, 'ARM_SMCCC_CACHE')}, ${describeOption(hisi, 'HISI_SOC_HHA')}`;
@@ -73,7 +77,8 @@ function providerConfig(option: DecisionInput['option']): string {
  * backend lists it too, and it says what the firmware would lack even on a kernel with the provider.
  */
 function smcccReason(input: DecisionInput): string | null {
-  if (input.platform.family !== 'arm64' || !input.smcccVersion || versionAtLeast(input.smcccVersion, 1, 1)) return null;
+  if (input.platform.family !== 'arm64' || !input.smcccVersion || versionAtLeast(input.smcccVersion, 1, 1))
+    return null;
   return `SMCCC ${input.smcccVersion}: the SMCCC provider needs SMCCC 1.1 or later (SMCCC_ARCH_FEATURES), so it cannot register`;
 }
 
@@ -81,7 +86,8 @@ function smcccReason(input: DecisionInput): string | null {
 export function decide(input: DecisionInput): Decision {
   const decision = decideFirst(input);
   const smccc = smcccReason(input);
-  if (decision.verdict !== 'supported' && smccc && !decision.reasons.includes(smccc)) decision.reasons.push(smccc);
+  if (decision.verdict !== 'supported' && smccc && !decision.reasons.includes(smccc))
+    decision.reasons.push(smccc);
   return decision;
 }
 
