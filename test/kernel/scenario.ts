@@ -68,3 +68,15 @@ export async function bootScenario(script: string, labArgs: string[]): Promise<S
 /** One line for the run's log: which kernel, how long. */
 export const timing = (name: string, s: Scenario) =>
   `${name}: Linux ${s.summary.kernel.release}, QEMU ${s.summary.qemu.version}, wall ${(s.wallMs / 1000).toFixed(0)} s (boot ${(s.summary.duration_ms.boot / 1000).toFixed(0)} s, scenario ${(s.summary.duration_ms.command / 1000).toFixed(0)} s)`;
+
+/**
+ * With MEMREGION_CAPTURE_FIXTURES=1, a tree the guest collected (memregion-collect) becomes the fixture
+ * test/fixtures/kernels/NAME, replacing the previous capture: how the committed trees were made.
+ */
+export async function captureFixture(tree: string, name: string): Promise<void> {
+  if (process.env.MEMREGION_CAPTURE_FIXTURES !== '1') return;
+  const { cp, rm: remove } = await import('node:fs/promises');
+  const target = path.join(repo, 'test', 'fixtures', 'kernels', name);
+  await remove(target, { recursive: true, force: true });
+  await cp(tree, target, { recursive: true, verbatimSymlinks: true });
+}

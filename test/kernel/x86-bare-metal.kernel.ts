@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { bootScenario, type Scenario, timing } from './scenario.js';
+import { bootScenario, captureFixture, type Scenario, timing } from './scenario.js';
 
 interface Report {
   ok: boolean;
@@ -19,6 +20,7 @@ describe('x86_64 bare metal, Debian newest kernel', () => {
   let s: Scenario;
   before(async () => {
     s = await bootScenario('x86-bare-metal', ['--cpu', 'bare-metal']);
+    await captureFixture(path.join(s.out, 'tree-committed'), 'x86-bare-metal-region-committed');
     console.log(timing('x86_64 bare metal', s));
   });
   after(async () => {
@@ -84,6 +86,7 @@ describe('x86_64 bare metal, Debian newest kernel', () => {
     const region = regions.regions.find((r) => r.name === (report as unknown as { region: string }).region);
     assert.equal(region?.driver, 'cxl_region');
     assert.ok((region?.dax_devices ?? []).length > 0);
+    assert.equal(await s.text('dax-bind.err'), '');
     assert.equal(await s.rc('in-use'), 75);
     assert.match(await s.text('in-use.err'), /in use/);
   });

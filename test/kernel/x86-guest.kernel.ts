@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { bootScenario, type Scenario, timing } from './scenario.js';
+import { bootScenario, captureFixture, type Scenario, timing } from './scenario.js';
 
 // Linux 7.2 (Debian's newest) in an x86_64 guest whose CPUID says "hypervisor": the kernel has
 // cpu_cache_invalidate_memregion but refuses it (WARN_ON_ONCE, -ENXIO), so there is no provider.
@@ -9,6 +10,7 @@ describe('x86_64 guest, Debian newest kernel', () => {
   let s: Scenario;
   before(async () => {
     s = await bootScenario('x86-guest', ['--cpu', 'guest']);
+    await captureFixture(path.join(s.out, 'tree-configured'), 'x86-guest-region-configured');
     console.log(timing('x86_64 guest', s));
   });
   after(async () => {

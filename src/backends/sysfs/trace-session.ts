@@ -2,6 +2,7 @@ import { ExitCode, MemregionError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { TraceEvent } from '../types.js';
 import { EventPairer } from './trace-events.js';
+import { sweepDeadSessions } from './trace-sweep.js';
 import {
   formatProbe,
   formatRemoval,
@@ -91,6 +92,9 @@ export class TraceSession {
   }
 
   private async start(): Promise<void> {
+    const swept = await sweepDeadSessions(this.tracefs, this.group);
+    if (swept.length > 0)
+      this.warnings.push(`removed the probes of dead memregion runs: ${swept.join(', ')}`);
     for (const def of this.definitions) {
       const line = formatProbe(this.group, def);
       try {

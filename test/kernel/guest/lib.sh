@@ -6,7 +6,8 @@ T=/sys/kernel/tracing
 run() {
   name=$1; shift
   echo "[$(cut -d' ' -f1 /proc/uptime)] $name: $*" >&2
-  "$@" > "$O/$name.out" 2> "$O/$name.err" < /dev/null
+  # A bound against hangs: a command still running after 5 minutes is stopped (SIGTERM, then exit 143).
+  timeout 300 "$@" > "$O/$name.out" 2> "$O/$name.err" < /dev/null
   echo $? > "$O/$name.rc"
 }
 # The kernel's side of things at a point: taint, log, kprobe_events.

@@ -16,11 +16,13 @@ run erase-committed memregion erase "$MEM" --method sanitize --yes --json
 run cycle memregion invalidate --region "$REGION" --cycle --yes --json
 run enable memregion invalidate --region "$REGION" --cycle --enable --yes --json
 run regions-enabled memregion regions --json
+# The region's DAX device comes up unbound here; bound to device_dax, it is in use.
+for d in "$CXL/$REGION"/dax_region*/dax*; do basename "$d" > /sys/bus/dax/drivers/device_dax/bind; done 2> "$O/dax-bind.err"
 run in-use memregion invalidate --region "$REGION" --cycle --yes
 # Traced by hand: a decommit and a commit through sysfs, with the region unbound first.
 echo "$REGION" > /sys/bus/cxl/drivers/cxl_region/unbind
 run trace-writes memregion trace --json -- sh -c "echo 0 > $CXL/$REGION/commit; echo 1 > $CXL/$REGION/commit"
-run stress memregion stress --region "$REGION" --ops 3 --yes --json
+run stress memregion stress --region "$REGION" --cycles 3 --yes --json
 for s in INT TERM HUP; do trace_signal $s; done
 memregion trace --json -- sleep 60 > /dev/null 2>&1 < /dev/null &
 pid=$!
