@@ -19,7 +19,12 @@ const byKind = (all: RegionInfo[], kind: string) => all.filter((r) => r.kind ===
 
 describe('trees captured from real kernels', () => {
   test('every capture is there (the kernel suite writes them)', async () => {
-    for (const name of ['x86-guest-region-configured', 'x86-6.1-region-configured']) {
+    for (const name of [
+      'x86-guest-region-configured',
+      'x86-6.1-region-configured',
+      'arm64-hvc',
+      'arm64-smc',
+    ]) {
       await access(path.join(kernels, name, 'proc/sys/kernel/osrelease'));
     }
   });
@@ -52,4 +57,21 @@ describe('trees captured from real kernels', () => {
     assert.equal(region?.mode, null);
     assert.deepEqual(region?.serials, ['0x1002']);
   });
+
+  for (const [name, conduit] of [
+    ['arm64-hvc', 'hvc'],
+    ['arm64-smc', 'smc'],
+  ] as const) {
+    test(`Linux 7.2 arm64 on QEMU virt (${conduit}): the config line that is there, and SMCCC 1.0, are the reasons`, async () => {
+      const report = await probe(name);
+      assert.equal(report.verdict, 'unsupported');
+      assert.deepEqual(report.smccc, { version: '1.0', conduit });
+      assert.match(
+        report.reasons[0] ?? '',
+        /^\/boot\/config-7\.2\.\S+: # CONFIG_CACHEMAINT_FOR_HOTPLUG is not set/,
+      );
+      assert.match(report.reasons[1] ?? '', /^SMCCC 1\.0: /);
+      assert.equal(report.reasons.length, 2);
+    });
+  }
 });
