@@ -75,7 +75,7 @@ describe('x86_64 bare metal, Debian newest kernel', () => {
     assert.equal(report.kernel_calls.count, 2);
   });
 
-  test('--enable binds the region after the commit, as cxl enable-region does; then it is in use', async () => {
+  test('--enable binds the region after the commit, as cxl enable-region does', async () => {
     assert.equal(await s.rc('enable'), 0);
     const report = await s.json<Report>('enable');
     assert.ok(report.plan.includes('bind cxl_region'));
@@ -87,8 +87,6 @@ describe('x86_64 bare metal, Debian newest kernel', () => {
     assert.equal(region?.driver, 'cxl_region');
     assert.ok((region?.dax_devices ?? []).length > 0);
     assert.equal(await s.text('dax-bind.err'), '');
-    assert.equal(await s.rc('in-use'), 75);
-    assert.match(await s.text('in-use.err'), /in use/);
   });
 
   test('trace -- <command>: each commit write is one traced call with the region range', async () => {

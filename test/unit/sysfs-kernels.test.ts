@@ -48,6 +48,19 @@ describe('trees captured from real kernels', () => {
     assert.equal(region?.driver, null);
   });
 
+  test('Linux 7.2 x86 bare metal: supported; a commit leaves the region committed but unbound, its decoder counted', async () => {
+    const report = await probe('x86-bare-metal-region-committed');
+    assert.equal(report.verdict, 'supported');
+    const all = await regions('x86-bare-metal-region-committed');
+    const [region] = byKind(all, 'cxl_region');
+    assert.equal(region?.committed, true);
+    assert.equal(region?.driver, null);
+    assert.deepEqual(region?.dax_devices, []);
+    assert.deepEqual(region?.serials, ['0x1001']);
+    const memdev = byKind(all, 'cxl_memdev').find((m) => m.serial === '0x1001');
+    assert.equal(memdev?.decoders_committed, 1);
+  });
+
   test('Linux 6.1: no CONFIG_ARCH_HAS_CPU_CACHE_INVALIDATE_MEMREGION line, no cpu_cache_invalidate_memregion', async () => {
     const report = await probe('x86-6.1-region-configured');
     assert.equal(report.verdict, 'unsupported');

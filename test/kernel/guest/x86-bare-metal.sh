@@ -18,6 +18,7 @@ run enable memregion invalidate --region "$REGION" --cycle --enable --yes --json
 run regions-enabled memregion regions --json
 # The region's DAX device comes up unbound here; bound to device_dax, it is in use.
 for d in "$CXL/$REGION"/dax_region*/dax*; do basename "$d" > /sys/bus/dax/drivers/device_dax/bind; done 2> "$O/dax-bind.err"
+ls -l "$CXL/$REGION"/dax_region*/dax*/ > "$O/dax-after-bind" 2>&1
 run in-use memregion invalidate --region "$REGION" --cycle --yes
 # Traced by hand: a decommit and a commit through sysfs, with the region unbound first.
 echo "$REGION" > /sys/bus/cxl/drivers/cxl_region/unbind
