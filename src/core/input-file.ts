@@ -10,7 +10,11 @@ export const MAX_INPUT_BYTES = 1024 * 1024;
  * a FIFO or a device can never stall the process, and the file is checked with fstat on the descriptor it
  * was opened as (no race with a rename). Errors name the file and the reason, never its content. Exit 66.
  */
-export async function readRegularFile(file: string, what: string, maxBytes = MAX_INPUT_BYTES): Promise<string> {
+export async function readRegularFile(
+  file: string,
+  what: string,
+  maxBytes = MAX_INPUT_BYTES,
+): Promise<string> {
   const fail = (why: string) => new MemregionError(`cannot read ${what} ${file} (${why})`, ExitCode.NO_INPUT);
   let handle: Awaited<ReturnType<typeof open>>;
   try {

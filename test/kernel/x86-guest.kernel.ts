@@ -76,7 +76,10 @@ describe('x86_64 guest, Debian newest kernel', () => {
 
   test('refusals come in order: no provider (69) before no --yes (64); a bad name is 65', async () => {
     assert.equal(await s.rc('no-provider'), 69);
-    assert.match(await s.text('no-provider.err'), /^memregion: .*without a cache invalidation provider.*--force/m);
+    assert.match(
+      await s.text('no-provider.err'),
+      /^memregion: .*without a cache invalidation provider.*--force/m,
+    );
     assert.equal(await s.rc('force-no-yes'), 64);
     assert.match(await s.text('force-no-yes.err'), /--yes/);
     assert.equal(await s.rc('bad-region'), 65);
