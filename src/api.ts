@@ -14,8 +14,9 @@ import type {
 } from './backends/types.js';
 import { usageError } from './core/errors.js';
 import { silentLogger } from './core/log.js';
+import { quote } from './core/quote.js';
 import { freshSeed, Random } from './core/random.js';
-import { parseU64, validateRange } from './core/units.js';
+import { MIN_INTERVAL_MS, parseU64, validateRange } from './core/units.js';
 import type { StressSnapshot } from './stress/engine.js';
 import { PATTERNS, type Pattern, type RangeSpec, validateRangeSpec } from './stress/ranges.js';
 import { buildStressReport, type StressReport, type StressSettings } from './stress/report.js';
@@ -67,7 +68,7 @@ export async function createBackend(options: CreateBackendOptions): Promise<Back
       break;
     }
     default:
-      throw usageError(`unknown backend "${String(full.backend)}" (sysfs or emulated)`);
+      throw usageError(`unknown backend ${quote(String(full.backend))} (sysfs or emulated)`);
   }
   created.set(backend, full);
   return backend;
@@ -166,10 +167,11 @@ export async function stress(backend: Backend, options: StressOptions = {}): Pro
   let durationMs = options.durationMs ?? null;
   if (ops === null && durationMs === null) durationMs = 5000;
   if (durationMs !== null && !(durationMs > 0)) throw usageError('the duration must be more than 0');
-  if (options.intervalMs !== undefined && !(options.intervalMs > 0))
-    throw usageError('the interval must be more than 0');
+  if (options.intervalMs !== undefined && !(options.intervalMs >= MIN_INTERVAL_MS))
+    throw usageError('the interval must be at least 1 µs (0.001 ms)');
   const pattern = options.pattern ?? 'random';
-  if (!PATTERNS.includes(pattern)) throw usageError(`unknown pattern "${pattern}" (${PATTERNS.join(', ')})`);
+  if (!PATTERNS.includes(pattern))
+    throw usageError(`unknown pattern ${quote(String(pattern))} (${PATTERNS.join(', ')})`);
   const range: RangeSpec = {
     pattern,
     base: toU64(options.base ?? 0x8000_0000n, 'base'),

@@ -1,65 +1,57 @@
 import { CommanderError } from '@commander-js/extra-typings';
-import { buildProgram } from './cli/program.js';
+import { guardProcess, writeErrorLine } from './cli/process-guard.js';
+import { buildProgram, usageHelpLine } from './cli/program.js';
 import { ExitCode, MemregionError } from './core/errors.js';
+import { signalExitCode } from './core/stop.js';
 
 /**
- * Entry point: parse, run, and turn every failure into one line on stderr and a sysexits code. Ctrl-C
- * aborts the work (commands print what they have, exit 130); a second Ctrl-C exits at once.
+ * Entry point: parse, run, and turn every failure into one line on stderr and a sysexits code. SIGINT,
+ * SIGTERM and SIGHUP abort the work (commands print what they have; exit 128 + the signal); a second
+ * signal exits at once.
  */
 export async function main(argv: string[]): Promise<number> {
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    interrupts += 1;
-    if (interrupts > 1) process.exit(ExitCode.INTERRUPTED);
-    process.stderr.write(
-      `\nmemregion: ${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: stopping (again to quit at once)\n`,
-    );
-    controller.abort();
-  };
-  // A reader that stops early (`| head`) closes stdout: stop quietly, no stack trace.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(ExitCode.IO_ERR);
-  });
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  let exitCode: number = ExitCode.OK;
   const verbose = argv.includes('-v') || argv.includes('--verbose');
+  const quiet = argv.includes('-q') || argv.includes('--quiet');
+  const guard = guardProcess({ verbose, quiet });
+  let exitCode: number = ExitCode.OK;
   // Stack traces (shown with --verbose only) then point into src/, not into the bundle.
   if (verbose) process.setSourceMapsEnabled(true);
   try {
-    const program = buildProgram(controller.signal, (code) => {
+    const program = buildProgram(guard.signal, (code) => {
       exitCode = code;
     });
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
+    if (error instanceof CommanderError && error.code === 'commander.help' && error.exitCode !== 0)
+      writeErrorLine(usageHelpLine(argv));
     exitCode = reportError(error, verbose);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
+  // A run that a signal stopped ends with 128 + that signal, unless it failed for a reason of its own.
+  const stopped = guard.stoppedBy();
+  if (stopped && (exitCode === ExitCode.OK || exitCode === ExitCode.INTERRUPTED))
+    exitCode = signalExitCode(stopped);
+  await guard.flush();
   return exitCode;
 }
 
 function reportError(error: unknown, verbose: boolean): number {
   if (error instanceof CommanderError) {
-    // Help and version end with code 0; every parse error is a usage error (commander already said it).
     // Asked-for help and --version end with 0; help shown for a missing command, and every parse error,
-    // are usage errors.
+    // are usage errors (commander already said it).
     return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
   }
   if (error instanceof MemregionError) {
-    process.stderr.write(`memregion: ${error.message}\n`);
+    writeErrorLine(error.message);
     if (verbose && error.cause instanceof Error && error.cause.stack)
       process.stderr.write(`${error.cause.stack}\n`);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(
-    `memregion: internal error: ${message.split('\n')[0]}${verbose ? '' : ' (--verbose shows the stack)'}\n`,
-  );
+  writeErrorLine(`internal error: ${message.split('\n')[0]}${verbose ? '' : ' (--verbose shows the stack)'}`);
   if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   return ExitCode.SOFTWARE;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// Work a stopped run leaves behind (requests still queued in an emulated provider, a timer) must not
+// keep the process alive once the result is out: end it explicitly, after stdout has taken everything.
+process.exit(await main(process.argv.slice(2)));

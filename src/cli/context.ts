@@ -9,6 +9,7 @@ import {
 import { ExitCode, MemregionError, usageError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { Format } from '../core/output.js';
+import { quote } from '../core/quote.js';
 import { freshSeed } from '../core/random.js';
 import { parseCount } from '../core/units.js';
 import { enableColor } from './style.js';
@@ -47,19 +48,22 @@ export interface Context {
 export async function createContext(options: GlobalOptions, signal: AbortSignal): Promise<Context> {
   const backendName = options.backend ?? 'sysfs';
   if (!(BACKEND_NAMES as string[]).includes(backendName)) {
-    throw usageError(`unknown backend "${backendName}" (sysfs or emulated)`);
+    throw usageError(`unknown backend ${quote(backendName)} (sysfs or emulated)`);
   }
   const provider = options.provider ?? 'v2';
   if (!(PROVIDER_VARIANTS as string[]).includes(provider)) {
-    throw usageError(`unknown provider "${provider}" (${PROVIDER_VARIANTS.join(', ')})`);
+    throw usageError(`unknown provider ${quote(provider)} (${PROVIDER_VARIANTS.join(', ')})`);
   }
   const format = (options.json ? 'json' : (options.format ?? 'human')) as Format;
   if (options.json && options.format && options.format !== 'json') {
-    throw usageError(`--json contradicts --format ${options.format}`);
+    throw usageError(`--json contradicts --format ${quote(options.format)}`);
   }
   if (!['human', 'json', 'prometheus'].includes(format)) {
-    throw usageError(`unknown format "${format}" (human, json or prometheus)`);
+    throw usageError(`unknown format ${quote(format)} (human, json or prometheus)`);
   }
+  if (options.root === '' && backendName === 'sysfs')
+    throw usageError('--root (or MEMREGION_ROOT) is empty: give a directory, or leave it unset for /');
+  if (options.output === '') throw usageError('--output needs a file name (an empty one would mean stdout)');
   if (format === 'human') await enableColor(options.color !== false);
   const seed =
     options.seed === undefined
@@ -80,11 +84,11 @@ export async function createContext(options: GlobalOptions, signal: AbortSignal)
     quiet,
     verbose,
     signal,
-    createBackend: ({ virtualTime = false } = {}) =>
+    createBackend: async ({ virtualTime = false } = {}) =>
       createBackend({
         backend: context.backendName,
         profile: context.profile,
-        root: context.root,
+        root: context.backendName === 'sysfs' ? await requireRoot(context.root) : context.root,
         seed: context.seed,
         provider: context.provider,
         virtualTime,
@@ -105,4 +109,23 @@ export function requireFormat(context: Context, allowed: readonly Format[], comm
       ExitCode.USAGE,
     );
   }
+}
+
+/**
+ * The sysfs backend's root must be a directory that exists: a typo would otherwise read as a machine with
+ * nothing on it (an "unknown" verdict, 69). Missing or not a directory: 66.
+ */
+async function requireRoot(root: string): Promise<string> {
+  const { stat } = await import('node:fs/promises');
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(root)).isDirectory();
+  } catch (error) {
+    throw new MemregionError(
+      `--root ${quote(root)}: no such directory (${(error as NodeJS.ErrnoException).code ?? 'EIO'})`,
+      ExitCode.NO_INPUT,
+    );
+  }
+  if (!isDirectory) throw new MemregionError(`--root ${quote(root)} is not a directory`, ExitCode.NO_INPUT);
+  return root;
 }

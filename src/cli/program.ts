@@ -10,6 +10,7 @@ import { regionsCommand } from '../commands/regions.js';
 import type { CommandRunner } from '../commands/runner.js';
 import { stressCommand } from '../commands/stress.js';
 import { traceCommand } from '../commands/trace.js';
+import { escapeControl, quote } from '../core/quote.js';
 import { createContext, type GlobalOptions } from './context.js';
 
 export const VERSION = '0.1.0';
@@ -47,7 +48,12 @@ export function buildProgram(signal: AbortSignal, onExitCode: (code: number) => 
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
-      outputError: (text, write) => write(`memregion: ${text.replace(/^error: /, '').trimEnd()}\n`),
+      outputError: (text, write) => write(`memregion: ${commanderErrorLine(text)}\n`),
+      // Help shown for a usage error (no command, `help bogus`) would be 50 lines on stderr: main says
+      // it in one (see usageHelpLine). Asked-for help goes to stdout and is not affected.
+      writeErr: (text) => {
+        if (text.startsWith('memregion: ')) process.stderr.write(text);
+      },
     });
 
   const run: CommandRunner = async (command, body) => {
@@ -70,6 +76,26 @@ export function buildProgram(signal: AbortSignal, onExitCode: (code: number) => 
     program.addCommand(make(run).copyInheritedSettings(program).exitOverride() as unknown as Command);
   }
   return program as unknown as Command;
+}
+
+/**
+ * Commander's message as one line: its own suggestion line joined on, the user's text (an unknown option
+ * or argument, quoted by commander) with control characters escaped.
+ */
+export function commanderErrorLine(text: string): string {
+  const trimmed = text.replace(/^error: /, '').trimEnd();
+  const suggestion = /\n(\(Did you mean [^\n]*\?\))$/.exec(trimmed);
+  const message = suggestion ? trimmed.slice(0, suggestion.index) : trimmed;
+  return escapeControl(message) + (suggestion ? ` ${escapeControl(suggestion[1]!)}` : '');
+}
+
+/** The one line for a usage error that commander answers with help: no command, or help for an unknown one. */
+export function usageHelpLine(argv: readonly string[]): string {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const asked = words[0] === 'help' ? words[1] : undefined;
+  return asked === undefined
+    ? 'no command given (memregion --help lists the commands)'
+    : `unknown command ${quote(asked)} (memregion --help lists the commands)`;
 }
 
 export { CommanderError };

@@ -4,7 +4,7 @@ import { confirmation } from '../cli/confirm.js';
 import { type Context, requireFormat } from '../cli/context.js';
 import { createSpinner } from '../cli/spinner.js';
 import { chalk } from '../cli/style.js';
-import { ExitCode } from '../core/errors.js';
+import { ExitCode, MemregionError } from '../core/errors.js';
 import { emit } from '../core/output.js';
 import { parseDuration } from '../core/units.js';
 import type { CommandRunner } from './runner.js';
@@ -34,24 +34,46 @@ async function erase(
   const backend = await context.createBackend();
   const spinner = await createSpinner(context);
   try {
-    const report = await backend.erase(memdev, {
-      method: options.method,
-      timeoutMs,
-      force: options.force === true,
-      confirm: confirmation(options.yes === true, context.signal),
-      signal: context.signal,
-      onProgress: (state, elapsedMs) => {
-        spinner?.update(
-          `${options.method} ${memdev}: state ${state}, ${(elapsedMs / 1000).toFixed(1)} s (Ctrl-C stops waiting; the operation keeps running)`,
-        );
-      },
-    });
+    const report = await eraseReportingPartial(context, () =>
+      backend.erase(memdev, {
+        method: options.method,
+        timeoutMs,
+        force: options.force === true,
+        confirm: confirmation(options.yes === true, context.signal),
+        signal: context.signal,
+        onProgress: (state, elapsedMs) => {
+          spinner?.update(
+            `${options.method} ${memdev}: state ${state}, ${(elapsedMs / 1000).toFixed(1)} s (Ctrl-C stops waiting; the operation keeps running)`,
+          );
+        },
+      }),
+    );
     spinner?.stop();
     await emit({ json: report, human: () => renderErase(report) }, context.format, context.output);
     return report.ok ? ExitCode.OK : ExitCode.IO_ERR;
   } finally {
     spinner?.stop();
     await backend.close();
+  }
+}
+
+/**
+ * An erase that timed out or was interrupted still prints its JSON report (`ok: false`, what happened)
+ * before the error line, as stress does; an input error (before anything was written) prints nothing.
+ */
+async function eraseReportingPartial(
+  context: Context,
+  run: () => Promise<EraseReport>,
+): Promise<EraseReport> {
+  try {
+    return await run();
+  } catch (error) {
+    // On a terminal the error line says it all; a script reading --json gets its document.
+    if (error instanceof MemregionError && error.partial && context.format === 'json') {
+      const partial = error.partial as EraseReport;
+      await emit({ json: partial, human: () => renderErase(partial) }, context.format, context.output);
+    }
+    throw error;
   }
 }
 

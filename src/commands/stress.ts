@@ -6,7 +6,9 @@ import { createSpinner } from '../cli/spinner.js';
 import { chalk, table } from '../cli/style.js';
 import { ExitCode, usageError } from '../core/errors.js';
 import { emit, toJson } from '../core/output.js';
-import { formatBytes, parseCount, parseDuration, parseU64 } from '../core/units.js';
+import { quote } from '../core/quote.js';
+import { interruptedExitCode } from '../core/stop.js';
+import { formatBytes, MIN_INTERVAL_MS, parseCount, parseDuration, parseU64 } from '../core/units.js';
 import { PATTERNS, type Pattern, validateRangeSpec } from '../stress/ranges.js';
 import type { StressReport } from '../stress/report.js';
 import type { CommandRunner } from './runner.js';
@@ -58,6 +60,8 @@ async function stress(context: Context, flags: StressFlags): Promise<number> {
   if (intervalMs !== undefined && (intervalMs <= 0 || context.format !== 'json')) {
     throw usageError('--interval needs --json and a duration above 0');
   }
+  if (intervalMs !== undefined && intervalMs < MIN_INTERVAL_MS)
+    throw usageError(`--interval ${quote(flags.interval!)} is below the floor of 1us`);
   if (context.output && intervalMs !== undefined)
     throw usageError('--interval prints to stdout; it does not go with --output');
   const virtualTime = flags.virtualTime === true;
@@ -124,7 +128,7 @@ async function stress(context: Context, flags: StressFlags): Promise<number> {
 }
 
 function stressExitCode(report: StressReport, failOnError: boolean, context: Context): number {
-  if (report.interrupted) return ExitCode.INTERRUPTED;
+  if (report.interrupted) return interruptedExitCode(context.signal);
   if (report.verify && report.verify.violations > 0) {
     context.log.error(
       `verify: ${report.verify.violations} request(s) were served by a firmware call that started before they arrived`,

@@ -5,6 +5,7 @@ import { type Context, requireFormat } from '../cli/context.js';
 import { chalk, table } from '../cli/style.js';
 import { ExitCode, usageError } from '../core/errors.js';
 import { emit } from '../core/output.js';
+import { interruptedExitCode } from '../core/stop.js';
 import { parseDuration } from '../core/units.js';
 import type { CommandRunner } from './runner.js';
 
@@ -28,6 +29,7 @@ async function trace(
   requireFormat(context, ['human', 'json'], 'trace');
   const durationMs =
     options.duration === undefined ? undefined : parseDuration(options.duration, '--duration');
+  if (durationMs !== undefined && durationMs <= 0) throw usageError('--duration must be more than 0');
   if (durationMs !== undefined && commandArgs.length > 0)
     throw usageError('give either --duration or -- <command>, not both');
   const backend = await context.createBackend();
@@ -49,7 +51,9 @@ async function trace(
     if (report.command_exit_code !== undefined && report.command_exit_code !== null)
       return report.command_exit_code;
     // The sysfs session handles SIGTERM/SIGHUP itself (to remove its probes): its report says so.
-    return context.signal.aborted || report.interrupted === true ? ExitCode.INTERRUPTED : ExitCode.OK;
+    return context.signal.aborted || report.interrupted === true
+      ? interruptedExitCode(context.signal)
+      : ExitCode.OK;
   } finally {
     await backend.close();
   }

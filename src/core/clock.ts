@@ -45,6 +45,8 @@ export class VirtualClock implements Clock {
   private time = 0;
   private seq = 0;
   private readonly heap: Timer[] = [];
+  /** Tasks letting the event loop in (`pause`): time does not move until they are back. */
+  private pausing = 0;
 
   now(): number {
     return this.time;
@@ -53,6 +55,19 @@ export class VirtualClock implements Clock {
   sleep(us: number): Promise<void> {
     if (us <= 0) return Promise.resolve();
     return new Promise<void>((resolve) => this.push({ at: this.time + us, seq: this.seq++, resolve }));
+  }
+
+  /**
+   * Lets the event loop run (signals, I/O, real timers) without virtual time moving meanwhile, so that a
+   * simulation that never waits on a timer (a zero-time firmware) can still be interrupted.
+   */
+  async pause(): Promise<void> {
+    this.pausing += 1;
+    try {
+      await yieldToLoop();
+    } finally {
+      this.pausing -= 1;
+    }
   }
 
   get pendingTimers(): number {
@@ -79,9 +94,11 @@ export class VirtualClock implements Clock {
     for (;;) {
       await yieldToLoop();
       if (settled) return tracked;
+      if (this.pausing > 0) continue;
       if (!this.advance()) {
         await yieldToLoop();
         if (settled) return tracked;
+        if (this.pausing > 0) continue;
         throw new Error('virtual clock: simulation is waiting on something that is not a virtual timer');
       }
     }

@@ -7,9 +7,11 @@ export const ExitCode = {
   NO_INPUT: 66,
   UNAVAILABLE: 69,
   SOFTWARE: 70,
+  CANT_CREAT: 73,
   IO_ERR: 74,
   TEMP_FAIL: 75,
   NO_PERM: 77,
+  /** 128 + SIGINT; a run stopped by another signal ends with 128 + that signal (core/stop.ts). */
   INTERRUPTED: 130,
 } as const;
 
@@ -18,11 +20,21 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 /** An error meant for the user: one line of text and the exit code that goes with it. */
 export class MemregionError extends Error {
   readonly exitCode: number;
+  /**
+   * The result so far of a run that failed part-way (an erase that timed out or was interrupted): the
+   * command prints it as its report (`ok: false`) before the error line. Input errors have none.
+   */
+  readonly partial?: Record<string, unknown>;
 
-  constructor(message: string, exitCode: number, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    exitCode: number,
+    options?: { cause?: unknown; partial?: Record<string, unknown> },
+  ) {
     super(message, options);
     this.name = 'MemregionError';
     this.exitCode = exitCode;
+    if (options?.partial) this.partial = options.partial;
   }
 }
 

@@ -1,3 +1,5 @@
+import { escapeControl } from './quote.js';
+
 /** Diagnostics on stderr: never on stdout, which carries only the result. */
 export interface Logger {
   readonly level: LogLevel;
@@ -16,11 +18,11 @@ export function createLogger(
   write: (line: string) => void = (l) => process.stderr.write(l),
 ): Logger {
   const at = (min: LogLevel, prefix: string) => (message: string) => {
-    if (RANK[level] >= RANK[min]) write(`memregion: ${prefix}${message}\n`);
+    if (RANK[level] >= RANK[min]) write(`memregion: ${prefix}${escapeControl(message)}\n`);
   };
   return {
     level,
-    error: (message) => write(`memregion: ${message}\n`),
+    error: (message) => write(`memregion: ${escapeControl(message)}\n`),
     warn: at('normal', 'warning: '),
     info: at('normal', ''),
     debug: at('verbose', 'debug: '),

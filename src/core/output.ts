@@ -1,5 +1,3 @@
-import { rename, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { ExitCode, MemregionError } from './errors.js';
 
 export type Format = 'human' | 'json' | 'prometheus';
@@ -36,35 +34,9 @@ export async function renderAs(format: Format, result: Rendered): Promise<string
   }
 }
 
-/**
- * Writes a file so that a reader (a textfile collector, a script) never sees half of it: a temporary file
- * in the same folder, then a rename over the target.
- */
-export async function writeFileAtomic(target: string, text: string): Promise<void> {
-  const dir = path.dirname(path.resolve(target));
-  const temp = path.join(
-    dir,
-    `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`,
-  );
-  try {
-    await writeFile(temp, text, { mode: 0o644 });
-    await rename(temp, target);
-  } catch (error) {
-    await rm(temp, { force: true });
-    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
-    const exit =
-      code === 'EACCES' || code === 'EPERM'
-        ? ExitCode.NO_PERM
-        : code === 'ENOENT'
-          ? ExitCode.NO_INPUT
-          : ExitCode.IO_ERR;
-    throw new MemregionError(`cannot write ${target} (${code})`, exit);
-  }
-}
-
-/** Prints (or writes with --output) the result in the chosen format. */
+/** Prints (or writes with --output, by the rules of output-file.ts) the result in the chosen format. */
 export async function emit(result: Rendered, format: Format, output?: string): Promise<void> {
   const text = await renderAs(format, result);
-  if (output) await writeFileAtomic(output, text);
-  else process.stdout.write(text);
+  if (output === undefined) process.stdout.write(text);
+  else await (await import('./output-file.js')).writeOutput(output, text);
 }

@@ -1,22 +1,28 @@
 import { dataError, usageError } from './errors.js';
+import { quote } from './quote.js';
 import { U64_MAX } from './smccc.js';
 
-/** Binary multipliers (`K`, `KiB`) and decimal ones (`kB`, `KB`), as operators write sizes. */
+/**
+ * The unit suffixes memregion takes, exactly as the README documents them (case matters: `4kb` could be
+ * kilobits, `4k` is not an SI prefix for bytes): binary `K` = `KiB` = 1024 and up, decimal `KB` (or SI
+ * `kB`) = 1000 and up, and `B`.
+ */
 const SUFFIXES: Record<string, bigint> = {
   '': 1n,
   B: 1n,
   K: 1n << 10n,
-  KIB: 1n << 10n,
+  KiB: 1n << 10n,
   M: 1n << 20n,
-  MIB: 1n << 20n,
+  MiB: 1n << 20n,
   G: 1n << 30n,
-  GIB: 1n << 30n,
+  GiB: 1n << 30n,
   T: 1n << 40n,
-  TIB: 1n << 40n,
+  TiB: 1n << 40n,
   P: 1n << 50n,
-  PIB: 1n << 50n,
+  PiB: 1n << 50n,
   E: 1n << 60n,
-  EIB: 1n << 60n,
+  EiB: 1n << 60n,
+  kB: 10n ** 3n,
   KB: 10n ** 3n,
   MB: 10n ** 6n,
   GB: 10n ** 9n,
@@ -25,33 +31,34 @@ const SUFFIXES: Record<string, bigint> = {
   EB: 10n ** 18n,
 };
 
-const HEX = /^0[xX]([0-9a-fA-F]+(?:_[0-9a-fA-F]+)*)$/;
-const DECIMAL = /^([0-9]+(?:_[0-9]+)*)\s?([a-zA-Z]{0,3})$/;
+const UNITS_HELP = 'K, KiB, KB, M, MiB, MB, G, GiB, GB, T, TiB, TB, P, E; case matters';
+
+const HEX = /^0[xX]([0-9a-fA-F]*)$/;
+const DECIMAL = /^([0-9]+)([a-zA-Z]{0,3})$/;
 
 /**
  * Parses an address or size as a 64-bit unsigned integer: decimal, `0x` hex, or decimal with a unit
- * suffix (`4K` = `4KiB` = 4096, `4KB` = 4000). Throws a data error (exit 65) naming `what`.
+ * suffix (`4K` = `4KiB` = 4096, `4KB` = 4000). Nothing else: no blanks, no `_` separators, no other
+ * spelling of a unit. Throws a data error (exit 65) naming `what`.
  */
 export function parseU64(text: string, what = 'value'): bigint {
-  const trimmed = text.trim();
   let value: bigint;
-  const hex = HEX.exec(trimmed);
+  const hex = HEX.exec(text);
   if (hex) {
-    value = BigInt(`0x${hex[1]!.replace(/_/g, '')}`);
+    if (hex[1] === '') throw dataError(`${what} ${quote(text)} has no hex digits after 0x`);
+    value = BigInt(`0x${hex[1]}`);
   } else {
-    const dec = DECIMAL.exec(trimmed);
+    const dec = DECIMAL.exec(text);
     if (!dec)
       throw dataError(
-        `${what} "${text}" is not a number (use decimal, 0x hex, or a suffix such as 4K, 2MiB, 1G)`,
+        `${what} ${quote(text)} is not a number (use decimal, 0x hex, or a suffix such as 4K, 2MiB, 1G; no blanks or _)`,
       );
-    const multiplier = SUFFIXES[dec[2]!.toUpperCase()];
+    const multiplier = SUFFIXES[dec[2]!];
     if (multiplier === undefined)
-      throw dataError(
-        `${what} "${text}" has an unknown unit "${dec[2]}" (K, KiB, KB, M, MiB, MB, G, GiB, GB, T, TiB, TB, P, E)`,
-      );
-    value = BigInt(dec[1]!.replace(/_/g, '')) * multiplier;
+      throw dataError(`${what} ${quote(text)} has an unknown unit ${quote(dec[2]!)} (${UNITS_HELP})`);
+    value = BigInt(dec[1]!) * multiplier;
   }
-  if (value > U64_MAX) throw dataError(`${what} "${text}" does not fit in 64 bits`);
+  if (value > U64_MAX) throw dataError(`${what} ${quote(text)} does not fit in 64 bits`);
   return value;
 }
 
@@ -82,28 +89,30 @@ export function formatBytes(value: bigint): string {
   return `${approx.toFixed(approx < 10 ? 2 : 1)} ${BINARY_UNITS[unit]}`;
 }
 
-const DURATION = /^([0-9]+(?:\.[0-9]+)?)\s?(us|µs|ms|s|m|h)?$/;
+const DURATION = /^([0-9]+(?:\.[0-9]+)?)(us|µs|ms|s|m|h)?$/;
 const DURATION_MS: Record<string, number> = { us: 0.001, µs: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** `10s`, `500ms`, `2m`, or a bare number of seconds → milliseconds. */
+/** The shortest interval between stress snapshots (1 µs): below it, interval arithmetic means nothing. */
+export const MIN_INTERVAL_MS = 0.001;
+
+/** `10s`, `500ms`, `2m`, `250us`, or a bare number of seconds → milliseconds (no blanks). */
 export function parseDuration(text: string, what = 'duration'): number {
-  const match = DURATION.exec(text.trim());
-  if (!match) throw usageError(`${what} "${text}" is not a duration (for example 10s, 500ms, 2m)`);
+  const match = DURATION.exec(text);
+  if (!match) throw usageError(`${what} ${quote(text)} is not a duration (for example 10s, 500ms, 2m)`);
   const ms = Number(match[1]) * DURATION_MS[match[2] ?? 's']!;
-  if (!Number.isFinite(ms)) throw usageError(`${what} "${text}" is too large`);
+  if (!Number.isFinite(ms)) throw usageError(`${what} ${quote(text)} is too large`);
   return ms;
 }
 
-/** A positive (or, with `allowZero`, non-negative) safe integer, for counts such as --workers. */
+/** A positive (or, with `allowZero`, non-negative) whole number in plain decimal, for counts such as --workers. */
 export function parseCount(
   text: string,
   what: string,
   { allowZero = false, max = 1_000_000_000 } = {},
 ): number {
-  const trimmed = text.trim();
-  if (!/^[0-9]+(?:_[0-9]+)*$/.test(trimmed)) throw usageError(`${what} "${text}" is not a whole number`);
-  const value = Number(trimmed.replace(/_/g, ''));
+  if (!/^[0-9]+$/.test(text)) throw usageError(`${what} ${quote(text)} is not a whole number`);
+  const value = Number(text);
   if (!allowZero && value === 0) throw usageError(`${what} must be at least 1`);
-  if (value > max) throw usageError(`${what} ${text} is too large (at most ${max})`);
+  if (value > max) throw usageError(`${what} ${quote(text)} is too large (at most ${max})`);
   return value;
 }

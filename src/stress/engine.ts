@@ -3,6 +3,7 @@ import type { InvalidationOutcome, LatencySummary, StressTarget } from '../backe
 import { VirtualClock } from '../core/clock.js';
 import { LatencyRecorder } from '../core/latency.js';
 import type { Random } from '../core/random.js';
+import { longTimeout } from '../core/timers.js';
 import { type RangeSpec, rangePicker } from './ranges.js';
 
 export interface StressOptions {
@@ -39,11 +40,15 @@ export interface StressSnapshot {
 }
 
 const MAX_EXAMPLES = 5;
-const YIELD_EVERY = 64;
+/** Requests issued (by all workers together) between two turns of the event loop. */
+const YIELD_EVERY = 256;
 
 /**
  * Drives `workers` concurrent requesters against a target until the op count, the duration or an abort,
  * and aggregates in constant memory: counters, a latency histogram, and at most a few violation examples.
+ * A stop (abort or the end of the duration) does not wait for the requests still in flight: the report
+ * is of what completed, and with many workers queued on one provider lock draining them could take far
+ * longer than the run itself.
  */
 export class StressRun {
   private readonly target: StressTarget;
@@ -61,6 +66,13 @@ export class StressRun {
   private violations = 0;
   private began = 0;
   private nextInterval = Number.POSITIVE_INFINITY;
+  private stopped = false;
+  /** Requests issued since the event loop last had a turn. */
+  private sinceTurn = 0;
+  /** Workers waiting for the next turn, released YIELD_EVERY at a time, in arrival order. */
+  private readonly parked: Array<() => void> = [];
+  private parkedHead = 0;
+  private turnPending = false;
 
   constructor(target: StressTarget, options: StressOptions, random: Random) {
     this.target = target;
@@ -71,27 +83,72 @@ export class StressRun {
   async run(): Promise<StressSnapshot> {
     const clock = this.target.clock;
     this.began = clock.now();
-    const { onInterval, intervalMs } = this.options;
+    const { onInterval, intervalMs, durationMs, signal } = this.options;
     // Virtual time: snapshots are taken as requests complete, at interval boundaries of simulated time.
     // Real time: a timer, so that a request blocked for several intervals still gets one line each.
     let timer: NodeJS.Timeout | undefined;
     if (onInterval && intervalMs) {
       if (clock.virtual) this.nextInterval = this.began + intervalMs * 1000;
-      else timer = setInterval(() => onInterval(this.snapshot()), intervalMs);
+      else timer = setInterval(() => onInterval(this.snapshot()), Math.max(1, intervalMs));
     }
+    const cancels: Array<() => void> = [];
+    const stop = new Promise<void>((resolve) => {
+      const onAbort = () => resolve();
+      signal.addEventListener('abort', onAbort, { once: true });
+      cancels.push(() => signal.removeEventListener('abort', onAbort));
+      if (durationMs !== null) {
+        // The deadline on the run's own clock: a virtual timer, or a real one however long.
+        if (clock instanceof VirtualClock) void clock.sleep(durationMs * 1000).then(resolve);
+        else cancels.push(longTimeout(durationMs, resolve));
+      }
+    });
     const workers = Array.from({ length: this.options.workers }, () => this.worker());
-    const all = Promise.all(workers);
+    const all = Promise.race([Promise.all(workers), stop]);
     try {
       await (clock instanceof VirtualClock ? clock.run(all) : all);
     } finally {
+      this.stopped = true;
       clearInterval(timer);
+      for (const cancel of cancels) cancel();
     }
     return this.snapshot();
   }
 
+  /**
+   * Waits for the next turn of the event loop (signals, timers, progress get in). Every worker that
+   * arrives while others wait queues behind them, and each turn lets at most YIELD_EVERY through, so no
+   * stretch without a turn is longer than that many requests, whatever the number of workers. On
+   * virtual time the clock stands still meanwhile, and the order is set by request counts only: a run
+   * stays exactly reproducible.
+   */
+  private park(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.parked.push(resolve);
+      if (!this.turnPending) this.scheduleTurn();
+    });
+  }
+
+  private scheduleTurn(): void {
+    this.turnPending = true;
+    const clock = this.target.clock;
+    const turn = clock instanceof VirtualClock ? clock.pause() : yieldToLoop();
+    void turn.then(() => {
+      this.sinceTurn = 0;
+      const end = Math.min(this.parked.length, this.parkedHead + YIELD_EVERY);
+      const batch = this.parked.slice(this.parkedHead, end);
+      this.parkedHead = end;
+      if (this.parkedHead === this.parked.length) {
+        this.parked.length = 0;
+        this.parkedHead = 0;
+        this.turnPending = false;
+      } else this.scheduleTurn();
+      for (const release of batch) release();
+    });
+  }
+
   private shouldStop(): boolean {
     const { ops, durationMs, signal } = this.options;
-    if (signal.aborted) return true;
+    if (this.stopped || signal.aborted) return true;
     if (ops !== null && this.issued >= ops) return true;
     return durationMs !== null && this.target.clock.now() - this.began >= durationMs * 1000;
   }
@@ -99,18 +156,17 @@ export class StressRun {
   private async worker(): Promise<void> {
     const clock = this.target.clock;
     const size = this.options.range.size;
-    let sinceYield = 0;
-    while (!this.shouldStop()) {
-      // On real time, a firmware that answers at once would keep the event loop to the workers: let
-      // signals (Ctrl-C), the progress display and timers in now and then.
-      if (!clock.virtual && ++sinceYield === YIELD_EVERY) {
-        sinceYield = 0;
-        await yieldToLoop();
-      }
+    for (;;) {
+      // A firmware that answers at once (or a virtual clock) would keep the event loop to the workers:
+      // let signals (Ctrl-C), the progress display and timers in now and then.
+      if (this.turnPending || this.sinceTurn >= YIELD_EVERY) await this.park();
+      if (this.shouldStop()) return;
+      this.sinceTurn += 1;
       this.issued += 1;
       const start = this.pick();
       const t0 = clock.now();
       const result = await this.target.invalidate(start, size);
+      if (this.stopped) return;
       const now = clock.now();
       this.latency.recordUs(now - t0);
       this.account(result);
@@ -138,8 +194,11 @@ export class StressRun {
   }
 
   private emitInterval(now: number): void {
+    // The next boundary after `now`, computed rather than stepped to: a tiny interval over a long
+    // stretch of time would otherwise loop (or, below float resolution, never move at all).
     const interval = this.options.intervalMs! * 1000;
-    while (this.nextInterval <= now) this.nextInterval += interval;
+    const passed = Math.floor((now - this.began) / interval) + 1;
+    this.nextInterval = this.began + passed * interval;
     this.options.onInterval!(this.snapshot());
   }
 

@@ -2,10 +2,9 @@
  * `memregion completion <bash|zsh|fish>`: the bash script is loaded into a real bash (no rc files, no
  * bash-completion package) and asked for completions the way readline asks (COMP_WORDS, COMP_CWORD); the
  * answers are compared with the commander program itself, so that a new command, flag or choice that
- * the script does not know fails here. zsh and fish are syntax-checked (and fish asked): .ci/run installs them.
+ * the script does not know fails here. zsh and fish are syntax-checked (and fish asked): `npm test` provisions them (scripts/provision.mjs).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -13,6 +12,7 @@ import type { Command, Option } from '@commander-js/extra-typings';
 import { BUILT_IN_PROFILE_NAMES } from '../../src/backends/emulated/profiles.js';
 import { buildProgram } from '../../src/cli/program.js';
 import { assertExit, assertRefused, cli, describeResult, scratchDir } from '../helpers/cli.js';
+import { runSync } from '../helpers/spawn.js';
 
 const program = buildProgram(new AbortController().signal, () => {}) as unknown as Command;
 const commands = program.commands.map((c) => c.name());
@@ -49,7 +49,7 @@ function complete(...words: string[]): string[] {
     `"$fn" memregion "\${COMP_WORDS[COMP_CWORD]}" "\${COMP_WORDS[COMP_CWORD-1]}"`,
     `printf "%s\\n" "\${COMPREPLY[@]}"`,
   ].join('\n');
-  const r = spawnSync(
+  const r = runSync(
     'bash',
     ['--norc', '--noprofile', '-c', driver, 'bash', bashFile, 'memregion', ...words],
     {
@@ -70,7 +70,7 @@ describe('completion bash, in a real bash', () => {
     const text = await script('bash');
     writeFileSync(bashFile, text);
     assert.match(text, /^# bash completion for memregion/);
-    const r = spawnSync(
+    const r = runSync(
       'bash',
       ['--norc', '--noprofile', '-c', 'source "$1" && complete -p memregion', 'bash', bashFile],
       {
@@ -159,7 +159,9 @@ describe('completion bash, in a real bash', () => {
 function missingShell(error: Error | undefined, shell: string): Error | undefined {
   if (!error) return undefined;
   return (error as NodeJS.ErrnoException).code === 'ENOENT'
-    ? new Error(`${shell} is not installed: apt-get install ${shell} (.ci/run does)`)
+    ? new Error(
+        `${shell} is not installed: apt-get install ${shell} (npm test provisions it when run as root)`,
+      )
     : error;
 }
 
@@ -183,7 +185,7 @@ describe('completion zsh and fish', () => {
     const file = path.join(scratchDir('zsh'), '_memregion');
     writeFileSync(file, await script('zsh'));
     assert.match(readFileSync(file, 'utf8'), /^#compdef memregion\n/);
-    const r = spawnSync('zsh', ['-n', file], { encoding: 'utf8' });
+    const r = runSync('zsh', ['-n', file], { encoding: 'utf8' });
     assert.ifError(missingShell(r.error, 'zsh'));
     assert.equal(r.status, 0, r.stderr);
   });
@@ -192,7 +194,7 @@ describe('completion zsh and fish', () => {
     const file = path.join(scratchDir('fish'), 'memregion.fish');
     writeFileSync(file, await script('fish'));
     const ask = (line: string) =>
-      spawnSync('fish', ['--no-config', '-c', `source ${file}; complete -C '${line}'`], {
+      runSync('fish', ['--no-config', '-c', `source ${file}; complete -C '${line}'`], {
         encoding: 'utf8',
         cwd,
       });

@@ -4,7 +4,6 @@
  * with the small parser below and compared with the JSON report of the same run.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -24,18 +23,19 @@ import {
   withoutHostMeasurements,
   writeScratchFile,
 } from '../helpers/cli.js';
+import { runSync } from '../helpers/spawn.js';
 
 // ------------------------------------------------------------------------------------------ promtool
 
 function promtoolCheck(text: string, what: string): void {
-  const which = spawnSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' });
+  const which = runSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' });
   assert.equal(
     which.status,
     0,
-    'promtool is missing: install it with `apt-get install --no-install-recommends prometheus` (.ci/run does)',
+    'promtool is missing: install it with `apt-get install --no-install-recommends prometheus` (npm test provisions it when run as root)',
   );
   assert.ok(text.length > 0, `${what}: empty exposition (promtool accepts an empty input, we do not)`);
-  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  const r = runSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
   assert.equal(
     r.status,
     0,

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
+import { boundProcessGroup, SPAWN_TIMEOUT_MS } from './spawn.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'memregion');
@@ -40,7 +41,10 @@ export function writeScratchFile(name: string, content: string | object): string
 export interface RunOptions {
   /** Variables to add; `undefined` removes one (e.g. `{ NO_COLOR: undefined }`). */
   env?: Record<string, string | undefined>;
-  /** Kill the child after this long (a safety net against a hung test, never an assertion). */
+  /**
+   * Kill the child's whole process group after this long: a safety net against a hang, never an
+   * assertion about speed. `cli()` then fails the test; a `spawnCli()` result says `timedOut`.
+   */
   timeoutMs?: number;
 }
 
@@ -51,6 +55,8 @@ export interface CliResult {
   stderr: string;
   /** The command line, for assertion messages. */
   command: string;
+  /** The run was killed for taking longer than its timeout. */
+  timedOut?: boolean;
 }
 
 /** The environment a child gets: the runner's, minus anything that would change memregion's behaviour. */
@@ -70,36 +76,50 @@ export function childEnv(overrides: Record<string, string | undefined> = {}): Re
   );
 }
 
-/** Starts `node bin/memregion ...args`; stdin is /dev/null, stdout and stderr are pipes. */
+/** Whether a child of `spawnCli` was killed by its timeout. */
+const timedOutChildren = new WeakMap<object, () => boolean>();
+export const hasTimedOut = (child: object): boolean => timedOutChildren.get(child)?.() ?? false;
+
+/**
+ * Starts `node bin/memregion ...args`; stdin is /dev/null, stdout and stderr are pipes. The child leads
+ * its own process group, which is killed (SIGKILL) after `timeoutMs`.
+ */
 export function spawnCli(args: string[], options: RunOptions = {}): ResultPromise<{ reject: false }> {
-  return execa(NODE, [BIN, ...args], {
+  const child = execa(NODE, [BIN, ...args], {
     cwd: ROOT,
     reject: false,
     extendEnv: false,
     env: childEnv(options.env),
     stdin: 'ignore',
     stripFinalNewline: false,
-    timeout: options.timeoutMs ?? 60_000,
-  }) as unknown as ResultPromise<{ reject: false }>;
+    detached: true,
+  });
+  timedOutChildren.set(child, boundProcessGroup(child, options.timeoutMs ?? SPAWN_TIMEOUT_MS));
+  return child as unknown as ResultPromise<{ reject: false }>;
 }
 
-/** Runs `node bin/memregion ...args` to completion. */
+/** Runs `node bin/memregion ...args` to completion; a run that had to be killed fails the test. */
 export async function cli(args: string[], options: RunOptions = {}): Promise<CliResult> {
-  const result = await spawnCli(args, options);
-  return {
+  const child = spawnCli(args, options);
+  const result = await child;
+  const r: CliResult = {
     exitCode: result.exitCode,
     signal: result.signal,
     stdout: String(result.stdout),
     stderr: String(result.stderr),
     command: `memregion ${args.join(' ')}`,
+    timedOut: hasTimedOut(child),
   };
+  if (r.timedOut)
+    assert.fail(`hung: killed after ${options.timeoutMs ?? SPAWN_TIMEOUT_MS} ms\n${describeResult(r)}`);
+  return r;
 }
 
 /** `cli` with `-b emulated` in front. */
 export const emu = (args: string[], options?: RunOptions) => cli(['-b', 'emulated', ...args], options);
 
 export const describeResult = (r: CliResult) =>
-  `${r.command}\n  exit ${r.exitCode}${r.signal ? ` (signal ${r.signal})` : ''}\n  stdout: ${JSON.stringify(r.stdout.slice(0, 2000))}\n  stderr: ${JSON.stringify(r.stderr.slice(0, 2000))}`;
+  `${r.command}\n  exit ${r.exitCode}${r.signal ? ` (signal ${r.signal})` : ''}${r.timedOut ? ' (timed out)' : ''}\n  stdout: ${JSON.stringify(r.stdout.slice(0, 2000))}\n  stderr: ${JSON.stringify(r.stderr.slice(0, 2000))}`;
 
 export function assertExit(r: CliResult, code: number): void {
   assert.equal(r.exitCode, code, `expected exit ${code}\n${describeResult(r)}`);

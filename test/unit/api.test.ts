@@ -4,7 +4,6 @@
  * README's example is examples/library.mjs and runs.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -18,6 +17,7 @@ import {
   stress,
 } from '../../src/index.js';
 import { emu, parseJson, ROOT, withoutHostMeasurements } from '../helpers/cli.js';
+import { runSync } from '../helpers/spawn.js';
 
 const withoutTimes = (report: Record<string, unknown>) => {
   const { started_at: _s, finished_at: _f, ...rest } = withoutHostMeasurements(report);
@@ -252,7 +252,7 @@ describe('the package', () => {
         files: ['consumer.ts'],
       }),
     );
-    const tsc = spawnSync(
+    const tsc = runSync(
       process.execPath,
       [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', scratch],
       { encoding: 'utf8' },
@@ -262,7 +262,7 @@ describe('the package', () => {
 
   test('examples/library.mjs (the README example) runs, deterministically', () => {
     const run = () =>
-      spawnSync(process.execPath, [path.join(ROOT, 'examples/library.mjs')], {
+      runSync(process.execPath, [path.join(ROOT, 'examples/library.mjs')], {
         cwd: ROOT,
         encoding: 'utf8',
         env: { ...process.env, NO_COLOR: '1' },

@@ -105,8 +105,13 @@ describe('stress engine', () => {
       snapshot.elapsed_us >= 10_000 && snapshot.elapsed_us <= 10_000 + 2 * 50,
       `elapsed ${snapshot.elapsed_us}`,
     );
-    assert.equal(snapshot.completed, snapshot.issued);
-    assert.ok(snapshot.completed >= 200 && snapshot.completed <= 202, `completed ${snapshot.completed}`);
+    // The run ends at the deadline: a request still in flight then (at most one per worker) is issued
+    // but not counted as completed.
+    assert.ok(
+      snapshot.issued - snapshot.completed <= 2,
+      `issued ${snapshot.issued}, completed ${snapshot.completed}`,
+    );
+    assert.ok(snapshot.completed >= 199 && snapshot.completed <= 202, `completed ${snapshot.completed}`);
   });
 
   test('an aborted signal stops the run before it starts', async () => {

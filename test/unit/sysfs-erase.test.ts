@@ -83,6 +83,38 @@ describe('erase --method sanitize', () => {
     );
   });
 
+  it('a timeout and an interruption carry the report so far (ok: false, what happened) for --json', async () => {
+    kernelSanitizes(null);
+    const partialOf = async (run: Promise<unknown>) => {
+      try {
+        await run;
+      } catch (error) {
+        return (error as { partial?: Record<string, unknown> }).partial;
+      }
+      assert.fail('the erase did not fail');
+    };
+    const timedOut = await partialOf(eraseMemdev('mem1', options({ timeoutMs: 30 }), deps()));
+    assert.deepEqual(
+      { ...timedOut, elapsed_ms: 0 },
+      {
+        backend: 'sysfs',
+        memdev: 'mem1',
+        method: 'sanitize',
+        ok: false,
+        outcome: 'timeout',
+        state: 'sanitize',
+        elapsed_ms: 0,
+        next_step: "the kernel's sanitize keeps running: watch sys/bus/cxl/devices/mem1/security/state",
+      },
+    );
+    writeFileSync(stateFile('mem1'), 'disabled\n');
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 30);
+    const interrupted = await partialOf(eraseMemdev('mem1', options({ signal: controller.signal }), deps()));
+    assert.equal(interrupted?.outcome, 'interrupted');
+    assert.equal(interrupted?.ok, false);
+  });
+
   it('stops waiting on Ctrl-C with exit 130 and says the kernel operation keeps running', async () => {
     kernelSanitizes(null);
     const controller = new AbortController();

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { appendFile, chmod, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,6 +10,7 @@ import { journalSource } from '../../src/backends/sysfs/kmsg.js';
 import { type ProbeSysfsOptions, probeSysfs } from '../../src/backends/sysfs/probe.js';
 import type { ProbeReport } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
+import { runSync } from '../helpers/spawn.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -332,7 +332,7 @@ describe('a tree without read permission on the kernel log, the config and debug
     let uid: number | null;
     let report: ProbeReport;
     if (process.getuid?.() === 0) {
-      const child = spawnSync(
+      const child = runSync(
         process.execPath,
         ['--import', 'tsx', path.join(here, 'helpers/probe-child.ts'), root],
         { cwd: repo, uid: 65534, gid: 65534, encoding: 'utf8', env: { ...process.env, HOME: tmpdir() } },

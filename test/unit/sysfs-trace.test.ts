@@ -13,6 +13,7 @@ import { PROVIDER_CALLBACKS } from '../../src/backends/sysfs/tracefs.js';
 import { locateTracefs } from '../../src/backends/sysfs/tracefs-locate.js';
 import type { TraceEvent } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
+import { boundProcessGroup, collectOutput } from '../helpers/spawn.js';
 import { FakeKernelTracefs } from './helpers/fake-tracefs.js';
 import { copyFixture } from './helpers/sysfs-fixture.js';
 
@@ -209,24 +210,18 @@ describe('trace session in a process that gets signals', () => {
         GROUP,
         ...(mode ? [mode] : []),
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
+    boundProcessGroup(child);
+    const output = collectOutput(child);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const deadline = Date.now() + 15_000;
     while (!existsSync(tracefs.path(`${INSTANCE}/events/${GROUP}/enable`)) && Date.now() < deadline)
       await sleep(20);
-    assert.deepEqual(groupProbes().sort(), [`${GROUP}/inv`, `${GROUP}/inv_ret`], stderr);
+    assert.deepEqual(groupProbes().sort(), [`${GROUP}/inv`, `${GROUP}/inv_ret`], output.stderr);
     if (signal) child.kill(signal);
     const code = await exited;
-    return { code, stdout, stderr };
+    return { code, stdout: output.stdout, stderr: output.stderr };
   };
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

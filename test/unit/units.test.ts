@@ -20,14 +20,12 @@ const failsWith = (fn: () => unknown, exitCode: number, pattern?: RegExp) =>
   });
 
 describe('parseU64', () => {
-  test('decimal and hex, with underscores and surrounding blanks', () => {
+  test('decimal and hex, nothing around them', () => {
     assert.equal(parseU64('0'), 0n);
     assert.equal(parseU64('4096'), 4096n);
-    assert.equal(parseU64('1_048_576'), 1048576n);
     assert.equal(parseU64('0x4080000000'), 0x40_8000_0000n);
     assert.equal(parseU64('0X1f'), 31n);
-    assert.equal(parseU64('0xdead_beef'), 0xdeadbeefn);
-    assert.equal(parseU64('  42 '), 42n);
+    assert.equal(parseU64('0xdeadBEEF'), 0xdeadbeefn);
   });
 
   test('the largest 64-bit value, in hex and decimal', () => {
@@ -50,12 +48,9 @@ describe('parseU64', () => {
     assert.equal(parseU64('16383P'), 16383n << 50n);
   });
 
-  test('binary suffixes: K = KiB = 1024, case-insensitive, optional blank', () => {
+  test('binary suffixes: K = KiB = 1024, spelled as documented', () => {
     assert.equal(parseU64('4K'), 4096n);
-    assert.equal(parseU64('4k'), 4096n);
     assert.equal(parseU64('4KiB'), 4096n);
-    assert.equal(parseU64('4kib'), 4096n);
-    assert.equal(parseU64('4 KiB'), 4096n);
     assert.equal(parseU64('2M'), 2n << 20n);
     assert.equal(parseU64('2MiB'), 2n << 20n);
     assert.equal(parseU64('1G'), 1n << 30n);
@@ -94,6 +89,13 @@ describe('parseU64', () => {
       '1_',
       '1e3',
       '4 K B',
+      '1_000',
+      '1_048_576',
+      '0xdead_beef',
+      '4 K',
+      '4 KiB',
+      '  42 ',
+      '42\n',
       'K',
       '0b101',
       '12 34',
@@ -107,6 +109,14 @@ describe('parseU64', () => {
     failsWith(() => parseU64('4X'), ExitCode.DATA_ERR, /unknown unit "X"/);
     failsWith(() => parseU64('4Ki'), ExitCode.DATA_ERR, /unknown unit "Ki"/);
     failsWith(() => parseU64('4KIBB'), ExitCode.DATA_ERR, /not a number/);
+    // Undocumented spellings: lower case (4kb could be kilobits), other cases of KiB.
+    for (const text of ['4k', '4kb', '4kib', '4KIB', '2m', '1g', '4Kb'])
+      failsWith(() => parseU64(text), ExitCode.DATA_ERR, /unknown unit .*case matters/);
+  });
+
+  test('0x without digits says so', () => {
+    failsWith(() => parseU64('0x', 'start'), ExitCode.DATA_ERR, /^start "0x" has no hex digits/);
+    failsWith(() => parseU64('0X'), ExitCode.DATA_ERR, /no hex digits/);
   });
 });
 
@@ -152,11 +162,10 @@ describe('parseDuration', () => {
     assert.equal(parseDuration('1.5'), 1500);
     assert.equal(parseDuration('250us'), 0.25);
     assert.equal(parseDuration('250µs'), 0.25);
-    assert.equal(parseDuration(' 3 s '), 3000);
   });
 
   test('garbage is a usage error (exit 64)', () => {
-    for (const text of ['', 's', '-1s', '10 parsecs', '1e3s', '.5s']) {
+    for (const text of ['', 's', '-1s', '10 parsecs', '1e3s', '.5s', ' 3 s ', '3 s', '1_000ms']) {
       failsWith(() => parseDuration(text, '--duration'), ExitCode.USAGE, /^--duration "/);
     }
   });
@@ -165,11 +174,10 @@ describe('parseDuration', () => {
 describe('parseCount', () => {
   test('whole numbers, zero only when allowed, a maximum', () => {
     assert.equal(parseCount('8', '--workers'), 8);
-    assert.equal(parseCount('1_000', '--ops'), 1000);
     assert.equal(parseCount('0', '--ops', { allowZero: true }), 0);
     failsWith(() => parseCount('0', '--workers'), ExitCode.USAGE, /--workers must be at least 1/);
     failsWith(() => parseCount('11', '--workers', { max: 10 }), ExitCode.USAGE, /too large/);
-    for (const text of ['', '-1', '1.5', '1e3', 'eight', '0x10']) {
+    for (const text of ['', '-1', '1.5', '1e3', 'eight', '0x10', '1_000', ' 8', '8 ']) {
       failsWith(() => parseCount(text, '--workers'), ExitCode.USAGE, /not a whole number/);
     }
   });

@@ -39,6 +39,22 @@ export async function eraseMemdev(
   backend.sanitizing.add(memdev);
   try {
     await waitForSanitize(clock, durationMs, elapsedMs, memdev, options);
+  } catch (error) {
+    // A timeout or an interruption still has a report (ok: false), which the command prints.
+    if (!(error instanceof MemregionError)) throw error;
+    const outcome = error.exitCode === ExitCode.INTERRUPTED ? 'interrupted' : 'timeout';
+    throw new MemregionError(error.message, error.exitCode, {
+      partial: {
+        backend: 'emulated',
+        profile: backend.profile.name,
+        memdev,
+        method: options.method,
+        ok: false,
+        outcome,
+        state: 'sanitize',
+        elapsed_ms: Math.round(elapsedMs()),
+      },
+    });
   } finally {
     backend.sanitizing.delete(memdev);
   }

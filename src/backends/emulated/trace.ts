@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import { cannotRun } from '../../core/errors.js';
 import { LatencyRecorder } from '../../core/latency.js';
+import { longTimeout } from '../../core/timers.js';
 import type { TraceEvent, TraceOptions, TraceReport } from '../types.js';
 import type { ProviderEvent } from './events.js';
 import type { EmulatedBackend } from './index.js';
@@ -91,13 +92,19 @@ async function runTraced(
 function waitFor(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
-    const timer = Number.isFinite(ms) ? setTimeout(done, ms) : setInterval(() => {}, 1 << 30);
+    // longTimeout: `--duration 600h` is past setTimeout's 2^31 ms limit.
+    const cancel = Number.isFinite(ms) ? longTimeout(ms, done) : keepAlive();
     function done() {
-      clearTimeout(timer);
-      clearInterval(timer);
+      cancel();
       signal.removeEventListener('abort', done);
       resolve();
     }
     signal.addEventListener('abort', done, { once: true });
   });
+}
+
+/** Keeps the process alive until cancelled (a trace with no duration runs until a signal). */
+function keepAlive(): () => void {
+  const timer = setInterval(() => {}, 1 << 30);
+  return () => clearInterval(timer);
 }

@@ -107,16 +107,29 @@ async function waitForState(
     const elapsed = Date.now() - started;
     options.onProgress?.(state, elapsed);
     if (state !== 'sanitize') return state;
+    // What happened so far, for the report the command still prints (ok: false).
+    const partial = (outcome: string) => ({
+      backend: 'sysfs',
+      memdev,
+      method: options.method,
+      ok: false,
+      outcome,
+      state,
+      elapsed_ms: elapsed,
+      next_step: `the kernel's ${options.method} keeps running: watch ${stateFile}`,
+    });
     if (options.signal.aborted) {
       throw new MemregionError(
         `interrupted: the kernel's ${options.method} of ${memdev} keeps running (watch ${stateFile})`,
         ExitCode.INTERRUPTED,
+        { partial: partial('interrupted') },
       );
     }
     if (elapsed >= options.timeoutMs) {
       throw new MemregionError(
         `timed out after ${Math.round(elapsed / 1000)} s waiting for ${memdev}: the kernel's ${options.method} keeps running (watch ${stateFile})`,
         ExitCode.TEMP_FAIL,
+        { partial: partial('timeout') },
       );
     }
     const wait = Math.min(pollMs, Math.max(1, options.timeoutMs - elapsed));

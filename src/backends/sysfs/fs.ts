@@ -1,6 +1,39 @@
 import { constants } from 'node:fs';
-import { access, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { access, open, readdir, readlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+
+/** More than any kernel file memregion reads holds (kallsyms of a large kernel is some 15 MiB). */
+export const MAX_KERNEL_FILE_BYTES = 32 * 1024 * 1024;
+const CHUNK = 1024 * 1024;
+
+/**
+ * Reads a kernel file, or what a --root tree has in its place, so that nothing there can stall or
+ * exhaust the process: opened non-blocking (a FIFO without a writer reads as empty instead of blocking),
+ * and at most MAX_KERNEL_FILE_BYTES (a device such as /dev/zero never ends).
+ */
+async function readBounded(file: string): Promise<Buffer> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    while (total < MAX_KERNEL_FILE_BYTES) {
+      const buffer = Buffer.allocUnsafe(Math.min(CHUNK, MAX_KERNEL_FILE_BYTES - total));
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(buffer, 0, buffer.length, null));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EAGAIN') break;
+        throw error;
+      }
+      if (bytesRead === 0) break;
+      chunks.push(buffer.subarray(0, bytesRead));
+      total += bytesRead;
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
 
 /** The result of reading one kernel file: its text, or why it could not be read. */
 export type ReadResult = { ok: true; text: string } | { ok: false; code: string; denied: boolean };
@@ -34,7 +67,7 @@ export class SysRoot {
 
   async read(relative: string): Promise<ReadResult> {
     try {
-      return { ok: true, text: await readFile(this.resolve(relative), 'utf8') };
+      return { ok: true, text: (await readBounded(this.resolve(relative))).toString('utf8') };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
       return { ok: false, code, denied: code === 'EACCES' || code === 'EPERM' };
@@ -43,7 +76,7 @@ export class SysRoot {
 
   async readBuffer(relative: string): Promise<Buffer | null> {
     try {
-      return await readFile(this.resolve(relative));
+      return await readBounded(this.resolve(relative));
     } catch {
       return null;
     }

@@ -41,7 +41,8 @@ const RECORD = /^(\d+),(\d+),(\d+),[^;]*;(.*)$/;
 const BANNER = /^(Booting Linux|Linux version )/;
 /** The largest record the kernel hands out in one read is far below this. */
 const READ_SIZE = 64 * 1024;
-const MAX_BYTES = 64 * 1024 * 1024;
+/** The kernel's largest log buffer (CONFIG_LOG_BUF_SHIFT 25); a device that never ends stops here. */
+const MAX_BYTES = 32 * 1024 * 1024;
 
 /** Parses kmsg records; lines beginning with a space continue the previous record (`KEY=value`) and are skipped. */
 export function parseKmsg(text: string): KmsgRecord[] {

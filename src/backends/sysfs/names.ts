@@ -1,4 +1,5 @@
 import { dataError } from '../../core/errors.js';
+import { quote } from '../../core/quote.js';
 
 /**
  * Kernel object names that may become part of a sysfs path. A name from the user (or read back from
@@ -28,10 +29,7 @@ export function isKernelName(kind: KernelNameKind, name: string): boolean {
 }
 
 /** A name as it may safely appear in a one-line message: quoted, escaped, at most 40 characters. */
-export function quoteName(name: string): string {
-  const shown = name.length > 40 ? `${name.slice(0, 40)}…` : name;
-  return JSON.stringify(shown);
-}
+export const quoteName = (name: string): string => quote(name, 40);
 
 /** Returns `name` when it is a kernel name of `kind`; otherwise a data error (exit 65), one line. */
 export function requireKernelName(kind: KernelNameKind, name: string): string {

@@ -1,8 +1,9 @@
 import { ExitCode, MemregionError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { quote } from '../../core/quote.js';
 import type { TraceEvent } from '../types.js';
 import { EventPairer } from './trace-events.js';
-import { sweepDeadSessions } from './trace-sweep.js';
+import { removeDeadSessions } from './trace-leftovers.js';
 import {
   formatProbe,
   formatRemoval,
@@ -72,6 +73,7 @@ export class TraceSession {
   }
 
   static async open(target: TraceTarget, options: SessionOptions): Promise<TraceSession> {
+    await removeDeadSessions(target.tracefs, options.log);
     const session = new TraceSession(
       target.tracefs,
       probeDefinitions(target.providers),
@@ -92,9 +94,6 @@ export class TraceSession {
   }
 
   private async start(): Promise<void> {
-    const swept = await sweepDeadSessions(this.tracefs, this.group);
-    if (swept.length > 0)
-      this.warnings.push(`removed the probes of dead memregion runs: ${swept.join(', ')}`);
     for (const def of this.definitions) {
       const line = formatProbe(this.group, def);
       try {
@@ -231,9 +230,9 @@ function probeWriteError(code: string, line: string): MemregionError {
   }
   if (code === 'ENOENT' || code === 'EINVAL') {
     return new MemregionError(
-      `the kernel rejected the probe "${line}" (${code}): see the tracing error_log`,
+      `the kernel rejected the probe ${quote(line)} (${code}): see the tracing error_log`,
       ExitCode.UNAVAILABLE,
     );
   }
-  return new MemregionError(`cannot add kprobe "${line}" (${code})`, ExitCode.IO_ERR);
+  return new MemregionError(`cannot add kprobe ${quote(line)} (${code})`, ExitCode.IO_ERR);
 }

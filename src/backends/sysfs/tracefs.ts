@@ -1,5 +1,5 @@
 import { appendFileSync, closeSync, constants, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
-import { appendFile, type FileHandle, mkdir, open, rmdir, writeFile } from 'node:fs/promises';
+import { appendFile, type FileHandle, mkdir, open, readFile, rmdir, writeFile } from 'node:fs/promises';
 import type { SysRoot } from './fs.js';
 
 /**
@@ -177,6 +177,11 @@ export class Tracefs {
 
   path(relative: string): string {
     return this.sys.resolve(`${this.base}/${relative}`);
+  }
+
+  /** kprobe_events as the kernel lists it: the probes defined now. */
+  async readProbes(): Promise<string> {
+    return readFile(this.path('kprobe_events'), 'utf8');
   }
 
   async appendProbe(line: string): Promise<void> {

@@ -1,0 +1,88 @@
+import { ExitCode } from '../core/errors.js';
+import { escapeControl } from '../core/quote.js';
+import { STOP_SIGNALS, StopRequest, signalExitCode } from '../core/stop.js';
+
+/**
+ * The edges of the process that every command shares: stop signals, stdout and stderr failures, Node's
+ * own warnings and uncaught errors. Whatever happens, stderr gets `memregion: ` lines only and the exit
+ * code is a documented one.
+ */
+export interface ProcessGuard {
+  /** Aborted (reason: a StopRequest naming the signal) at the first SIGINT, SIGTERM or SIGHUP. */
+  readonly signal: AbortSignal;
+  /** The signal that stopped the run, or null. */
+  stoppedBy(): NodeJS.Signals | null;
+  /** Waits until stdout has taken what was written (bounded once a stop signal arrived). */
+  flush(): Promise<void>;
+}
+
+/** One line on stderr, control characters escaped. Never throws: after SIGHUP stderr may be gone. */
+export function writeErrorLine(message: string): void {
+  try {
+    process.stderr.write(`memregion: ${escapeControl(message)}\n`);
+  } catch {
+    // nowhere left to say it
+  }
+}
+
+const STOPPING: Record<string, string> = { SIGINT: 'interrupted', SIGTERM: 'terminated', SIGHUP: 'hangup' };
+
+/** How long stdout may take to drain once a stop signal arrived. */
+const STOP_FLUSH_MS = 500;
+
+export function guardProcess(options: { verbose: boolean; quiet: boolean }): ProcessGuard {
+  const controller = new AbortController();
+  let stopped: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    // A second signal exits at once (the `exit` hooks still remove trace probes).
+    if (stopped) process.exit(signalExitCode(signal));
+    stopped = signal;
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    writeErrorLine(`${STOPPING[signal] ?? signal}: stopping (again to quit at once)`);
+    controller.abort(new StopRequest(signal));
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+
+  // A reader that stops early (`| head`) closes stdout: the quiet 74. Any other failure (a full disk,
+  // /dev/full, a terminal that went away) is lost output: one line and 74, never a silent 0. After a stop
+  // signal the signal's code wins: the terminal closing is what made stdout fail.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (stopped) process.exit(signalExitCode(stopped));
+    if (error.code !== 'EPIPE')
+      writeErrorLine(`cannot write the output to stdout (${error.code ?? error.message})`);
+    process.exit(ExitCode.IO_ERR);
+  });
+  process.stderr.on('error', () => {});
+
+  // Node prints its warnings (TimeoutOverflowWarning, deprecations) raw on stderr: one prefixed line.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    if (!options.quiet) writeErrorLine(`warning: ${warning.name}: ${warning.message}`);
+  });
+  const crash = (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    writeErrorLine(
+      `internal error: ${message.split('\n')[0]}${options.verbose ? '' : ' (--verbose shows the stack)'}`,
+    );
+    if (options.verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    process.exit(ExitCode.SOFTWARE);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+
+  return {
+    signal: controller.signal,
+    stoppedBy: () => stopped,
+    flush: async () => {
+      // Write errors are emitted on a later tick: let them reach the handler above before the exit.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (process.stdout.writableLength === 0) return;
+      await new Promise<void>((resolve) => {
+        process.stdout.once('drain', resolve);
+        const bound = () => setTimeout(resolve, STOP_FLUSH_MS).unref();
+        if (stopped) bound();
+        else controller.signal.addEventListener('abort', bound, { once: true });
+      });
+    },
+  };
+}

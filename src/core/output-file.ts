@@ -1,0 +1,130 @@
+import { constants, type Stats } from 'node:fs';
+import { type FileHandle, lstat, open, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ExitCode, MemregionError } from './errors.js';
+import { quote } from './quote.js';
+
+/**
+ * `--output <file>`, as an operator expects of a careful Unix tool:
+ * - a regular file, or a path where nothing is yet: replaced atomically (a temporary file in the same
+ *   folder, created exclusively and never through a link, then renamed over it), keeping the old file's
+ *   mode and owner, so that a reader such as a textfile collector never sees half of it;
+ * - a symbolic link: followed; its target is replaced (or created), the link stays;
+ * - a character device, a FIFO or a socket: written in place, as a shell redirection would (`/dev/null`
+ *   stays a device, `/dev/full` fails with ENOSPC);
+ * - a directory or a block device: refused.
+ * Creating the file fails with 73 (EX_CANTCREAT); writing, and refused targets, with 74 (EX_IOERR).
+ */
+export async function writeOutput(target: string, text: string): Promise<void> {
+  if (target === '') throw new MemregionError('--output needs a file name', ExitCode.USAGE);
+  if (STDOUT_NAMES.has(path.resolve(target))) {
+    // Our own stdout, which may be a socket that cannot be opened by name: the stream itself.
+    process.stdout.write(text);
+    return;
+  }
+  let info: Stats | null;
+  try {
+    info = await stat(target);
+  } catch (error) {
+    if (errorCode(error) !== 'ENOENT') throw cannotCreate(target, errorCode(error));
+    info = null;
+  }
+  if (info === null) return replaceAtomically(await linkTarget(target), text, null);
+  if (info.isFile()) return replaceAtomically(await realpath(target), text, info);
+  if (info.isDirectory()) throw cannotWrite(target, 'a directory');
+  if (info.isBlockDevice()) throw cannotWrite(target, 'a block device: refusing to write over it');
+  return writeInPlace(target, text);
+}
+
+const STDOUT_NAMES = new Set(['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1', `/proc/${process.pid}/fd/1`]);
+
+/** Where a path that does not exist would be created: itself, or the end of its (dangling) link chain. */
+async function linkTarget(target: string): Promise<string> {
+  let current = path.resolve(target);
+  for (let hops = 0; hops < 40; hops++) {
+    let link: string;
+    try {
+      if (!(await lstat(current)).isSymbolicLink()) return current;
+      link = await readlink(current);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return current;
+      throw cannotCreate(target, errorCode(error));
+    }
+    current = path.resolve(path.dirname(current), link);
+  }
+  throw cannotCreate(target, 'ELOOP');
+}
+
+async function replaceAtomically(file: string, text: string, old: Stats | null): Promise<void> {
+  const temp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.memregion-${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`,
+  );
+  let handle: FileHandle;
+  try {
+    // O_EXCL: never an existing file; O_NOFOLLOW: never through a link planted at the temporary name.
+    handle = await open(
+      temp,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      old ? 0o600 : 0o666,
+    );
+  } catch (error) {
+    throw cannotCreate(file, errorCode(error));
+  }
+  try {
+    try {
+      if (old) {
+        // The owner first: chown clears set-id bits, which chmod then restores.
+        if (old.uid !== process.getuid?.() || old.gid !== process.getgid?.())
+          await handle.chown(old.uid, old.gid).catch(() => {});
+        await handle.chmod(old.mode & 0o7777);
+      }
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw cannotWrite(file, errorCode(error));
+  }
+}
+
+/** A device, FIFO or socket: opened as `>` would (no O_CREAT needed), written, never replaced. */
+async function writeInPlace(target: string, text: string): Promise<void> {
+  let handle: FileHandle;
+  try {
+    // Non-blocking, so that a FIFO nobody reads fails (ENXIO) instead of hanging in open.
+    handle = await open(target, constants.O_WRONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = errorCode(error);
+    throw cannotWrite(target, code === 'ENXIO' ? 'ENXIO: no reader, or a socket' : code);
+  }
+  try {
+    const data = Buffer.from(text);
+    let written = 0;
+    while (written < data.length) {
+      try {
+        written += (await handle.write(data, written, data.length - written)).bytesWritten;
+      } catch (error) {
+        // A full pipe: wait for the reader, as a blocking write would (a second Ctrl-C still exits).
+        if (errorCode(error) !== 'EAGAIN') throw error;
+        await sleep(5);
+      }
+    }
+  } catch (error) {
+    throw cannotWrite(target, errorCode(error));
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
+
+const errorCode = (error: unknown): string => (error as NodeJS.ErrnoException | undefined)?.code ?? 'EIO';
+
+const cannotCreate = (file: string, why: string) =>
+  new MemregionError(`cannot create the output file ${quote(file)} (${why})`, ExitCode.CANT_CREAT);
+
+const cannotWrite = (file: string, why: string) =>
+  new MemregionError(`cannot write the output to ${quote(file)} (${why})`, ExitCode.IO_ERR);

@@ -1,0 +1,36 @@
+import { constants } from 'node:os';
+import { ExitCode } from './errors.js';
+
+/** The signals that stop a run: Ctrl-C, kill, and the terminal or ssh session closing. */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * The reason of the AbortSignal that main aborts when a stop signal arrives: which signal it was, so that
+ * a command, a backend or a trace relay can stop cleanly and the process can exit with 128 + its number.
+ */
+export class StopRequest extends Error {
+  readonly signal: NodeJS.Signals;
+
+  constructor(signal: NodeJS.Signals) {
+    super(`stopped by ${signal}`);
+    this.name = 'AbortError';
+    this.signal = signal;
+  }
+}
+
+/** The signal that stopped the run behind `signal`, or null (not aborted, or aborted for another reason). */
+export function stoppedBy(signal: AbortSignal): NodeJS.Signals | null {
+  return signal.aborted && signal.reason instanceof StopRequest ? signal.reason.signal : null;
+}
+
+/** 128 + the signal's number, as a shell reports a process that a signal ended (SIGHUP 129, SIGTERM 143). */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  const number = (constants.signals as Record<string, number | undefined>)[signal];
+  return number === undefined ? ExitCode.INTERRUPTED : 128 + number;
+}
+
+/** The exit code of a run that `signal` stopped: 128 + the signal, 130 when nothing says which. */
+export function interruptedExitCode(signal: AbortSignal): number {
+  const by = stoppedBy(signal);
+  return by ? signalExitCode(by) : ExitCode.INTERRUPTED;
+}
