@@ -103,6 +103,8 @@ export interface RegionInvalidateOptions {
   dryRun: boolean;
   cycle: boolean;
   force: boolean;
+  /** Sysfs backend: bind the region (cxl_region driver) after the commit, as `cxl enable-region` does. */
+  enable?: boolean;
   confirm: Confirm;
   signal: AbortSignal;
 }

@@ -3,6 +3,7 @@ import { PROVIDER_VARIANTS } from '../backends/types.js';
 import { completionCommand } from '../commands/completion.js';
 import { eraseCommand } from '../commands/erase.js';
 import { invalidateCommand } from '../commands/invalidate.js';
+import { labCommand } from '../commands/lab.js';
 import { probeCommand } from '../commands/probe.js';
 import { profilesCommand } from '../commands/profiles.js';
 import { regionsCommand } from '../commands/regions.js';
@@ -67,6 +68,7 @@ export function buildProgram(signal: AbortSignal, onExitCode: (code: number) => 
     regionsCommand,
     eraseCommand,
     traceCommand,
+    labCommand,
     completionCommand,
   ]) {
     // addCommand (unlike .command()) does not inherit the parent's settings: without this, a subcommand's

@@ -13,6 +13,7 @@ interface InvalidateOptions {
   dryRun?: boolean;
   cycle?: boolean;
   force?: boolean;
+  enable?: boolean;
   yes?: boolean;
 }
 
@@ -27,6 +28,7 @@ export function invalidateCommand(run: CommandRunner) {
     .option('--dry-run', 'check the arguments and support without invalidating')
     .option('--cycle', 'with --region: decommit and commit a committed region again')
     .option('--force', 'with --region: write even when no provider was found')
+    .option('--enable', 'with --region: bind the region after the commit, as cxl enable-region does')
     .option('-y, --yes', 'confirm destructive actions without a prompt')
     .action(async (start, size, options, command) =>
       run(command, (context) => invalidate(context, start, size, options)),
@@ -49,8 +51,8 @@ async function invalidate(
       'invalidate needs <start> <size> (for example: invalidate 0x80000000 2M) or --region <name>',
     );
   }
-  if (!regionMode && (options.cycle || options.force))
-    throw usageError('--cycle and --force go with --region');
+  if (!regionMode && (options.cycle || options.force || options.enable))
+    throw usageError('--cycle, --force and --enable go with --region');
   let range: { start: bigint; size: bigint } | undefined;
   if (!regionMode) {
     range = { start: parseU64(startText!, 'start'), size: parseU64(sizeText!, 'size') };
@@ -64,6 +66,7 @@ async function invalidate(
           dryRun: options.dryRun === true,
           cycle: options.cycle === true,
           force: options.force === true,
+          enable: options.enable === true,
           confirm: confirmation(options.yes === true, context.signal),
           signal: context.signal,
         });

@@ -76,7 +76,7 @@ export function renderProbe(report: ProbeReport): string {
         : chalk.red('not registered');
   rows.push([
     'provider',
-    `${provider.name ?? 'provider'} ${registered}${provider.variant ? ` (variant ${provider.variant})` : ''}`,
+    `${provider.name ? `${provider.name} ` : ''}${registered}${provider.variant ? ` (variant ${provider.variant})` : ''}`,
   ]);
   lines.push(table(rows));
   if (report.reasons.length > 0) {

@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { Command } from '@commander-js/extra-typings';
 import type { TraceEvent, TraceReport } from '../backends/types.js';
 import { type Context, requireFormat } from '../cli/context.js';
@@ -42,6 +43,11 @@ async function trace(
       commandStdout: context.format === 'human' && !context.output ? 'inherit' : 'stderr',
     });
     await emit({ json: report, human: () => renderTraceSummary(report) }, context.format, context.output);
+    // A signal that stopped the trace decides the exit code (128 + its number), not the traced command
+    // that the trace then stopped.
+    const signal = (report as { signal?: string }).signal;
+    if (report.interrupted === true && signal && signal in constants.signals)
+      return 128 + constants.signals[signal as NodeJS.Signals];
     if (report.command_exit_code !== undefined && report.command_exit_code !== null)
       return report.command_exit_code;
     // The sysfs session handles SIGTERM/SIGHUP itself (to remove its probes): its report says so.

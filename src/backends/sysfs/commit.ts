@@ -12,6 +12,7 @@ import type { InvalidateReport, RegionInvalidateOptions } from '../types.js';
 import { type CxlRegion, readCxlRegion, regionPath } from './cxl.js';
 import type { SysRoot } from './fs.js';
 import { errorCode, type ProbeFn, requireConfirmation, requireProvider } from './guard.js';
+import { findSymbols } from './kallsyms.js';
 import { type KernelCalls, withKernelTrace } from './kernel-trace.js';
 import { onlineBlocksInRange, summarizeBlocks } from './memory.js';
 import { requireKernelName } from './names.js';
@@ -98,10 +99,26 @@ async function timedWrite(sys: SysRoot, file: string, value: string): Promise<Wr
 const elapsedUs = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1000;
 
 /**
- * The writes themselves: `commit` ← 1, or for a cycle `commit` ← 0 then ← 1, then the region driver is
- * bound again if it was bound before (decommit releases it). Stops at the first failed write.
+ * The driver to bind after the commit: the one a cycle's decommit released (commit_store() in
+ * drivers/cxl/core/region.c releases the driver itself), or with `enable` the region driver, which a
+ * commit alone never binds: `cxl enable-region` (ndctl's cxl/region.c) binds it by writing the region's
+ * name to drivers/cxl_region/bind, and only then do its DAX or pmem devices appear.
  */
-export async function writeCommit(sys: SysRoot, region: CxlRegion, cycle: boolean): Promise<WriteStep[]> {
+export function driverToBind(region: CxlRegion, cycle: boolean, enable: boolean): string | null {
+  if (cycle && region.driver && /^[a-z0-9_]+$/.test(region.driver)) return region.driver;
+  return enable ? 'cxl_region' : null;
+}
+
+/**
+ * The writes themselves: `commit` ← 1, or for a cycle `commit` ← 0 then ← 1, then the binding
+ * driverToBind() names. Stops at the first failed write.
+ */
+export async function writeCommit(
+  sys: SysRoot,
+  region: CxlRegion,
+  cycle: boolean,
+  enable = false,
+): Promise<WriteStep[]> {
   const commitFile = `${regionPath(region.name)}/commit`;
   const steps: WriteStep[] = [];
   if (cycle) {
@@ -111,9 +128,8 @@ export async function writeCommit(sys: SysRoot, region: CxlRegion, cycle: boolea
   }
   const on = await timedWrite(sys, commitFile, '1');
   steps.push(on);
-  if (on.ok && cycle && region.driver && /^[a-z0-9_]+$/.test(region.driver)) {
-    steps.push(await timedWrite(sys, `sys/bus/cxl/drivers/${region.driver}/bind`, region.name));
-  }
+  const driver = driverToBind(region, cycle, enable);
+  if (on.ok && driver) steps.push(await timedWrite(sys, `sys/bus/cxl/drivers/${driver}/bind`, region.name));
   return steps;
 }
 
@@ -170,9 +186,9 @@ export async function invalidateRegion(
     requireConfigured(region);
   }
   const forced = await requireProvider(deps.probe, options.force, log, `write ${name}/commit`);
-  const plan = cycle
-    ? ['commit <- 0', 'commit <- 1', ...(region.driver ? [`bind ${region.driver}`] : [])]
-    : ['commit <- 1'];
+  const enable = options.enable === true;
+  const driver = driverToBind(region, cycle, enable);
+  const plan = [...(cycle ? ['commit <- 0'] : []), 'commit <- 1', ...(driver ? [`bind ${driver}`] : [])];
   const base = {
     backend: 'sysfs' as const,
     start: hex(region.start) ?? 'unknown',
@@ -195,7 +211,7 @@ export async function invalidateRegion(
     };
   }
   await requireConfirmation(options.confirm, commitQuestion(name, cycle, describe(region)));
-  const run = () => writeCommit(sys, region, cycle);
+  const run = () => writeCommit(sys, region, cycle, enable);
   let steps: WriteStep[];
   let calls: KernelCalls;
   if (deps.trace === false) {
@@ -209,30 +225,58 @@ export async function invalidateRegion(
   const warnings = [...(forced ? [forced] : [])];
   if (failed)
     warnings.push(
-      `${name} is committed but binding ${region.driver} failed (${failed.error}): bind it again with cxl enable-region ${name}`,
+      `${name} is committed but binding ${driver} failed (${failed.error}): bind it again with cxl enable-region ${name}`,
     );
   const committedNow = (await sys.value(`${regionPath(name)}/commit`)) ?? null;
+  const after = await readCxlRegion(sys, name);
+  const invalidated = await didInvalidate(sys, calls);
+  // Linux 6.1 commits CXL regions without any cache invalidation: a success would claim one that never happened.
+  const noInvalidation = invalidated === false && calls.count === null;
   // The kernel commits whatever its invalidation returned: the return probe is the only way to know.
   const invalidationErrno =
     calls.count === null
       ? null
       : firstInvalidationError((calls.events ?? []).filter((e) => e.kind === 'invalidate').map((e) => e.ret));
-  if (calls.count === null) warnings.push(unknownInvalidationWarning(name, calls.reason ?? 'no tracing'));
+  if (noInvalidation)
+    warnings.push(
+      `${name} is committed, but this kernel has no cpu_cache_invalidate_memregion: nothing was invalidated`,
+    );
+  else if (calls.count === null)
+    warnings.push(unknownInvalidationWarning(name, calls.reason ?? 'no tracing'));
+  else if (invalidated === false)
+    warnings.push(
+      `${name} is committed, but the kernel made no cpu_cache_invalidate_memregion call (traced)`,
+    );
   else if (invalidationErrno) warnings.push(ignoredInvalidationWarning(name, invalidationErrno));
+  const errno = noInvalidation ? 'EOPNOTSUPP' : invalidationErrno;
   return {
     ...base,
     dry_run: false,
-    ok: invalidationErrno === null,
-    errno: invalidationErrno,
+    ok: errno === null,
+    errno,
     invalidation_errno: invalidationErrno,
+    invalidated,
     attempts: 1,
     retries: 0,
     elapsed_us: Math.round(steps.reduce((sum, s) => sum + s.elapsed_us, 0)),
     status: committedNow === '1' ? 'committed' : `commit reads ${committedNow ?? 'nothing'}`,
+    // A commit alone leaves the region unbound (no DAX or pmem device): --enable binds it.
+    driver: after?.driver ?? null,
     steps,
     kernel_calls: calls.count === null ? { count: null, reason: calls.reason } : summarizeCalls(calls),
     warnings,
   };
+}
+
+/**
+ * Whether the kernel invalidated: the traced call count when tracing worked; otherwise false only when
+ * kallsyms shows the kernel has no cpu_cache_invalidate_memregion at all (null: cannot tell).
+ */
+async function didInvalidate(sys: SysRoot, calls: KernelCalls): Promise<boolean | null> {
+  if (calls.count !== null) return calls.count > 0;
+  const symbols = await findSymbols(sys, ['cpu_cache_invalidate_memregion']);
+  if (!symbols.readable) return null;
+  return symbols.found.has('cpu_cache_invalidate_memregion') ? null : false;
 }
 
 function summarizeCalls(calls: KernelCalls): Record<string, unknown> {

@@ -24,6 +24,8 @@ export interface CxlRegion {
   targets: (string | null)[];
   /** Memdevs behind the targets (through `endpointN/uport`). */
   memdevs: string[];
+  /** Those memdevs' serial numbers (`memX/serial`), in the same order: the names that survive a reboot. */
+  serials: (string | null)[];
   /** Driver the region itself is bound to (`cxl_region`), null when unbound. */
   driver: string | null;
   /** `daxZ.N` devices of the region's `dax_regionZ` (ram regions). */
@@ -97,6 +99,7 @@ export async function readCxlRegion(sys: SysRoot, name: string): Promise<CxlRegi
     interleaveWays,
     targets,
     memdevs,
+    serials: await Promise.all(memdevs.map((m) => sys.value(`${memdevPath(m)}/serial`))),
     driver: await driverOf(sys, base),
     daxDevices,
     pmemRegion,

@@ -45,6 +45,17 @@ export function configOption(config: KernelConfig, name: string): string | undef
   return config.values.get(name.replace(/^CONFIG_/, ''));
 }
 
+/**
+ * A config option as the file spells it: `CONFIG_X=y`, `# CONFIG_X is not set`, or that the file has no
+ * such line at all (an option whose menu is off is not written, so naming it would cite a line that is
+ * not there).
+ */
+export function describeOption(value: string | undefined | null, name: string): string {
+  const symbol = `CONFIG_${name.replace(/^CONFIG_/, '')}`;
+  if (value === undefined || value === null) return `no ${symbol} line`;
+  return value === 'n' ? `# ${symbol} is not set` : `${symbol}=${value}`;
+}
+
 export const isBuilt = (value: string | undefined): boolean => value === 'y' || value === 'm';
 
 type Attempt = { ok: true; text: string } | { ok: false; code: string };

@@ -1,5 +1,5 @@
 import type { ProbeReport, Verdict } from '../types.js';
-import { isBuilt } from './kconfig.js';
+import { describeOption, isBuilt } from './kconfig.js';
 import { type scanKernelLog, versionAtLeast } from './logfacts.js';
 import type { readPlatform } from './platform.js';
 
@@ -53,8 +53,45 @@ const verdictOf = (
   smcccRegistered,
 });
 
+/**
+ * What the config says about the providers. Both live in drivers/cache/ under the CACHEMAINT_FOR_HOTPLUG
+ * menu: with the menu off (Debian's arm64 7.2: `# CONFIG_CACHEMAINT_FOR_HOTPLUG is not set`) neither
+ * provider symbol is written at all, so the menu line is the one to cite.
+ */
+function providerConfig(option: DecisionInput['option']): string {
+  const menu = option('CACHEMAINT_FOR_HOTPLUG');
+  const smccc = option('ARM_SMCCC_CACHE');
+  const hisi = option('HISI_SOC_HHA');
+  if (
+    !isBuilt(menu ?? undefined) &&
+    (smccc === undefined || smccc === null) &&
+    (hisi === undefined || hisi === null)
+  ) {
+    return `${describeOption(menu, 'CACHEMAINT_FOR_HOTPLUG')} (the menu of the providers CONFIG_ARM_SMCCC_CACHE and CONFIG_HISI_SOC_HHA, so neither is built)`;
+  }
+  return `${describeOption(smccc, 'ARM_SMCCC_CACHE')}, ${describeOption(hisi, 'HISI_SOC_HHA')}`;
+}
+
+/**
+ * SMCCC older than 1.1 is a reason of its own whatever else already rules the provider out: the emulated
+ * backend lists it too, and it says what the firmware would lack even on a kernel with the provider.
+ */
+function smcccReason(input: DecisionInput): string | null {
+  if (input.platform.family !== 'arm64' || !input.smcccVersion || versionAtLeast(input.smcccVersion, 1, 1))
+    return null;
+  return `SMCCC ${input.smcccVersion}: the SMCCC provider needs SMCCC 1.1 or later (SMCCC_ARCH_FEATURES), so it cannot register`;
+}
+
 /** The order of reasons of DESIGN §6: architecture, framework, provider built, SMCCC, registration. */
 export function decide(input: DecisionInput): Decision {
+  const decision = decideFirst(input);
+  const smccc = smcccReason(input);
+  if (decision.verdict !== 'supported' && smccc && !decision.reasons.includes(smccc))
+    decision.reasons.push(smccc);
+  return decision;
+}
+
+function decideFirst(input: DecisionInput): Decision {
   const { platform, facts, option } = input;
   if (platform.family === null) {
     return verdictOf(
@@ -88,7 +125,7 @@ export function decide(input: DecisionInput): Decision {
     input.has(SYMBOLS.api);
   if (api === false) {
     const source = input.configReadable
-      ? `${input.configSource}: CONFIG_GENERIC_CPU_CACHE_MAINTENANCE not set`
+      ? `${input.configSource}: ${describeOption(option('GENERIC_CPU_CACHE_MAINTENANCE'), 'GENERIC_CPU_CACHE_MAINTENANCE')}`
       : '/proc/kallsyms: no cpu_cache_invalidate_memregion';
     return verdictOf(
       'unsupported',
@@ -104,7 +141,7 @@ export function decide(input: DecisionInput): Decision {
   const providerName = smcccBuilt === false && hisiBuilt ? 'hisi_soc_hha' : 'arm_smccc_cache';
   if (smcccBuilt === false && hisiBuilt === false) {
     const source = input.configReadable
-      ? `${input.configSource}: CONFIG_ARM_SMCCC_CACHE and CONFIG_HISI_SOC_HHA not set`
+      ? `${input.configSource}: ${providerConfig(option)}`
       : '/proc/kallsyms: no smccc_cache_wbinv, no hisi_soc_hha_wbinv';
     return verdictOf(
       'unsupported',
@@ -123,15 +160,8 @@ export function decide(input: DecisionInput): Decision {
   }
 
   const provider = { registered: false as boolean | null, name: providerName };
-  if (input.smcccVersion && !versionAtLeast(input.smcccVersion, 1, 1)) {
-    return verdictOf(
-      'unsupported',
-      [
-        `SMCCC ${input.smcccVersion}: the SMCCC provider needs SMCCC 1.1 or later (SMCCC_ARCH_FEATURES), so it cannot register`,
-      ],
-      provider,
-    );
-  }
+  const smccc = smcccReason(input);
+  if (smccc) return verdictOf('unsupported', [smccc], provider);
   if (input.conduit === 'none') {
     return verdictOf(
       'unsupported',
@@ -192,7 +222,7 @@ function decideX86(input: DecisionInput): Decision {
     return verdictOf(
       'unsupported',
       [
-        `${input.configSource}: CONFIG_ARCH_HAS_CPU_CACHE_INVALIDATE_MEMREGION not set: this kernel has no memregion invalidation`,
+        `${input.configSource}: ${describeOption(option('ARCH_HAS_CPU_CACHE_INVALIDATE_MEMREGION'), 'ARCH_HAS_CPU_CACHE_INVALIDATE_MEMREGION')}: this kernel has no memregion invalidation (no cpu_cache_invalidate_memregion)`,
       ],
       provider(false),
     );
