@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { type EraseDeps, eraseMemdev } from '../../src/backends/sysfs/erase.js';
@@ -22,6 +22,13 @@ afterEach(() => {
 
 const stateFile = (memdev: string) => path.join(fixture.root, `sys/bus/cxl/devices/${memdev}/security/state`);
 
+/** As sysfs does, a reader sees the old state or the new one, never the empty file between truncate and write. */
+function setState(memdev: string, state: string): void {
+  const file = stateFile(memdev);
+  writeFileSync(`${file}.new`, `${state}\n`);
+  renameSync(`${file}.new`, file);
+}
+
 /** The kernel's part: a write of 1 to security/sanitize starts a sanitize that ends after `ms`. */
 function kernelSanitizes(ms: number | null): void {
   sys.hook = (file, value) => {
@@ -29,8 +36,8 @@ function kernelSanitizes(ms: number | null): void {
     if (!match || value !== '1') return;
     const memdev = match[1]!;
     if (match[2] === 'erase') return; // secure erase completes within the write
-    writeFileSync(stateFile(memdev), 'sanitize\n');
-    if (ms !== null) timers.push(setTimeout(() => writeFileSync(stateFile(memdev), 'disabled\n'), ms));
+    setState(memdev, 'sanitize');
+    if (ms !== null) timers.push(setTimeout(() => setState(memdev, 'disabled'), ms));
   };
 }
 
@@ -107,7 +114,7 @@ describe('erase --method sanitize', () => {
         next_step: "the kernel's sanitize keeps running: watch sys/bus/cxl/devices/mem1/security/state",
       },
     );
-    writeFileSync(stateFile('mem1'), 'disabled\n');
+    setState('mem1', 'disabled');
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 30);
     const interrupted = await partialOf(eraseMemdev('mem1', options({ signal: controller.signal }), deps()));
@@ -172,7 +179,7 @@ describe('erase refusals', () => {
   });
 
   it('refuses a device that is already sanitizing (75)', async () => {
-    writeFileSync(stateFile('mem1'), 'sanitize\n');
+    setState('mem1', 'sanitize');
     await assert.rejects(eraseMemdev('mem1', options(), deps()), refusal(75, /already sanitizing/));
   });
 
