@@ -4,7 +4,9 @@ import path from 'node:path';
 
 /** More than any kernel file memregion reads holds (kallsyms of a large kernel is some 15 MiB). */
 export const MAX_KERNEL_FILE_BYTES = 32 * 1024 * 1024;
-const CHUNK = 1024 * 1024;
+/** Most kernel files are a line (sysfs attributes are at most a page): start small, grow for kallsyms. */
+const FIRST_CHUNK = 16 * 1024;
+const MAX_CHUNK = 1024 * 1024;
 
 /**
  * Reads a kernel file, or what a --root tree has in its place, so that nothing there can stall or
@@ -16,8 +18,10 @@ async function readBounded(file: string): Promise<Buffer> {
   try {
     const chunks: Buffer[] = [];
     let total = 0;
+    let chunk = FIRST_CHUNK;
     while (total < MAX_KERNEL_FILE_BYTES) {
-      const buffer = Buffer.allocUnsafe(Math.min(CHUNK, MAX_KERNEL_FILE_BYTES - total));
+      const buffer = Buffer.allocUnsafe(Math.min(chunk, MAX_KERNEL_FILE_BYTES - total));
+      chunk = Math.min(chunk * 2, MAX_CHUNK);
       let bytesRead: number;
       try {
         ({ bytesRead } = await handle.read(buffer, 0, buffer.length, null));
