@@ -9,6 +9,7 @@ import type { RegionInvalidateOptions, Verdict } from '../../src/backends/types.
 import { silentLogger } from '../../src/core/log.js';
 import { FakeKernelTracefs } from './helpers/fake-tracefs.js';
 import { errnoError, RecordingRoot } from './helpers/recording-root.js';
+import { refusal } from './helpers/refusal.js';
 import { confirmer, copyFixture, fakeProbe } from './helpers/sysfs-fixture.js';
 
 let fixture: { root: string; cleanup: () => void };
@@ -35,12 +36,6 @@ const options = (over: Partial<RegionInvalidateOptions> = {}): RegionInvalidateO
 });
 const commitOf = (name: string) =>
   readFileSync(path.join(fixture.root, `sys/bus/cxl/devices/${name}/commit`), 'utf8').trim();
-const refusal = (code: number, pattern: RegExp) => (e: { exitCode: number; message: string }) => {
-  assert.equal(e.exitCode, code, e.message);
-  assert.match(e.message, pattern);
-  assert.ok(!e.message.includes('\n'), 'one line');
-  return true;
-};
 
 describe('invalidate --region: a configured region that is not committed', () => {
   it('asks after the preflight, then writes 1 to commit and reports the region range', async () => {
