@@ -150,7 +150,9 @@ export async function runRegionErase<R extends FlowRegion, O extends CommitOutco
     commit: recommitReport(fields),
     invalidation_errno: fields.invalidation_errno,
     next_step: fields.ok
-      ? `${name} is committed again: the kernel invalidated CPU caches for its range`
+      ? fields.invalidated
+        ? `${name} is committed again: the kernel invalidated CPU caches for its range`
+        : `${name} is committed again; whether the kernel's cache invalidation succeeded cannot be known (see the warnings)`
       : fields.invalidation_errno && fields.status === 'committed'
         ? `${name} is committed, but its cache invalidation failed (${fields.invalidation_errno}): stale cache lines may remain; decommit and commit it again (memregion invalidate --region ${name} --cycle)`
         : `commit ${name} again before using it (memregion invalidate --region ${name})`,

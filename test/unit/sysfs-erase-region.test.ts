@@ -130,6 +130,7 @@ describe('erase --region regionN (sysfs)', () => {
     // Tracing was off: the report says the outcome cannot be known, as invalidate --region does.
     assert.equal(report.commit?.invalidated, null);
     assert.ok(report.warnings.some((w) => /outcome of region3's cache invalidation cannot be known/.test(w)));
+    assert.match(report.next_step, /whether the kernel's cache invalidation succeeded cannot be known/);
   });
 
   it('without --recommit the region is left decommitted, and the next step says to commit it', async () => {

@@ -121,6 +121,7 @@ describe('erase --region on the emulated backend', () => {
     );
     assert.equal(backend.regionState[0]!.kernel.committed, true);
     assert.equal(backend.regionState[0]!.needsInvalidation, false);
+    assert.match(report.next_step, /the kernel invalidated CPU caches for its range/);
   });
 
   test('--recommit on a stuck firmware: the kernel commits anyway; ok false, invalidation_errno EBUSY, exit 75', async () => {
