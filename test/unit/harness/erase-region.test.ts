@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { eraseRegion } from '../../../src/api.js';
 import { EmulatedBackend } from '../../../src/backends/emulated/index.js';
 import type { ProfileOverrides } from '../../../src/backends/emulated/profiles.js';
 import { regionEraseExitCode } from '../../../src/backends/region-erase.js';
@@ -266,5 +267,24 @@ describe('erase --region refusals, before anything is written', () => {
       backend.eraseRegion('region9', eraseOptions().options),
       refusal(65, /no region named region9/),
     );
+  });
+});
+
+describe('eraseRegion() in the library API', () => {
+  test('bad options are usage errors before any work; the default confirmation refuses (64)', async () => {
+    const backend = await backendWith();
+    assert.throws(
+      () => eraseRegion(backend, { region: 'region0', method: 'shred' as 'sanitize' }),
+      refusal(64, /unknown method "shred"/),
+    );
+    assert.throws(() => eraseRegion(backend, { region: 'region0', timeoutMs: 0 }), refusal(64, /timeout/));
+    await assert.rejects(eraseRegion(backend, { region: 'region0' }), refusal(64, /^cancelled$/));
+    assert.equal(backend.regionState[0]!.kernel.committed, true);
+    const report = await eraseRegion(backend, {
+      region: 'region0',
+      recommit: true,
+      confirm: async () => true,
+    });
+    assert.deepEqual([report.ok, report.erased, report.status], [true, 2, 'committed']);
   });
 });
