@@ -55,14 +55,23 @@ async function readBounded(file: string): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let total = 0;
     let chunk = FIRST_CHUNK;
-    while (total < MAX_KERNEL_FILE_BYTES) {
+    let ended = false;
+    while (!ended && total < MAX_KERNEL_FILE_BYTES) {
       const buffer = Buffer.allocUnsafe(Math.min(chunk, MAX_KERNEL_FILE_BYTES - total));
       if (chunk === MAX_CHUNK) await yieldNow();
       chunk = Math.min(chunk * 2, MAX_CHUNK);
-      const bytesRead = handle.read(buffer);
-      if (bytesRead === 0) break;
-      chunks.push(buffer.subarray(0, bytesRead));
-      total += bytesRead;
+      // procfs hands out a page per read: fill this buffer before taking the next.
+      let filled = 0;
+      while (filled < buffer.length) {
+        const bytesRead = handle.read(buffer, buffer.length - filled, filled);
+        if (bytesRead === 0) {
+          ended = true;
+          break;
+        }
+        filled += bytesRead;
+      }
+      if (filled > 0) chunks.push(buffer.subarray(0, filled));
+      total += filled;
     }
     return Buffer.concat(chunks, total);
   } finally {
