@@ -3,7 +3,7 @@
  * "in use" check of a region touch on a fixture tree must be in what collect records from that tree.
  */
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -11,51 +11,14 @@ import { x as extract } from 'tar';
 import { ARCHIVE_TOP, packEvidence } from '../../src/backends/sysfs/collect-archive.js';
 import { collectEvidence } from '../../src/backends/sysfs/collector.js';
 import { listCxlRegions } from '../../src/backends/sysfs/cxl.js';
-import { type ReadFailure, SysRoot } from '../../src/backends/sysfs/fs.js';
+import { SysRoot } from '../../src/backends/sysfs/fs.js';
 import { onlineBlocksInRange } from '../../src/backends/sysfs/memory.js';
 import { probeSysfs } from '../../src/backends/sysfs/probe.js';
 import { listRegions } from '../../src/backends/sysfs/regions.js';
 import { silentLogger } from '../../src/core/log.js';
 import { FIXTURES } from './helpers/sysfs-fixture.js';
+import { FIXTURE_TREES, TouchingRoot } from './helpers/touching-root.js';
 
-/** A SysRoot that notes every path a reader asks for. */
-class TouchingRoot extends SysRoot {
-  readonly touched = new Set<string>();
-  override async read(relative: string) {
-    this.touched.add(relative);
-    return super.read(relative);
-  }
-  override async readBytes(relative: string) {
-    this.touched.add(relative);
-    return super.readBytes(relative);
-  }
-  override async openKernelFile(relative: string) {
-    this.touched.add(relative);
-    return super.openKernelFile(relative);
-  }
-  override async stream(relative: string, consume: (chunk: Buffer, length: number) => boolean | undefined) {
-    this.touched.add(relative);
-    return super.stream(relative, consume) as Promise<ReadFailure | null>;
-  }
-  override async exists(relative: string) {
-    this.touched.add(relative);
-    return super.exists(relative);
-  }
-  override async list(relative: string) {
-    this.touched.add(relative);
-    return super.list(relative);
-  }
-  override async link(relative: string) {
-    this.touched.add(relative);
-    return super.link(relative);
-  }
-}
-
-const trees = [
-  ...readdirSync(path.join(FIXTURES, 'machines')).map((n) => `machines/${n}`),
-  ...readdirSync(path.join(FIXTURES, 'kernels')).map((n) => `kernels/${n}`),
-  'cxl',
-];
 const temps: string[] = [];
 after(() => {
   for (const dir of temps) rmSync(dir, { recursive: true, force: true });
@@ -71,7 +34,7 @@ const present = (file: string) => {
 };
 
 describe('evidence manifest', () => {
-  for (const tree of trees) {
+  for (const tree of FIXTURE_TREES) {
     test(`${tree}: collect records every path the readers touch`, async () => {
       const root = path.join(FIXTURES, tree);
       const sys = new TouchingRoot(root);
