@@ -106,8 +106,7 @@ export async function probeSysfs(
         : `not readable${kallsyms.denied ? ' (permission denied)' : ''}`,
     );
   }
-  const has = (names: string[]) =>
-    kallsyms?.readable ? names.some((n) => kallsyms.found.has(n)) : null;
+  const has = (names: string[]) => (kallsyms?.readable ? names.some((n) => kallsyms.found.has(n)) : null);
 
   // Only arm64 verdicts read the kernel log (x86 and other architectures are decided without it).
   const kernelLog = full || arm64 ? await readKernelLog(sys, options.journal) : null;
