@@ -8,7 +8,7 @@ import {
   ignoredInvalidationWarning,
   unknownInvalidationWarning,
 } from '../region-flow.js';
-import type { InvalidateReport, RegionInvalidateOptions } from '../types.js';
+import type { RegionInvalidateOptions, SysfsKernelCalls, SysfsRegionReport } from '../types.js';
 import { type CxlRegion, readCxlRegion, regionPath } from './cxl.js';
 import type { SysRoot } from './fs.js';
 import { errorCode, type ProbeFn, requireConfirmation, requireProvider } from './guard.js';
@@ -173,7 +173,7 @@ export async function invalidateRegion(
   name: string,
   options: RegionInvalidateOptions,
   deps: RegionFlowDeps,
-): Promise<InvalidateReport> {
+): Promise<SysfsRegionReport> {
   const { sys, log } = deps;
   const region = await loadRegion(sys, name);
   let cycle = false;
@@ -194,7 +194,7 @@ export async function invalidateRegion(
     start: hex(region.start) ?? 'unknown',
     size: dec(region.size) ?? 'unknown',
     region: name,
-    action: cycle ? 'cycle' : 'commit',
+    action: cycle ? ('cycle' as const) : ('commit' as const),
     plan,
     ...(forced ? { warnings: [forced] } : {}),
   };
@@ -263,7 +263,10 @@ export async function invalidateRegion(
     // A commit alone leaves the region unbound (no DAX or pmem device): --enable binds it.
     driver: after?.driver ?? null,
     steps,
-    kernel_calls: calls.count === null ? { count: null, reason: calls.reason } : summarizeCalls(calls),
+    kernel_calls:
+      calls.count === null
+        ? { count: null, reason: calls.reason }
+        : summarizeCalls({ ...calls, count: calls.count }),
     warnings,
   };
 }
@@ -279,7 +282,7 @@ async function didInvalidate(sys: SysRoot, calls: KernelCalls): Promise<boolean 
   return symbols.found.has('cpu_cache_invalidate_memregion') ? null : false;
 }
 
-function summarizeCalls(calls: KernelCalls): Record<string, unknown> {
+function summarizeCalls(calls: KernelCalls & { count: number }): SysfsKernelCalls {
   return {
     count: calls.count,
     errors: calls.errors,

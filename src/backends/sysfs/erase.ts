@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dataError, ExitCode, MemregionError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { EraseMethod, EraseOptions, EraseReport } from '../types.js';
+import type { EraseMethod, EraseOptions, SysfsErasePartialReport, SysfsEraseReport } from '../types.js';
 import { memdevPath, readCxlMemdev } from './cxl.js';
 import type { SysRoot } from './fs.js';
 import { errorCode, type ProbeFn, requireConfirmation, requireProvider } from './guard.js';
@@ -30,7 +30,7 @@ export async function eraseMemdev(
   memdev: string,
   options: EraseOptions,
   deps: EraseDeps,
-): Promise<EraseReport> {
+): Promise<SysfsEraseReport> {
   const { sys, log } = deps;
   requireKernelName('memdev', memdev);
   const device = await readCxlMemdev(sys, memdev);
@@ -108,7 +108,7 @@ async function waitForState(
     options.onProgress?.(state, elapsed);
     if (state !== 'sanitize') return state;
     // What happened so far, for the report the command still prints (ok: false).
-    const partial = (outcome: string) => ({
+    const partial = (outcome: SysfsErasePartialReport['outcome']): SysfsErasePartialReport => ({
       backend: 'sysfs',
       memdev,
       method: options.method,

@@ -4,16 +4,16 @@ import type {
   Backend,
   BackendOptions,
   EraseOptions,
-  EraseReport,
   InvalidateOptions,
-  InvalidateReport,
-  ProbeReport,
   RegionInvalidateOptions,
-  RegionsReport,
   StressTarget,
   StressTargetOptions,
+  SysfsEraseReport,
+  SysfsProbeReport,
+  SysfsRegionReport,
+  SysfsRegionsReport,
+  SysfsTraceReport,
   TraceOptions,
-  TraceReport,
 } from '../types.js';
 import { invalidateRegion, type RegionFlowDeps } from './commit.js';
 import { eraseMemdev } from './erase.js';
@@ -30,18 +30,18 @@ export const NO_RANGE_INTERFACE =
   'invalidates), or `--backend emulated` to exercise a provider';
 
 /** The real-Linux backend: evidence from sysfs/procfs, the kernel's own invalidation flows, tracefs. */
-export class SysfsBackend implements Backend {
+export class SysfsBackend implements Backend<'sysfs'> {
   readonly name = 'sysfs' as const;
   readonly sys: SysRoot;
   private readonly log: Logger;
-  private probeResult: Promise<ProbeReport> | null = null;
+  private probeResult: Promise<SysfsProbeReport> | null = null;
 
   constructor(root: string, log: Logger) {
     this.sys = new SysRoot(root);
     this.log = log;
   }
 
-  probe(): Promise<ProbeReport> {
+  probe(): Promise<SysfsProbeReport> {
     this.probeResult ??= probeSysfs(this.sys, this.log);
     return this.probeResult;
   }
@@ -50,27 +50,23 @@ export class SysfsBackend implements Backend {
     return { sys: this.sys, log: this.log, probe: () => this.probe() };
   }
 
-  async invalidateRange(
-    _start: bigint,
-    _size: bigint,
-    _options: InvalidateOptions,
-  ): Promise<InvalidateReport> {
+  async invalidateRange(_start: bigint, _size: bigint, _options: InvalidateOptions): Promise<never> {
     throw unavailableError(NO_RANGE_INTERFACE);
   }
 
-  regions(): Promise<RegionsReport> {
+  regions(): Promise<SysfsRegionsReport> {
     return listRegions(this.sys);
   }
 
-  invalidateRegion(name: string, options: RegionInvalidateOptions): Promise<InvalidateReport> {
+  invalidateRegion(name: string, options: RegionInvalidateOptions): Promise<SysfsRegionReport> {
     return invalidateRegion(name, options, this.deps);
   }
 
-  erase(memdev: string, options: EraseOptions): Promise<EraseReport> {
+  erase(memdev: string, options: EraseOptions): Promise<SysfsEraseReport> {
     return eraseMemdev(memdev, options, this.deps);
   }
 
-  trace(options: TraceOptions): Promise<TraceReport> {
+  trace(options: TraceOptions): Promise<SysfsTraceReport> {
     return runTrace(this.sys, this.log, options);
   }
 
@@ -83,6 +79,6 @@ export class SysfsBackend implements Backend {
   }
 }
 
-export async function createSysfsBackend(options: BackendOptions): Promise<Backend> {
+export async function createSysfsBackend(options: BackendOptions): Promise<Backend<'sysfs'>> {
   return new SysfsBackend(options.root, options.log);
 }

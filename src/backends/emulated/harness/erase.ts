@@ -1,6 +1,6 @@
 import type { Clock } from '../../../core/clock.js';
 import { ExitCode, MemregionError, usageError } from '../../../core/errors.js';
-import type { EraseOptions, EraseReport } from '../../types.js';
+import type { EmulatedErasePartialReport, EmulatedEraseReport, EraseOptions } from '../../types.js';
 import { type EmulatedRegion, findMemdevRegions } from './regions.js';
 
 /** What an erase sees of the emulated backend. */
@@ -24,7 +24,7 @@ export async function eraseMemdev(
   backend: EraseContext,
   memdev: string,
   options: EraseOptions,
-): Promise<EraseReport> {
+): Promise<EmulatedEraseReport> {
   const regions = findMemdevRegions(backend.regions, memdev);
   const committed = regions.filter((r) => r.kernel.committed).map((r) => r.spec.name);
   if (committed.length > 0) {
@@ -52,19 +52,17 @@ export async function eraseMemdev(
   } catch (error) {
     // A timeout or an interruption still has a report (ok: false), which the command prints.
     if (!(error instanceof MemregionError)) throw error;
-    const outcome = error.exitCode === ExitCode.INTERRUPTED ? 'interrupted' : 'timeout';
-    throw new MemregionError(error.message, error.exitCode, {
-      partial: {
-        backend: 'emulated',
-        profile: backend.profileName,
-        memdev,
-        method: options.method,
-        ok: false,
-        outcome,
-        state: 'sanitize',
-        elapsed_ms: Math.round(elapsedMs()),
-      },
-    });
+    const partial: EmulatedErasePartialReport = {
+      backend: 'emulated',
+      profile: backend.profileName,
+      memdev,
+      method: options.method,
+      ok: false,
+      outcome: error.exitCode === ExitCode.INTERRUPTED ? 'interrupted' : 'timeout',
+      state: 'sanitize',
+      elapsed_ms: Math.round(elapsedMs()),
+    };
+    throw new MemregionError(error.message, error.exitCode, { partial });
   } finally {
     backend.sanitizing.delete(memdev);
   }

@@ -1,6 +1,6 @@
 import { dataError } from '../../../core/errors.js';
 import { formatHex } from '../../../core/units.js';
-import type { RegionInfo } from '../../types.js';
+import type { EmulatedCxlMemdevInfo, EmulatedCxlRegionInfo } from '../../types.js';
 import type { CxlRegion } from '../kernel/cxl-region.js';
 import type { RegionSpec } from '../profiles.js';
 
@@ -8,7 +8,7 @@ export const REGION_NAME = /^region[0-9]+$/;
 export const MEMDEV_NAME = /^mem[0-9]+$/;
 
 /** A profile region as `regions` lists it, in the shape the sysfs backend gives a CXL region. */
-export function describeRegion(region: EmulatedRegion): RegionInfo {
+export function describeRegion(region: EmulatedRegion): EmulatedCxlRegionInfo {
   return {
     name: region.spec.name,
     kind: 'cxl_region',
@@ -27,7 +27,10 @@ export function describeRegion(region: EmulatedRegion): RegionInfo {
 }
 
 /** The memdevs the profile's regions name, in the shape the sysfs backend gives a CXL memdev. */
-export function describeMemdevs(regions: EmulatedRegion[], sanitizing: ReadonlySet<string>): RegionInfo[] {
+export function describeMemdevs(
+  regions: EmulatedRegion[],
+  sanitizing: ReadonlySet<string>,
+): EmulatedCxlMemdevInfo[] {
   const names = [...new Set(regions.flatMap((r) => (r.spec.memdev ? [r.spec.memdev] : [])))].sort();
   return names.map((name) => {
     const own = regions.filter((r) => r.spec.memdev === name);
