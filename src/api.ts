@@ -33,18 +33,13 @@ import { buildStressReport, type StressReport, type StressSettings } from './str
 export type { Backend, BackendOptions } from './backends/types.js';
 
 /** What `createBackend` takes: every option but `backend` has a default; `profile` may also be a profile object. */
-export type CreateBackendOptions = Partial<
-  Omit<BackendOptions, 'profile' | 'seed' | 'backend' | 'provider'>
-> & {
-  /** `sysfs` or `emulated` (text, as the CLI and its environment give it, is checked). */
-  backend: BackendName | string;
-  /** Emulated provider variant (default v2). */
-  provider?: ProviderVariant | string;
-  /** Seed of every random choice: a whole number from 0 to 2^32-1, or its decimal text. */
-  seed?: number | string;
-  /** Emulated firmware: a built-in name, a JSON file, or a profile object (the file format of DESIGN §4). */
-  profile?: string | ProfileFile;
-};
+export type CreateBackendOptions = Partial<Omit<BackendOptions, 'profile' | 'seed'>> &
+  Pick<BackendOptions, 'backend'> & {
+    /** Seed of every random choice: a whole number from 0 to 2^32-1, or its decimal text. */
+    seed?: number | string;
+    /** Emulated firmware: a built-in name, a JSON file, or a profile object (the file format of DESIGN §4). */
+    profile?: string | ProfileFile;
+  };
 
 /** The options each backend was created with, so that `stress` can default its seed and report the provider. */
 const created = new WeakMap<Backend, BackendOptions>();

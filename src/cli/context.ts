@@ -1,5 +1,5 @@
 import { checkSeed, createBackend } from '../api.js';
-import type { Backend } from '../backends/types.js';
+import type { Backend, BackendName, ProviderVariant } from '../backends/types.js';
 import { ExitCode, MemregionError, usageError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { Format } from '../core/output.js';
@@ -70,11 +70,12 @@ export async function createContext(options: GlobalOptions, signal: AbortSignal)
     signal,
     createBackend: ({ virtualTime = false } = {}) =>
       createBackend({
-        backend: context.backendName,
+        // Text as commander gave it: the API checks the names.
+        backend: context.backendName as BackendName,
         profile: context.profile,
         root: context.root,
         seed: context.seed,
-        provider: context.provider,
+        provider: context.provider as ProviderVariant,
         virtualTime,
         log,
       }),
