@@ -83,11 +83,9 @@ declare function doc<T>(): T;
   const { warnings: _, ...noWarnings } = doc<SysfsRegionsReport>();
   // @ts-expect-error regions always carries its warnings
   const _a: SysfsRegionsReport = noWarnings;
+  const sysfsRegions = doc<SysfsRegionsReport>().regions;
   // @ts-expect-error an emulated CXL region says whether an erase left it stale
-  const _b: EmulatedRegionsReport = {
-    ...doc<EmulatedRegionsReport>(),
-    regions: [doc<SysfsRegionsReport>().regions[0]!],
-  };
+  const _b: EmulatedRegionsReport['regions'] = sysfsRegions;
   const { next_step: __, ...noNext } = doc<SysfsEraseReport>();
   // @ts-expect-error a finished erase says what comes next
   const _c: SysfsEraseReport = noNext;
