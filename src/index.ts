@@ -5,6 +5,8 @@
 export {
   type CreateBackendOptions,
   createBackend,
+  type EraseRegionRequest,
+  eraseRegion,
   type InvalidateRequest,
   invalidate,
   probe,
@@ -27,6 +29,7 @@ export {
   PROVIDER_VARIANTS,
   type ProbeReport,
   type ProviderVariant,
+  type RegionEraseReport,
   type RegionInvalidateReport,
   type SysfsProbeReport,
   type SysfsRegionReport,

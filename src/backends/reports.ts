@@ -132,34 +132,36 @@ export interface KernelCallsReport {
   returns: Array<string | number>;
 }
 
-/** What every `invalidate --region` report adds to the invalidation core. */
-export interface RegionPlanFields {
+/** The fields every region commit report carries, on both backends (region-flow.ts fills them). */
+export interface RegionCommitFields {
   region: string;
+  start: string;
+  size: string;
   action: 'commit' | 'cycle';
   plan: string[];
-}
-
-/**
- * `invalidate --region` on the emulated backend. `invalidation_errno`: the kernel's invalidation failed
- * and the kernel ignored it (the region is committed; `ok` is false).
- */
-export interface EmulatedRegionInvalidateReport extends EmulatedInvalidateReport, RegionPlanFields {
+  dry_run: boolean;
+  ok: boolean;
+  errno: Errno | null;
+  /** The kernel's invalidation failed and the kernel ignored it: the region committed, `ok` is false. */
   invalidation_errno: Errno | null;
-  status: 'committed' | 'configured' | 'decommitted' | null;
+  /** Whether the kernel invalidated (null: cannot tell). */
+  invalidated: boolean | null;
+  status: 'committed' | 'configured' | 'decommitted' | 'unknown' | null;
   steps: CommitStep[];
-  kernel_calls: KernelCallsReport | null;
   warnings: string[];
 }
 
-/** `invalidate --region --dry-run` on the sysfs backend: the plan, nothing written. */
-export interface SysfsRegionPlanReport extends ReportHead<'sysfs'>, InvalidateCore, RegionPlanFields {
-  dry_run: true;
-  status: null;
-  /** Present when `--force` overrode a missing provider. */
-  warnings?: string[];
+/** `invalidate --region` on the emulated backend: the shared fields and the provider's counts. */
+export interface EmulatedRegionInvalidateReport
+  extends EmulatedInvalidateReport,
+    Omit<RegionCommitFields, 'status'> {
+  /** The emulated kernel's commit state is always known. */
+  status: 'committed' | 'configured' | 'decommitted' | null;
+  /** The calls the writes made (null on a dry run, which makes none). */
+  kernel_calls: KernelCallsReport | null;
 }
 
-/** A trace event of the sysfs backend, as the kernel-call summary of a region flow keeps them. */
+/** The kernel calls of a sysfs region flow, as its return probe saw them, or why they could not be seen. */
 export type SysfsKernelCalls =
   | { count: null; reason: string | undefined }
   | {
@@ -170,22 +172,16 @@ export type SysfsKernelCalls =
       events: SysfsTraceEvent[] | undefined;
     };
 
-/** `invalidate --region` on the sysfs backend, after the writes. */
-export interface SysfsRegionInvalidateReport extends ReportHead<'sysfs'>, InvalidateCore, RegionPlanFields {
-  dry_run: false;
-  invalidation_errno: Errno | null;
-  /** Whether the kernel invalidated (null: cannot tell). */
-  invalidated: boolean | null;
-  /** `committed`, or what `commit` reads instead. */
-  status: string;
-  /** The driver the region is bound to after the writes (a commit alone binds none). */
-  driver: string | null;
-  steps: CommitStep[];
-  kernel_calls: SysfsKernelCalls;
-  warnings: string[];
+/** `invalidate --region` on the sysfs backend. */
+export interface SysfsRegionReport extends ReportHead<'sysfs'>, RegionCommitFields {
+  attempts: number;
+  retries: number;
+  elapsed_us: number;
+  /** Once the writes ran: the driver the region is bound to (a commit alone binds none). */
+  driver?: string | null;
+  /** Once the writes ran: the kernel's invalidation calls. */
+  kernel_calls?: SysfsKernelCalls;
 }
-
-export type SysfsRegionReport = SysfsRegionPlanReport | SysfsRegionInvalidateReport;
 export type RegionInvalidateReport = EmulatedRegionInvalidateReport | SysfsRegionReport;
 /** Every document `invalidate` prints: a range (emulated) or a region (both backends). */
 export type InvalidateReport = EmulatedInvalidateReport | RegionInvalidateReport;
@@ -212,6 +208,8 @@ export interface CxlRegionInfoCore extends RegionInfoCore {
   interleave_ways: number | null;
   targets: (string | null)[];
   memdevs: string[];
+  /** The memdevs' serial numbers, in the same order: the names that survive a reboot. */
+  serials: (string | null)[];
   driver: string | null;
   dax_devices: BoundDeviceInfo[];
   pmem_region: BoundDeviceInfo | null;
@@ -220,6 +218,7 @@ export interface CxlRegionInfoCore extends RegionInfoCore {
 /** A CXL memdev, as both backends describe it. */
 export interface CxlMemdevInfoCore extends RegionInfoCore {
   kind: 'cxl_memdev';
+  serial: string | null;
   ram_size: string | null;
   pmem_size: string | null;
   security_state: string | null;
@@ -229,14 +228,8 @@ export interface CxlMemdevInfoCore extends RegionInfoCore {
   decoders_committed: number | null;
 }
 
-export interface SysfsCxlRegionInfo extends CxlRegionInfoCore {
-  /** The memdevs' serial numbers, in the same order: the names that survive a reboot. */
-  serials: (string | null)[];
-}
-
-export interface SysfsCxlMemdevInfo extends CxlMemdevInfoCore {
-  serial: string | null;
-}
+export type SysfsCxlRegionInfo = CxlRegionInfoCore;
+export type SysfsCxlMemdevInfo = CxlMemdevInfoCore;
 
 export interface NvdimmDimmInfo extends RegionInfoCore {
   kind: 'nvdimm_dimm';
@@ -330,6 +323,59 @@ export interface EmulatedErasePartialReport extends ReportHead<'emulated'>, Eras
 
 export type EraseReport = SysfsEraseReport | EmulatedEraseReport;
 export type ErasePartialReport = SysfsErasePartialReport | EmulatedErasePartialReport;
+
+/** One memdev of an `erase --region`. */
+export interface MemdevEraseResult {
+  memdev: string;
+  serial: string | null;
+  ok: boolean;
+  /** `security/state` when the wait for it ended. */
+  state: string;
+  /** Why it failed: the errno of the refused write, `timeout`, `interrupted` or `state unknown`; null when ok. */
+  error: string | null;
+  elapsed_ms: number;
+}
+
+/** The recommit of an `erase --region`, with the invalidation's outcome as `invalidate --region` reports it. */
+export interface RegionRecommitReport {
+  plan: string[];
+  steps: CommitStep[];
+  ok: boolean;
+  errno: Errno | null;
+  /** The kernel's invalidation failed and the kernel ignored it: the region committed, `ok` is false. */
+  invalidation_errno: Errno | null;
+  /** Whether the kernel invalidated (null: cannot tell). */
+  invalidated: boolean | null;
+}
+
+/** `erase --region`, the same fields on both backends. */
+export interface RegionEraseFields {
+  region: string;
+  method: EraseMethod;
+  recommit: boolean;
+  ok: boolean;
+  /** The first failure as an errno name (a memdev's refused write, the recommit's), null otherwise. */
+  errno: Errno | null;
+  /** `done`, `failed` (a memdev or the recommit failed), `timeout` or `interrupted`. */
+  outcome: 'done' | 'failed' | 'timeout' | 'interrupted';
+  /** Whether this run decommitted the region (it was committed). */
+  decommitted: boolean;
+  memdevs: MemdevEraseResult[];
+  /** How many memdevs were erased, and how many failed. */
+  erased: number;
+  failed: number;
+  /** The region's commit state at the end. */
+  status: 'committed' | 'configured' | 'decommitted' | 'unknown';
+  commit: RegionRecommitReport | null;
+  invalidation_errno: Errno | null;
+  elapsed_ms: number;
+  next_step: string;
+  warnings: string[];
+}
+
+export interface SysfsRegionEraseReport extends ReportHead<'sysfs'>, RegionEraseFields {}
+export interface EmulatedRegionEraseReport extends ReportHead<'emulated'>, RegionEraseFields {}
+export type RegionEraseReport = SysfsRegionEraseReport | EmulatedRegionEraseReport;
 
 // ---------------------------------------------------------------------------------------------- trace
 
@@ -425,6 +471,7 @@ export interface ReportsOf {
     invalidateRegion: SysfsRegionReport;
     regions: SysfsRegionsReport;
     erase: SysfsEraseReport;
+    eraseRegion: SysfsRegionEraseReport;
     trace: SysfsTraceReport;
   };
   emulated: {
@@ -433,6 +480,7 @@ export interface ReportsOf {
     invalidateRegion: EmulatedRegionInvalidateReport;
     regions: EmulatedRegionsReport;
     erase: EmulatedEraseReport;
+    eraseRegion: EmulatedRegionEraseReport;
     trace: EmulatedTraceReport;
   };
 }

@@ -107,7 +107,21 @@ export interface Backend<B extends BackendName = BackendName> {
   regions(): Promise<ReportsOf[B]['regions']>;
   invalidateRegion(name: string, options: RegionInvalidateOptions): Promise<ReportsOf[B]['invalidateRegion']>;
   erase(memdev: string, options: EraseOptions): Promise<ReportsOf[B]['erase']>;
+  eraseRegion(name: string, options: RegionEraseOptions): Promise<ReportsOf[B]['eraseRegion']>;
   trace(options: TraceOptions): Promise<ReportsOf[B]['trace']>;
   stressTarget(options: StressTargetOptions): Promise<StressTarget>;
   close(): Promise<void>;
+}
+
+/** `erase --region`: the whole secure-erase flow of a region (every memdev behind it). */
+export interface RegionEraseOptions {
+  method: EraseMethod;
+  /** Commit the region again after every memdev was erased (the commit invalidates CPU caches). */
+  recommit: boolean;
+  timeoutMs: number;
+  force: boolean;
+  confirm: Confirm;
+  signal: AbortSignal;
+  /** Called while waiting, with each memdev's state. */
+  onProgress?: (states: Record<string, string>, elapsedMs: number) => void;
 }

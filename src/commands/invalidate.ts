@@ -1,5 +1,6 @@
 import { Command } from '@commander-js/extra-typings';
 import { checkInvalidateRequest, invalidate as invalidateRange } from '../api.js';
+import { ignoredInvalidationError } from '../backends/region-flow.js';
 import type { InvalidateReport } from '../backends/types.js';
 import { confirmation } from '../cli/confirm.js';
 import { type Context, requireFormat } from '../cli/context.js';
@@ -7,6 +8,7 @@ import { chalk, table } from '../cli/style.js';
 import { ExitCode, exitCodeForErrno, usageError } from '../core/errors.js';
 import { emit } from '../core/output.js';
 import { formatBytes } from '../core/units.js';
+import { withPartialReport } from './partial-report.js';
 import type { CommandRunner } from './runner.js';
 
 interface InvalidateOptions {
@@ -62,23 +64,23 @@ async function invalidate(
   try {
     const report = range
       ? await invalidateRange(backend, range)
-      : await backend.invalidateRegion(options.region!, {
-          dryRun: options.dryRun === true,
-          cycle: options.cycle === true,
-          force: options.force === true,
-          enable: options.enable === true,
-          confirm: confirmation(options.yes === true, context.signal),
-          signal: context.signal,
-        });
+      : await withPartialReport(context, renderInvalidate, () =>
+          backend.invalidateRegion(options.region!, {
+            dryRun: options.dryRun === true,
+            cycle: options.cycle === true,
+            force: options.force === true,
+            enable: options.enable === true,
+            confirm: confirmation(options.yes === true, context.signal),
+            signal: context.signal,
+          }),
+        );
     await emit({ json: report, human: () => renderInvalidate(report) }, context.format, context.output);
     const code = exitCodeForErrno(report.errno);
     const ignored =
       'invalidation_errno' in report && report.status === 'committed' ? report.invalidation_errno : null;
     if (code !== ExitCode.OK && ignored && 'region' in report) {
       // The kernel committed the region although its cache invalidation failed: the user's intent failed.
-      context.log.error(
-        `${report.region} is committed, but the kernel ignored its failed cache invalidation (${ignored}): stale cache lines may remain`,
-      );
+      context.log.error(ignoredInvalidationError(report.region, ignored));
     } else if (code !== ExitCode.OK) {
       context.log.error(
         `invalidation failed: ${report.errno}${report.attempts > 1 ? ` after ${report.attempts} attempts` : ''}`,
@@ -101,7 +103,7 @@ export function renderInvalidate(report: InvalidateReport): string {
     : `${chalk.red('✗')} ${report.dry_run ? 'dry run failed for' : 'failed to invalidate'} ${target}: ${chalk.red(String(report.errno))}`;
   const rows: string[][] = [];
   if (region) rows.push([report.dry_run ? 'would write' : 'wrote', region.plan.join(', ')]);
-  const calls = region && 'kernel_calls' in region ? region.kernel_calls : null;
+  const calls = region?.kernel_calls;
   if (calls) {
     rows.push([
       'kernel calls',

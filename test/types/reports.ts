@@ -16,8 +16,8 @@ import type {
   ProbeReport,
   SysfsEraseReport,
   SysfsProbeReport,
-  SysfsRegionInvalidateReport,
-  SysfsRegionPlanReport,
+  SysfsRegionEraseReport,
+  SysfsRegionReport,
   SysfsRegionsReport,
   SysfsTraceReport,
 } from '../../src/backends/types.js';
@@ -63,12 +63,15 @@ declare function doc<T>(): T;
   const { invalidation_errno: __, ...noIgnored } = doc<EmulatedRegionInvalidateReport>();
   // @ts-expect-error a region report says whether the kernel ignored a failed invalidation
   const _b: EmulatedRegionInvalidateReport = noIgnored;
-  const { invalidation_errno: ___, ...sysfsNoIgnored } = doc<SysfsRegionInvalidateReport>();
+  const { invalidation_errno: ___, ...sysfsNoIgnored } = doc<SysfsRegionReport>();
   // @ts-expect-error ... on the sysfs backend too
-  const _c: SysfsRegionInvalidateReport = sysfsNoIgnored;
-  const { plan: ____, ...noPlan } = doc<SysfsRegionPlanReport>();
-  // @ts-expect-error a dry run reports its plan
-  const _d: SysfsRegionPlanReport = noPlan;
+  const _c: SysfsRegionReport = sysfsNoIgnored;
+  const { plan: ____, ...noPlan } = doc<SysfsRegionReport>();
+  // @ts-expect-error a region report says what it writes
+  const _d: SysfsRegionReport = noPlan;
+  const { memdevs: _____, ...noMemdevs } = doc<SysfsRegionEraseReport>();
+  // @ts-expect-error erase --region reports every memdev
+  const _g: SysfsRegionEraseReport = noMemdevs;
   // @ts-expect-error a field no document names
   const _e: EmulatedInvalidateReport = { ...doc<EmulatedInvalidateReport>(), retried: 1 };
   // @ts-expect-error errno is an errno name, not any text

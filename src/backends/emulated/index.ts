@@ -8,19 +8,21 @@ import type {
   EmulatedEraseReport,
   EmulatedInvalidateReport,
   EmulatedProbeReport,
+  EmulatedRegionEraseReport,
   EmulatedRegionInvalidateReport,
   EmulatedRegionsReport,
   EmulatedTraceReport,
   EraseOptions,
   InvalidateOptions,
   InvalidationOutcome,
+  RegionEraseOptions,
   RegionInvalidateOptions,
   StressTarget,
   StressTargetOptions,
   TraceOptions,
 } from '../types.js';
 import type { DiscoveryResult } from './harness/discovery.js';
-import { eraseMemdev } from './harness/erase.js';
+import { eraseEmulatedRegion, eraseMemdev } from './harness/erase.js';
 import { EventBus } from './harness/events.js';
 import { EmulatedFirmware } from './harness/firmware.js';
 import {
@@ -227,6 +229,17 @@ export class EmulatedBackend implements Backend<'emulated'> {
           profileName: this.profile.name,
         },
         memdev,
+        options,
+      ),
+    );
+  }
+
+  eraseRegion(name: string, options: RegionEraseOptions): Promise<EmulatedRegionEraseReport> {
+    const errors = new Map(this.profile.regions.flatMap((r) => Object.entries(r.erase_errors ?? {})));
+    return this.run(
+      eraseEmulatedRegion(
+        { ...this.regionContext(), sanitizing: this.sanitizing, eraseError: (m) => errors.get(m) ?? null },
+        name,
         options,
       ),
     );

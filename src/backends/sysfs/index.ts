@@ -5,18 +5,20 @@ import type {
   BackendOptions,
   EraseOptions,
   InvalidateOptions,
+  RegionEraseOptions,
   RegionInvalidateOptions,
   StressTarget,
   StressTargetOptions,
   SysfsEraseReport,
   SysfsProbeReport,
+  SysfsRegionEraseReport,
   SysfsRegionReport,
   SysfsRegionsReport,
   SysfsTraceReport,
   TraceOptions,
 } from '../types.js';
 import { invalidateRegion, type RegionFlowDeps } from './commit.js';
-import { eraseMemdev } from './erase.js';
+import { eraseMemdev, eraseRegion } from './erase.js';
 import { SysRoot } from './fs.js';
 import { probeSysfs } from './probe.js';
 import { listRegions } from './regions.js';
@@ -64,6 +66,10 @@ export class SysfsBackend implements Backend<'sysfs'> {
 
   erase(memdev: string, options: EraseOptions): Promise<SysfsEraseReport> {
     return eraseMemdev(memdev, options, this.deps);
+  }
+
+  eraseRegion(name: string, options: RegionEraseOptions): Promise<SysfsRegionEraseReport> {
+    return eraseRegion(name, options, this.deps);
   }
 
   trace(options: TraceOptions): Promise<SysfsTraceReport> {
