@@ -1,25 +1,34 @@
 /**
  * The library API: what the CLI does, for Node scripts, without spawning it. The CLI's commands are a
  * thin layer on these functions (flags in, rendering and exit codes out).
+ *
+ * This is the one place where inputs are validated: counts, durations, addresses and sizes (numbers, or
+ * text as the CLI takes it), backend and provider names, the seed, the root. The CLI hands its flags over
+ * as they are and relays the MemregionError; backends check only what is about the machine. Messages name
+ * the options as the command line spells them (`--workers`), the one vocabulary of the contract.
  */
 
 import type { ProfileFile } from './backends/emulated/profile-schema.js';
-import type {
-  Backend,
-  BackendOptions,
-  Confirm,
-  EraseMethod,
-  InvalidateReport,
-  ProbeReport,
-  RegionEraseOptions,
-  RegionEraseReport,
-  StressTarget,
+import {
+  BACKEND_NAMES,
+  type Backend,
+  type BackendName,
+  type BackendOptions,
+  type Confirm,
+  type EraseMethod,
+  type InvalidateReport,
+  PROVIDER_VARIANTS,
+  type ProbeReport,
+  type ProviderVariant,
+  type RegionEraseOptions,
+  type RegionEraseReport,
+  type StressTarget,
 } from './backends/types.js';
-import { usageError } from './core/errors.js';
+import { ExitCode, MemregionError, usageError } from './core/errors.js';
 import { silentLogger } from './core/log.js';
 import { quote } from './core/quote.js';
 import { freshSeed, Random } from './core/random.js';
-import { MIN_INTERVAL_MS, parseU64, validateRange } from './core/units.js';
+import { MIN_INTERVAL_MS, parseCount, parseDuration, parseU64, validateRange } from './core/units.js';
 import type { StressSnapshot } from './stress/engine.js';
 import { PATTERNS, type Pattern, type RangeSpec, validateRangeSpec } from './stress/ranges.js';
 import { buildStressReport, type StressReport, type StressSettings } from './stress/report.js';
@@ -27,8 +36,10 @@ import { buildStressReport, type StressReport, type StressSettings } from './str
 export type { Backend, BackendOptions } from './backends/types.js';
 
 /** What `createBackend` takes: every option but `backend` has a default; `profile` may also be a profile object. */
-export type CreateBackendOptions = Partial<Omit<BackendOptions, 'profile'>> &
+export type CreateBackendOptions = Partial<Omit<BackendOptions, 'profile' | 'seed'>> &
   Pick<BackendOptions, 'backend'> & {
+    /** Seed of every random choice: a whole number from 0 to 2^32-1, or its decimal text. */
+    seed?: number | string;
     /** Emulated firmware: a built-in name, a JSON file, or a profile object (the file format of DESIGN §4). */
     profile?: string | ProfileFile;
   };
@@ -36,42 +47,79 @@ export type CreateBackendOptions = Partial<Omit<BackendOptions, 'profile'>> &
 /** The options each backend was created with, so that `stress` can default its seed and report the provider. */
 const created = new WeakMap<Backend, BackendOptions>();
 
+/** The seed as `--seed` takes it: a whole number from 0 to 2^32-1. */
+export function checkSeed(seed: number | string): number {
+  return parseCount(typeof seed === 'number' ? String(seed) : seed, '--seed', {
+    allowZero: true,
+    max: 0xffff_ffff,
+  });
+}
+
+function checkBackendOptions(options: CreateBackendOptions): Omit<BackendOptions, 'log' | 'profile'> {
+  const backend = options.backend;
+  if (!(BACKEND_NAMES as readonly string[]).includes(backend))
+    throw usageError(`unknown backend ${quote(String(backend))} (sysfs or emulated)`);
+  const provider = options.provider ?? 'v2';
+  if (!(PROVIDER_VARIANTS as readonly string[]).includes(provider))
+    throw usageError(`unknown provider ${quote(String(provider))} (${PROVIDER_VARIANTS.join(', ')})`);
+  const root = options.root ?? '/';
+  if (root === '' && backend === 'sysfs')
+    throw usageError('--root (or MEMREGION_ROOT) is empty: give a directory, or leave it unset for /');
+  const virtualTime = options.virtualTime === true;
+  if (virtualTime && backend !== 'emulated') throw usageError('--virtual-time needs --backend emulated');
+  return {
+    backend: backend as BackendName,
+    provider: provider as ProviderVariant,
+    root,
+    virtualTime,
+    seed: options.seed === undefined ? freshSeed() : checkSeed(options.seed),
+  };
+}
+
+/**
+ * The sysfs backend's root must be a directory that exists: a typo would otherwise read as a machine with
+ * nothing on it (an "unknown" verdict, 69). Missing or not a directory: 66.
+ */
+async function requireRoot(root: string): Promise<void> {
+  const { stat } = await import('node:fs/promises');
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(root)).isDirectory();
+  } catch (error) {
+    throw new MemregionError(
+      `--root ${quote(root)}: no such directory (${(error as NodeJS.ErrnoException).code ?? 'EIO'})`,
+      ExitCode.NO_INPUT,
+    );
+  }
+  if (!isDirectory) throw new MemregionError(`--root ${quote(root)} is not a directory`, ExitCode.NO_INPUT);
+}
+
 /** A backend by name; the emulated one loads its profile and runs provider discovery first. */
 export async function createBackend(options: CreateBackendOptions): Promise<Backend> {
-  const { profile, ...rest } = options;
+  const { profile } = options;
   const full: BackendOptions = {
-    root: '/',
-    seed: freshSeed(),
-    provider: 'v2',
-    virtualTime: false,
-    log: silentLogger,
-    ...rest,
+    ...checkBackendOptions(options),
+    log: options.log ?? silentLogger,
     ...(typeof profile === 'string' ? { profile } : {}),
   };
   let backend: Backend;
-  switch (full.backend) {
-    case 'emulated': {
-      const { EmulatedBackend } = await import('./backends/emulated/index.js');
-      if (profile !== undefined && typeof profile === 'object') {
-        const { parseProfileFile } = await import('./backends/emulated/profile-schema.js');
-        const { DEFAULT_PROFILE, mergeProfile } = await import('./backends/emulated/profiles.js');
-        const resolved = mergeProfile(DEFAULT_PROFILE, {
-          name: 'custom',
-          ...parseProfileFile(profile, 'object'),
-        });
-        backend = await EmulatedBackend.create({ ...full, profile: resolved.name }, resolved);
-      } else {
-        backend = await EmulatedBackend.create(full);
-      }
-      break;
+  if (full.backend === 'emulated') {
+    const { EmulatedBackend } = await import('./backends/emulated/index.js');
+    if (profile !== undefined && typeof profile === 'object') {
+      const { parseProfileFile } = await import('./backends/emulated/profile-schema.js');
+      const { DEFAULT_PROFILE, mergeProfile } = await import('./backends/emulated/profiles.js');
+      const resolved = mergeProfile(DEFAULT_PROFILE, {
+        name: 'custom',
+        ...parseProfileFile(profile, 'object'),
+      });
+      backend = await EmulatedBackend.create({ ...full, profile: resolved.name }, resolved);
+    } else {
+      backend = await EmulatedBackend.create(full);
     }
-    case 'sysfs': {
-      const { createSysfsBackend } = await import('./backends/sysfs/index.js');
-      backend = await createSysfsBackend(full);
-      break;
-    }
-    default:
-      throw usageError(`unknown backend ${quote(String(full.backend))} (sysfs or emulated)`);
+  } else {
+    await requireRoot(full.root);
+    const { createSysfsBackend } = await import('./backends/sysfs/index.js');
+    backend = await createSysfsBackend(full);
   }
   created.set(backend, full);
   return backend;
@@ -106,15 +154,31 @@ export interface InvalidateRequest {
   dryRun?: boolean;
 }
 
+/** A checked range request: what `invalidate` sends to the backend. */
+export interface CheckedRange {
+  start: bigint;
+  size: bigint;
+  dryRun: boolean;
+}
+
+/**
+ * The checks of `invalidate`, for a caller that wants the answer before it creates a backend (the CLI):
+ * 64-bit values, a range that is not empty and does not run past 2^64.
+ */
+export function checkInvalidateRequest(request: InvalidateRequest): CheckedRange {
+  const start = toU64(request.start, 'start');
+  const size = toU64(request.size, 'size');
+  validateRange(start, size);
+  return { start, size, dryRun: request.dryRun === true };
+}
+
 /**
  * Invalidates [start, start+size): the `invalidate <start> <size>` report. A failed invalidation is a report
  * with `ok: false` and an `errno`; bad arguments and a missing provider throw a MemregionError (`exitCode`).
  */
 export async function invalidate(backend: Backend, request: InvalidateRequest): Promise<InvalidateReport> {
-  const start = toU64(request.start, 'start');
-  const size = toU64(request.size, 'size');
-  validateRange(start, size);
-  return backend.invalidateRange(start, size, { dryRun: request.dryRun === true });
+  const { start, size, dryRun } = checkInvalidateRequest(request);
+  return backend.invalidateRange(start, size, { dryRun });
 }
 
 export interface EraseRegionRequest {
@@ -158,13 +222,21 @@ export function eraseRegion(backend: Backend, request: EraseRegionRequest): Prom
   });
 }
 
+/** A duration: milliseconds, or text as the CLI takes it (`10s`, `500ms`, `250us`). */
+export type DurationInput = number | string;
+
+/** A count: a whole number, or its decimal text. */
+export type CountInput = number | string;
+
 export interface StressOptions {
-  /** Concurrent requesters (default 8). */
-  workers?: number;
+  /** Concurrent requesters (default 8; 1 with `region`). */
+  workers?: CountInput;
   /** Stop after this many requests. */
-  ops?: number | null;
-  /** Stop after this long, in ms of the backend's clock (default 5000 unless `ops` is given). */
-  durationMs?: number | null;
+  ops?: CountInput | null;
+  /** With `region`: the number of decommit+commit cycles (default 10), instead of `ops`. */
+  cycles?: CountInput;
+  /** Stop after this long, on the backend's clock (default 5 s unless `ops` is given). */
+  durationMs?: DurationInput | null;
   /** How ranges are drawn (default random). */
   pattern?: Pattern;
   /** Size of each range (default 4K). */
@@ -182,8 +254,8 @@ export interface StressOptions {
   confirm?: Confirm;
   /** Stops the run; the report so far is returned with `interrupted: true`. */
   signal?: AbortSignal;
-  /** Called with a snapshot every `intervalMs` of the backend's clock (virtual time included). */
-  intervalMs?: number;
+  /** Called with a snapshot every `intervalMs` of the backend's clock (virtual time included); at least 1 µs. */
+  intervalMs?: DurationInput;
   onInterval?: (snapshot: StressSnapshot) => void;
   /** Called with a snapshot every `progressMs` (default 200) of real time while the run goes on. */
   onProgress?: (snapshot: StressSnapshot) => void;
@@ -193,40 +265,70 @@ export interface StressOptions {
 /** The stress report of DESIGN §5, with the wall-clock times of the run (ISO 8601). */
 export type StressResult = StressReport & { started_at: string; finished_at: string };
 
-const positiveInteger = (value: number, what: string, max = 1_000_000_000): number => {
-  if (!Number.isSafeInteger(value) || value < 1 || value > max)
-    throw usageError(`${what} must be a whole number from 1 to ${max}`);
+/** A count as `--workers` or `--ops` takes it: a whole number from 1 to `max`. */
+function toCount(value: CountInput, what: string, max = 1_000_000_000): number {
+  if (typeof value === 'number' && !Number.isSafeInteger(value))
+    throw usageError(`${what} ${value} is not a whole number`);
+  return parseCount(String(value), what, { max });
+}
+
+/** A duration in ms: a finite number of ms, or text such as `10s`. */
+function toDurationMs(value: DurationInput, what: string): number {
+  if (typeof value === 'string') return parseDuration(value, what);
+  if (!Number.isFinite(value)) throw usageError(`${what} ${value} is not a duration`);
   return value;
-};
+}
+
+/** The checked settings of a stress run, before any backend is involved. */
+interface CheckedStress {
+  workers: number;
+  ops: number | null;
+  durationMs: number | null;
+  intervalMs: number | undefined;
+  range: RangeSpec;
+}
+
+function checkStressOptions(options: StressOptions): CheckedStress {
+  const region = options.region !== undefined;
+  // --workers is checked even with a region (one region is in one state at a time: one worker).
+  const workers = toCount(options.workers ?? 8, '--workers', 100_000);
+  let ops = options.ops === undefined || options.ops === null ? null : toCount(options.ops, '--ops');
+  let durationMs =
+    options.durationMs === undefined || options.durationMs === null
+      ? null
+      : toDurationMs(options.durationMs, '--duration');
+  if (ops === null && durationMs === null) durationMs = 5000;
+  if (durationMs !== null && !(durationMs > 0)) throw usageError('--duration must be more than 0');
+  const intervalMs =
+    options.intervalMs === undefined ? undefined : toDurationMs(options.intervalMs, '--interval');
+  if (intervalMs !== undefined && !(intervalMs > 0)) throw usageError('--interval must be more than 0');
+  if (intervalMs !== undefined && intervalMs < MIN_INTERVAL_MS)
+    throw usageError(`--interval ${quote(String(options.intervalMs))} is below the floor of 1us`);
+  const pattern = options.pattern ?? 'random';
+  if (!PATTERNS.includes(pattern))
+    throw usageError(`unknown pattern ${quote(String(pattern))} (${PATTERNS.join(', ')})`);
+  const range: RangeSpec = {
+    pattern,
+    base: toU64(options.base ?? 0x8000_0000n, '--base'),
+    size: toU64(options.size ?? 4096n, '--size'),
+    span: toU64(options.span ?? 1n << 30n, '--span'),
+  };
+  validateRangeSpec(range);
+  if (region) {
+    ops = toCount(options.cycles ?? options.ops ?? 10, options.cycles !== undefined ? '--cycles' : '--ops');
+    durationMs = null;
+  }
+  return { workers: region ? 1 : workers, ops, durationMs, intervalMs, range };
+}
 
 /**
  * Hammers the invalidation path from many concurrent requesters and reports what happened: the report the
  * CLI's `stress` prints. A backend created with `virtualTime: true` (emulated) runs as a simulation.
  */
 export async function stress(backend: Backend, options: StressOptions = {}): Promise<StressResult> {
-  const seed = options.seed ?? created.get(backend)?.seed ?? freshSeed();
-  const workers =
-    options.region !== undefined ? 1 : positiveInteger(options.workers ?? 8, 'workers', 100_000);
-  let ops = options.ops === undefined || options.ops === null ? null : positiveInteger(options.ops, 'ops');
-  let durationMs = options.durationMs ?? null;
-  if (ops === null && durationMs === null) durationMs = 5000;
-  if (durationMs !== null && !(durationMs > 0)) throw usageError('the duration must be more than 0');
-  if (options.intervalMs !== undefined && !(options.intervalMs >= MIN_INTERVAL_MS))
-    throw usageError('the interval must be at least 1 µs (0.001 ms)');
-  const pattern = options.pattern ?? 'random';
-  if (!PATTERNS.includes(pattern))
-    throw usageError(`unknown pattern ${quote(String(pattern))} (${PATTERNS.join(', ')})`);
-  const range: RangeSpec = {
-    pattern,
-    base: toU64(options.base ?? 0x8000_0000n, 'base'),
-    size: toU64(options.size ?? 4096n, 'size'),
-    span: toU64(options.span ?? 1n << 30n, 'span'),
-  };
-  validateRangeSpec(range);
-  if (options.region !== undefined) {
-    ops = options.ops === undefined || options.ops === null ? 10 : ops;
-    durationMs = null;
-  }
+  const seed =
+    options.seed !== undefined ? checkSeed(options.seed) : (created.get(backend)?.seed ?? freshSeed());
+  const { workers, ops, durationMs, intervalMs, range } = checkStressOptions(options);
   const signal = options.signal ?? new AbortController().signal;
   const target = await backend.stressTarget({
     region: options.region,
@@ -252,19 +354,20 @@ export async function stress(backend: Backend, options: StressOptions = {}): Pro
     provider: backend.name === 'emulated' ? (created.get(backend)?.provider ?? undefined) : undefined,
     region: options.region,
   };
-  return runStress(target, settings, signal, options);
+  return runStress(target, settings, signal, intervalMs, options);
 }
 
 async function runStress(
   target: StressTarget,
   settings: StressSettings,
   signal: AbortSignal,
+  intervalMs: number | undefined,
   options: StressOptions,
 ): Promise<StressResult> {
   const { StressRun } = await import('./stress/engine.js');
   const stressRun = new StressRun(
     target,
-    { ...settings, signal, intervalMs: options.intervalMs, onInterval: options.onInterval },
+    { ...settings, signal, intervalMs, onInterval: options.onInterval },
     new Random(settings.seed ^ 0x5eed),
   );
   const startedAt = new Date();

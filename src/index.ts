@@ -21,12 +21,18 @@ export {
   type Backend,
   type BackendName,
   type BackendOptions,
+  type EmulatedInvalidateReport,
+  type EmulatedProbeReport,
+  type EmulatedRegionInvalidateReport,
   type InvalidateReport,
   type LatencySummary,
   PROVIDER_VARIANTS,
   type ProbeReport,
   type ProviderVariant,
   type RegionEraseReport,
+  type RegionInvalidateReport,
+  type SysfsProbeReport,
+  type SysfsRegionReport,
   type Verdict,
 } from './backends/types.js';
 export { ExitCode, MemregionError } from './core/errors.js';

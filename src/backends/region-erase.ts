@@ -24,9 +24,11 @@ import {
 import type {
   EraseMethod,
   MemdevEraseResult,
+  RegionEraseFields,
   RegionEraseOptions,
   RegionEraseReport,
   RegionRecommitReport,
+  ReportHead,
 } from './types.js';
 
 /** Whether one memdev can be erased now: a refusal carries its exit code; a warning does not refuse. */
@@ -60,20 +62,21 @@ export function eraseCount(method: EraseMethod, erased: number, failed: number):
 const ERASE_CONSEQUENCE =
   'the erased devices need a cache invalidation provider at the next commit of the region: without one that commit fails with ENXIO and the kernel WARNs "Failed to synchronize CPU cache state", which taints it';
 
-type Base = Pick<RegionEraseReport, 'backend' | 'profile'>;
+/** Each backend's head: the report is that backend's document (reports.ts). */
+type Base = ReportHead<'sysfs'> | ReportHead<'emulated'>;
 
 /**
  * Runs the flow. Refusals before anything is written throw (65 region, 75 in use or busy device,
  * 69/77 no provider, 64 no confirmation). After the decommit, every outcome is a report; a timeout or an
  * interruption throws with the report so far as `partial` (75, 130).
  */
-export async function runRegionErase<R extends FlowRegion, O extends CommitOutcome>(
+export async function runRegionErase<R extends FlowRegion, O extends CommitOutcome, H extends Base>(
   p: RegionPrimitives<R, O>,
   m: MemdevPrimitives<R>,
-  base: Base,
+  base: H,
   name: string,
   options: RegionEraseOptions,
-): Promise<RegionEraseReport> {
+): Promise<RegionEraseFields & H> {
   const region = await p.loadRegion(name);
   const memdevs = region.memdevs;
   if (memdevs.length === 0)
@@ -212,8 +215,8 @@ async function eraseAll<R extends FlowRegion>(
   }
 }
 
-function buildReport<R extends FlowRegion>(
-  base: Base,
+function buildReport<R extends FlowRegion, H extends Base>(
+  base: H,
   region: R,
   options: RegionEraseOptions,
   run: {
@@ -225,7 +228,7 @@ function buildReport<R extends FlowRegion>(
     warnings: string[];
   },
   m: MemdevPrimitives<R>,
-): RegionEraseReport {
+): RegionEraseFields & H {
   const name = region.name;
   const failed = run.results.filter((r) => !r.ok);
   const warnings = [...run.warnings];

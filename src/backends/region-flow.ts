@@ -10,7 +10,7 @@
 import { dataError, ExitCode, MemregionError } from '../core/errors.js';
 import { formatHex } from '../core/units.js';
 import { type Errno, errnoOfReturn, isErrno } from './errno.js';
-import type { CommitStep, Confirm } from './types.js';
+import type { CommitStep, Confirm, RegionCommitFields } from './types.js';
 
 /** A region as the policy needs it; a backend may carry more (its own handle) in a subtype. */
 export interface FlowRegion {
@@ -72,24 +72,7 @@ export interface RegionPrimitives<R extends FlowRegion, O extends CommitOutcome 
   warn?(line: string): void;
 }
 
-/** The fields every region commit report carries, on both backends. */
-export interface RegionCommitFields {
-  region: string;
-  start: string;
-  size: string;
-  action: 'commit' | 'cycle';
-  plan: string[];
-  dry_run: boolean;
-  ok: boolean;
-  errno: Errno | null;
-  /** The kernel's invalidation failed and the kernel ignored it: the region committed, `ok` is false. */
-  invalidation_errno: Errno | null;
-  /** Whether the kernel invalidated (null: cannot tell). */
-  invalidated: boolean | null;
-  status: 'committed' | 'configured' | 'decommitted' | 'unknown' | null;
-  steps: CommitStep[];
-  warnings: string[];
-}
+export type { RegionCommitFields };
 
 export const alreadyCommitted = (name: string): MemregionError =>
   new MemregionError(

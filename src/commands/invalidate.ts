@@ -1,4 +1,5 @@
 import { Command } from '@commander-js/extra-typings';
+import { checkInvalidateRequest, invalidate as invalidateRange } from '../api.js';
 import { ignoredInvalidationError } from '../backends/region-flow.js';
 import type { InvalidateReport } from '../backends/types.js';
 import { confirmation } from '../cli/confirm.js';
@@ -6,7 +7,7 @@ import { type Context, requireFormat } from '../cli/context.js';
 import { chalk, table } from '../cli/style.js';
 import { ExitCode, exitCodeForErrno, usageError } from '../core/errors.js';
 import { emit } from '../core/output.js';
-import { formatBytes, parseU64, validateRange } from '../core/units.js';
+import { formatBytes } from '../core/units.js';
 import { withPartialReport } from './partial-report.js';
 import type { CommandRunner } from './runner.js';
 
@@ -55,15 +56,14 @@ async function invalidate(
   }
   if (!regionMode && (options.cycle || options.force || options.enable))
     throw usageError('--cycle, --force and --enable go with --region');
-  let range: { start: bigint; size: bigint } | undefined;
-  if (!regionMode) {
-    range = { start: parseU64(startText!, 'start'), size: parseU64(sizeText!, 'size') };
-    validateRange(range.start, range.size);
-  }
+  // The API checks the range; asked before the backend is made, so a bad range is the first answer.
+  const range = regionMode
+    ? undefined
+    : checkInvalidateRequest({ start: startText!, size: sizeText!, dryRun: options.dryRun });
   const backend = await context.createBackend();
   try {
     const report = range
-      ? await backend.invalidateRange(range.start, range.size, { dryRun: options.dryRun === true })
+      ? await invalidateRange(backend, range)
       : await withPartialReport(context, renderInvalidate, () =>
           backend.invalidateRegion(options.region!, {
             dryRun: options.dryRun === true,
@@ -76,10 +76,11 @@ async function invalidate(
         );
     await emit({ json: report, human: () => renderInvalidate(report) }, context.format, context.output);
     const code = exitCodeForErrno(report.errno);
-    const ignored = (report as { invalidation_errno?: string | null }).invalidation_errno;
-    if (code !== ExitCode.OK && ignored && report.status === 'committed') {
+    const ignored =
+      'invalidation_errno' in report && report.status === 'committed' ? report.invalidation_errno : null;
+    if (code !== ExitCode.OK && ignored && 'region' in report) {
       // The kernel committed the region although its cache invalidation failed: the user's intent failed.
-      context.log.error(ignoredInvalidationError(report.region ?? 'the region', ignored));
+      context.log.error(ignoredInvalidationError(report.region, ignored));
     } else if (code !== ExitCode.OK) {
       context.log.error(
         `invalidation failed: ${report.errno}${report.attempts > 1 ? ` after ${report.attempts} attempts` : ''}`,
@@ -92,17 +93,17 @@ async function invalidate(
 }
 
 export function renderInvalidate(report: InvalidateReport): string {
-  const target = report.region
-    ? `${report.region} (${report.start}, ${formatBytes(BigInt(report.size))})`
+  const region = 'region' in report ? report : null;
+  const target = region
+    ? `${region.region} (${report.start}, ${formatBytes(BigInt(report.size))})`
     : `${report.start} + ${formatBytes(BigInt(report.size))}`;
   const what = report.dry_run ? 'dry run' : 'invalidated';
   const head = report.ok
     ? `${chalk.green('✓')} ${what} ${target}`
     : `${chalk.red('✗')} ${report.dry_run ? 'dry run failed for' : 'failed to invalidate'} ${target}: ${chalk.red(String(report.errno))}`;
   const rows: string[][] = [];
-  if (Array.isArray(report.plan))
-    rows.push([report.dry_run ? 'would write' : 'wrote', (report.plan as string[]).join(', ')]);
-  const calls = report.kernel_calls as { count: number | null; reason?: string; errors?: number } | undefined;
+  if (region) rows.push([report.dry_run ? 'would write' : 'wrote', region.plan.join(', ')]);
+  const calls = region?.kernel_calls;
   if (calls) {
     rows.push([
       'kernel calls',
@@ -115,11 +116,10 @@ export function renderInvalidate(report: InvalidateReport): string {
     'attempts',
     `${report.attempts} (${report.retries} ${report.retries === 1 ? 'retry' : 'retries'})`,
   ]);
-  if (typeof report.status === 'string') rows.push(['status', report.status]);
-  if (report.coalesced) rows.push(['coalesced', "served by another request's firmware call"]);
+  if (typeof region?.status === 'string') rows.push(['status', region.status]);
+  if ('coalesced' in report && report.coalesced)
+    rows.push(['coalesced', "served by another request's firmware call"]);
   rows.push(['time', `${report.elapsed_us} µs`]);
-  const warnings = Array.isArray(report.warnings)
-    ? (report.warnings as string[]).map((w) => chalk.yellow(`\nwarning: ${w}`)).join('')
-    : '';
+  const warnings = (region?.warnings ?? []).map((w) => chalk.yellow(`\nwarning: ${w}`)).join('');
   return `${head}\n${table(rows)}${warnings}`;
 }

@@ -15,7 +15,8 @@ export function probeCommand(run: CommandRunner) {
 
 export function probeExitCode(report: ProbeReport): number {
   if (report.supported) return ExitCode.OK;
-  if (report.verdict === 'unknown' && report.needs_privileges) return ExitCode.NO_PERM;
+  if (report.backend === 'sysfs' && report.verdict === 'unknown' && report.needs_privileges)
+    return ExitCode.NO_PERM;
   return ExitCode.UNAVAILABLE;
 }
 
@@ -83,8 +84,9 @@ export function renderProbe(report: ProbeReport): string {
     lines.push('', chalk.bold('why:'));
     for (const reason of report.reasons) lines.push(`  - ${reason}`);
   }
-  for (const warning of report.warnings ?? []) lines.push(chalk.yellow(`warning: ${warning}`));
-  if (report.evidence && report.evidence.length > 0) {
+  if (report.backend !== 'sysfs') return lines.join('\n');
+  for (const warning of report.warnings) lines.push(chalk.yellow(`warning: ${warning}`));
+  if (report.evidence.length > 0) {
     lines.push('', chalk.bold('evidence:'));
     lines.push(
       table(report.evidence.map((e) => [e.found ? chalk.green('✓') : chalk.dim('·'), e.source, e.detail])),

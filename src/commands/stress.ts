@@ -6,10 +6,9 @@ import { createSpinner } from '../cli/spinner.js';
 import { chalk, table } from '../cli/style.js';
 import { ExitCode, usageError } from '../core/errors.js';
 import { emit, toJson } from '../core/output.js';
-import { quote } from '../core/quote.js';
 import { interruptedExitCode } from '../core/stop.js';
-import { formatBytes, MIN_INTERVAL_MS, parseCount, parseDuration, parseU64 } from '../core/units.js';
-import { PATTERNS, type Pattern, validateRangeSpec } from '../stress/ranges.js';
+import { formatBytes } from '../core/units.js';
+import { PATTERNS, type Pattern } from '../stress/ranges.js';
 import type { StressReport } from '../stress/report.js';
 import type { CommandRunner } from './runner.js';
 
@@ -51,34 +50,12 @@ export function stressCommand(run: CommandRunner) {
 }
 
 async function stress(context: Context, flags: StressFlags): Promise<number> {
-  const workers = parseCount(flags.workers, '--workers', { max: 100_000 });
-  let ops = flags.ops === undefined ? null : parseCount(flags.ops, '--ops');
-  let durationMs = flags.duration === undefined ? null : parseDuration(flags.duration, '--duration');
-  if (ops === null && durationMs === null) durationMs = 5000;
-  if (durationMs !== null && durationMs <= 0) throw usageError('--duration must be more than 0');
-  const intervalMs = flags.interval === undefined ? undefined : parseDuration(flags.interval, '--interval');
-  if (intervalMs !== undefined && (intervalMs <= 0 || context.format !== 'json')) {
+  // What only the command line has: where the interval lines go. The run's own options are the API's to check.
+  if (flags.interval !== undefined && context.format !== 'json')
     throw usageError('--interval needs --json and a duration above 0');
-  }
-  if (intervalMs !== undefined && intervalMs < MIN_INTERVAL_MS)
-    throw usageError(`--interval ${quote(flags.interval!)} is below the floor of 1us`);
-  if (context.output && intervalMs !== undefined)
+  if (context.output && flags.interval !== undefined)
     throw usageError('--interval prints to stdout; it does not go with --output');
   const virtualTime = flags.virtualTime === true;
-  if (virtualTime && context.backendName !== 'emulated')
-    throw usageError('--virtual-time needs --backend emulated');
-  const range = {
-    pattern: flags.pattern as Pattern,
-    base: parseU64(flags.base, '--base'),
-    size: parseU64(flags.size, '--size'),
-    span: parseU64(flags.span, '--span'),
-  };
-  validateRangeSpec(range);
-  if (flags.region !== undefined) {
-    ops = parseCount(flags.cycles ?? '10', '--cycles');
-    durationMs = null;
-  }
-
   const backend = await context.createBackend({ virtualTime });
   // NDJSON: one line per interval while the run goes on, then the report (a closed stdout ends the
   // process quietly with 74, see main.ts).
@@ -89,27 +66,29 @@ async function stress(context: Context, flags: StressFlags): Promise<number> {
     try {
       // The run itself is the library's `stress()`: the command only turns flags into its options.
       report = await stressApi(backend, {
-        workers: flags.region !== undefined ? 1 : workers,
-        ops,
-        durationMs,
-        pattern: range.pattern,
-        base: range.base,
-        size: range.size,
-        span: range.span,
+        workers: flags.workers,
+        ops: flags.ops,
+        cycles: flags.region !== undefined ? flags.cycles : undefined,
+        durationMs: flags.duration,
+        pattern: flags.pattern as Pattern,
+        base: flags.base,
+        size: flags.size,
+        span: flags.span,
         verify: flags.verify === true,
-        seed: context.seed,
         region: flags.region,
         confirm: confirmation(flags.yes === true, context.signal),
         signal: context.signal,
-        intervalMs,
+        intervalMs: flags.interval,
         onInterval:
-          intervalMs !== undefined ? (snapshot) => writeLine({ type: 'interval', ...snapshot }) : undefined,
+          flags.interval !== undefined
+            ? (snapshot) => writeLine({ type: 'interval', ...snapshot })
+            : undefined,
         onProgress: spinner ? (snapshot) => spinner.update(progressText(snapshot)) : undefined,
       });
     } finally {
       spinner?.stop();
     }
-    if (intervalMs !== undefined) writeLine({ type: 'report', ...report });
+    if (flags.interval !== undefined) writeLine({ type: 'report', ...report });
     else {
       await emit(
         {

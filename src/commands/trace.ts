@@ -61,12 +61,13 @@ async function trace(
 
 export function formatEvent(event: TraceEvent): string {
   const time = `${(event.time_us / 1e6).toFixed(6)}`.padStart(12);
-  const { time_us: _t, kind, source_time_us: _s, ...rest } = event;
+  const { time_us: _t, kind, ...rest } = event;
   const fields = Object.entries(rest)
-    .filter(([, v]) => v !== undefined && v !== null)
+    .filter(([k, v]) => k !== 'source_time_us' && v !== undefined && v !== null)
     .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
     .join(' ');
-  const failed = event.ret !== undefined && event.ret !== 0 && event.ret !== null;
+  const ret = 'ret' in event ? event.ret : undefined;
+  const failed = ret !== undefined && ret !== 0 && ret !== null;
   return `${chalk.dim(time)} ${failed ? chalk.red(kind) : chalk.cyan(kind)} ${fields}`;
 }
 

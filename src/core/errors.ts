@@ -24,13 +24,9 @@ export class MemregionError extends Error {
    * The result so far of a run that failed part-way (an erase that timed out or was interrupted): the
    * command prints it as its report (`ok: false`) before the error line. Input errors have none.
    */
-  readonly partial?: Record<string, unknown>;
+  readonly partial?: object;
 
-  constructor(
-    message: string,
-    exitCode: number,
-    options?: { cause?: unknown; partial?: Record<string, unknown> },
-  ) {
+  constructor(message: string, exitCode: number, options?: { cause?: unknown; partial?: object }) {
     super(message, options);
     this.name = 'MemregionError';
     this.exitCode = exitCode;

@@ -85,21 +85,16 @@ const bit = (value: boolean | null | undefined): number | null =>
 const seconds = (us: number): number => Math.round(us * 1000) / 1e9;
 const str = (value: unknown): string | undefined =>
   typeof value === 'string' && value !== '' ? value : undefined;
-const record = (value: unknown): Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : {};
 
 /** Host facts the sysfs probe reports in its extra fields (kernel, SOC_ID, lockdown); absent on emulated. */
 function hostFacts(report: ProbeReport): Labels {
-  const kernel = record(report.kernel);
-  const soc = record(report.soc_id);
+  if (report.backend !== 'sysfs') return {};
   return {
-    kernel_release: str(kernel.release),
-    arch: str(kernel.arch),
-    soc_id: str(soc.id),
-    soc_revision: str(soc.revision),
-    soc_machine: str(soc.machine),
+    kernel_release: str(report.kernel.release),
+    arch: str(report.kernel.arch),
+    soc_id: str(report.soc_id?.id),
+    soc_revision: str(report.soc_id?.revision),
+    soc_machine: str(report.soc_id?.machine),
     lockdown: str(report.lockdown),
   };
 }
@@ -186,7 +181,7 @@ export function probePrometheus(report: ProbeReport, now: number = Date.now()): 
     'memregion_probe_warnings',
     'Number of warnings (for example a test bypass of the invalidation check).',
     base,
-    report.warnings?.length ?? 0,
+    report.backend === 'sysfs' ? report.warnings.length : 0,
   );
   out.gauge(
     'memregion_probe_timestamp_seconds',

@@ -506,6 +506,13 @@ describe('renderer corners', () => {
       provider: { registered: null },
       reasons: ['the kernel log is not readable'],
       needs_privileges: true,
+      evidence: [],
+      warnings: [],
+      kernel: { release: null, arch: null },
+      soc_id: null,
+      lockdown: null,
+      tracing: { kprobes: false, tracefs: null, reason: 'not readable' },
+      kernel_log: { readable: false, complete_from_boot: null, source: '/dev/kmsg' },
     };
     const text = probePrometheus(report, 1_700_000_000_000);
     promtoolCheck(text, 'unknown probe');

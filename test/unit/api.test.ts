@@ -175,6 +175,73 @@ describe('library API', () => {
     }
   });
 
+  test('stress: counts and durations as text, as the CLI hands its flags over, with its messages', async () => {
+    const backend = await createBackend({ backend: 'emulated', seed: 5, virtualTime: true });
+    try {
+      const run = await stress(backend, { workers: '4', ops: '40', base: '0x80000000', size: '4K' });
+      assert.equal(run.workers, 4);
+      assert.equal(run.requests.completed, 40);
+      await rejectsWith(
+        stress(backend, { workers: '4\b', ops: 1 }),
+        ExitCode.USAGE,
+        /^--workers "4\\x08" is not a whole number$/,
+      );
+      await rejectsWith(stress(backend, { ops: '1_000' }), ExitCode.USAGE, /^--ops "1_000" is not a whole/);
+      await rejectsWith(stress(backend, { durationMs: '1 s' }), ExitCode.USAGE, /^--duration "1 s"/);
+      await rejectsWith(stress(backend, { durationMs: '0s' }), ExitCode.USAGE, /^--duration must be more/);
+      await rejectsWith(stress(backend, { ops: 1, intervalMs: '0.1us' }), ExitCode.USAGE, /floor of 1us/);
+      await rejectsWith(stress(backend, { ops: 1, base: '4kb' }), ExitCode.DATA_ERR, /^--base "4kb"/);
+      await rejectsWith(stress(backend, { ops: 1, seed: 1.5 }), ExitCode.USAGE, /^--seed/);
+      await rejectsWith(
+        stress(backend, { region: 'region1', cycles: 'many' }),
+        ExitCode.USAGE,
+        /^--cycles "many"/,
+      );
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test('createBackend checks its own options: names, seed, root, virtual time', async () => {
+    await rejectsWith(
+      createBackend({ backend: 'emulated', provider: 'v3' as 'v2' }),
+      ExitCode.USAGE,
+      /unknown provider "v3" \(v2, v1, rfc, batched\)/,
+    );
+    await rejectsWith(createBackend({ backend: 'emulated', seed: -1 }), ExitCode.USAGE, /^--seed "-1"/);
+    await rejectsWith(createBackend({ backend: 'emulated', seed: 2 ** 32 }), ExitCode.USAGE, /too large/);
+    await rejectsWith(createBackend({ backend: 'sysfs', root: '' }), ExitCode.USAGE, /empty/);
+    await rejectsWith(
+      createBackend({ backend: 'sysfs', root: '/nonexistent/memregion' }),
+      ExitCode.NO_INPUT,
+      /no such directory/,
+    );
+    await rejectsWith(
+      createBackend({ backend: 'sysfs', virtualTime: true }),
+      ExitCode.USAGE,
+      /--virtual-time needs --backend emulated/,
+    );
+    const seeded = await createBackend({ backend: 'emulated', seed: '7' });
+    await seeded.close();
+  });
+
+  test('invalidate: the emulated backend leaves the range checks to the API (size 0 is EINVAL, as in Linux)', async () => {
+    const backend = await createBackend({ backend: 'emulated', seed: 1, virtualTime: true });
+    try {
+      await rejectsWith(invalidate(backend, { start: 0, size: 0 }), ExitCode.DATA_ERR, /empty/);
+      const direct = await backend.invalidateRange(0x8000_0000n, 0n, { dryRun: false });
+      assert.equal(direct.ok, false);
+      assert.equal(direct.errno, 'EINVAL');
+      assert.equal(
+        direct.attempts,
+        0,
+        'arm_smccc_cache.c returns -EINVAL for size 0 before any firmware call',
+      );
+    } finally {
+      await backend.close();
+    }
+  });
+
   test('createBackend: a profile object (the profile file format) is validated like a file', async () => {
     const backend = await createBackend({
       backend: 'emulated',

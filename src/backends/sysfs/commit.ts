@@ -14,7 +14,7 @@ import {
   runCommitFlow,
   toErrno,
 } from '../region-flow.js';
-import type { CommitStep, InvalidateReport, RegionInvalidateOptions } from '../types.js';
+import type { CommitStep, RegionInvalidateOptions, SysfsKernelCalls, SysfsRegionReport } from '../types.js';
 import { type CxlRegion, readCxlRegion, regionPath } from './cxl.js';
 import type { SysRoot } from './fs.js';
 import { errorCode, type ProbeFn } from './guard.js';
@@ -208,7 +208,7 @@ export async function invalidateRegion(
   name: string,
   options: RegionInvalidateOptions,
   deps: RegionFlowDeps,
-): Promise<InvalidateReport> {
+): Promise<SysfsRegionReport> {
   const primitives = sysfsRegionPrimitives(deps, options.enable === true);
   return runCommitFlow(primitives, name, options, async ({ fields, outcome }) => ({
     backend: 'sysfs' as const,
@@ -242,7 +242,7 @@ async function invalidationSeen(sys: SysRoot, calls: KernelCalls): Promise<Inval
   return { kind: 'unknown', reason };
 }
 
-export function kernelCallsReport(calls: KernelCalls): Record<string, unknown> {
+export function kernelCallsReport(calls: KernelCalls): SysfsKernelCalls {
   if (calls.count === null) return { count: null, reason: calls.reason };
   return {
     count: calls.count,

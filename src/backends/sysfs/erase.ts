@@ -5,9 +5,10 @@ import { type MemdevPrimitives, runRegionErase } from '../region-erase.js';
 import type {
   EraseMethod,
   EraseOptions,
-  EraseReport,
   RegionEraseOptions,
-  RegionEraseReport,
+  SysfsErasePartialReport,
+  SysfsEraseReport,
+  SysfsRegionEraseReport,
 } from '../types.js';
 import { type RegionFlowDeps, type SysfsFlowRegion, sysfsRegionPrimitives } from './commit.js';
 import { type CxlMemdev, memdevPath, readCxlMemdev } from './cxl.js';
@@ -38,7 +39,7 @@ export async function eraseMemdev(
   memdev: string,
   options: EraseOptions,
   deps: EraseDeps,
-): Promise<EraseReport> {
+): Promise<SysfsEraseReport> {
   const { sys, log } = deps;
   requireKernelName('memdev', memdev);
   const device = await readCxlMemdev(sys, memdev);
@@ -123,7 +124,7 @@ async function waitForState(
     options.onProgress?.(state, elapsed);
     if (state !== 'sanitize') return state;
     // What happened so far, for the report the command still prints (ok: false).
-    const partial = (outcome: string) => ({
+    const partial = (outcome: SysfsErasePartialReport['outcome']): SysfsErasePartialReport => ({
       backend: 'sysfs',
       memdev,
       method: options.method,
@@ -232,7 +233,7 @@ export function eraseRegion(
   name: string,
   options: RegionEraseOptions,
   deps: EraseDeps & RegionFlowDeps,
-): Promise<RegionEraseReport> {
+): Promise<SysfsRegionEraseReport> {
   return runRegionErase(
     sysfsRegionPrimitives(deps),
     sysfsMemdevPrimitives(deps),

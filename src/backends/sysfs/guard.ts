@@ -1,8 +1,8 @@
 import { ExitCode, MemregionError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { Confirm, ProbeReport } from '../types.js';
+import type { Confirm, SysfsProbeReport } from '../types.js';
 
-export type ProbeFn = () => Promise<ProbeReport>;
+export type ProbeFn = () => Promise<SysfsProbeReport>;
 
 const WARN_TEXT =
   'without a cache invalidation provider the kernel fails the region commit with ENXIO and WARNs ' +

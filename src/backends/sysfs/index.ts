@@ -4,18 +4,18 @@ import type {
   Backend,
   BackendOptions,
   EraseOptions,
-  EraseReport,
   InvalidateOptions,
-  InvalidateReport,
-  ProbeReport,
   RegionEraseOptions,
-  RegionEraseReport,
   RegionInvalidateOptions,
-  RegionsReport,
   StressTarget,
   StressTargetOptions,
+  SysfsEraseReport,
+  SysfsProbeReport,
+  SysfsRegionEraseReport,
+  SysfsRegionReport,
+  SysfsRegionsReport,
+  SysfsTraceReport,
   TraceOptions,
-  TraceReport,
 } from '../types.js';
 import { invalidateRegion, type RegionFlowDeps } from './commit.js';
 import { eraseMemdev, eraseRegion } from './erase.js';
@@ -32,25 +32,25 @@ export const NO_RANGE_INTERFACE =
   'invalidates), or `--backend emulated` to exercise a provider';
 
 /** The real-Linux backend: evidence from sysfs/procfs, the kernel's own invalidation flows, tracefs. */
-export class SysfsBackend implements Backend {
+export class SysfsBackend implements Backend<'sysfs'> {
   readonly name = 'sysfs' as const;
   readonly sys: SysRoot;
   private readonly log: Logger;
-  private probeResult: Promise<ProbeReport> | null = null;
-  private verdictResult: Promise<ProbeReport> | null = null;
+  private probeResult: Promise<SysfsProbeReport> | null = null;
+  private verdictResult: Promise<SysfsProbeReport> | null = null;
 
   constructor(root: string, log: Logger) {
     this.sys = new SysRoot(root);
     this.log = log;
   }
 
-  probe(): Promise<ProbeReport> {
+  probe(): Promise<SysfsProbeReport> {
     this.probeResult ??= probeSysfs(this.sys, this.log);
     return this.probeResult;
   }
 
   /** The flows that need a verdict before they write read only the evidence it needs (probeVerdict). */
-  private verdict(): Promise<ProbeReport> {
+  private verdict(): Promise<SysfsProbeReport> {
     this.verdictResult ??= this.probeResult ?? probeVerdict(this.sys, this.log);
     return this.verdictResult;
   }
@@ -59,31 +59,27 @@ export class SysfsBackend implements Backend {
     return { sys: this.sys, log: this.log, probe: () => this.verdict() };
   }
 
-  async invalidateRange(
-    _start: bigint,
-    _size: bigint,
-    _options: InvalidateOptions,
-  ): Promise<InvalidateReport> {
+  async invalidateRange(_start: bigint, _size: bigint, _options: InvalidateOptions): Promise<never> {
     throw unavailableError(NO_RANGE_INTERFACE);
   }
 
-  regions(): Promise<RegionsReport> {
+  regions(): Promise<SysfsRegionsReport> {
     return listRegions(this.sys);
   }
 
-  invalidateRegion(name: string, options: RegionInvalidateOptions): Promise<InvalidateReport> {
+  invalidateRegion(name: string, options: RegionInvalidateOptions): Promise<SysfsRegionReport> {
     return invalidateRegion(name, options, this.deps);
   }
 
-  erase(memdev: string, options: EraseOptions): Promise<EraseReport> {
+  erase(memdev: string, options: EraseOptions): Promise<SysfsEraseReport> {
     return eraseMemdev(memdev, options, this.deps);
   }
 
-  eraseRegion(name: string, options: RegionEraseOptions): Promise<RegionEraseReport> {
+  eraseRegion(name: string, options: RegionEraseOptions): Promise<SysfsRegionEraseReport> {
     return eraseRegion(name, options, this.deps);
   }
 
-  trace(options: TraceOptions): Promise<TraceReport> {
+  trace(options: TraceOptions): Promise<SysfsTraceReport> {
     return runTrace(this.sys, this.log, options);
   }
 
@@ -97,6 +93,6 @@ export class SysfsBackend implements Backend {
   }
 }
 
-export async function createSysfsBackend(options: BackendOptions): Promise<Backend> {
+export async function createSysfsBackend(options: BackendOptions): Promise<Backend<'sysfs'>> {
   return new SysfsBackend(options.root, options.log);
 }

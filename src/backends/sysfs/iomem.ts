@@ -1,4 +1,4 @@
-import type { RegionInfo } from '../types.js';
+import type { IomemInfo } from '../types.js';
 import { IOMEM } from './evidence-manifest.js';
 import type { SysRoot } from './fs.js';
 import { hex } from './values.js';
@@ -53,7 +53,7 @@ export function isInvalidationTarget(name: string): boolean {
 }
 
 export interface IomemScan {
-  regions: RegionInfo[];
+  regions: IomemInfo[];
   warnings: string[];
 }
 
@@ -68,7 +68,7 @@ export async function scanIomem(sys: SysRoot): Promise<IomemScan> {
   const regions = entries
     .filter((e) => isInvalidationTarget(e.name))
     .map(
-      (e): RegionInfo => ({
+      (e): IomemInfo => ({
         name: e.name,
         kind: 'iomem',
         start: hidden ? null : hex(e.start),

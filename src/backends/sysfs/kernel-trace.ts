@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../core/log.js';
-import type { TraceEvent, TraceReport } from '../types.js';
+import type { LatencySummary, SysfsTraceEvent } from '../types.js';
 import type { SysRoot } from './fs.js';
 import { summarizeEvents } from './trace-events.js';
 import { TraceSession } from './trace-session.js';
@@ -10,9 +10,9 @@ export interface KernelCalls {
   /** null when tracing was not possible; `reason` says why. */
   count: number | null;
   errors?: number;
-  latency_us?: TraceReport['summary']['latency_us'];
+  latency_us?: LatencySummary | null;
   returns?: Record<string, number>;
-  events?: TraceEvent[];
+  events?: SysfsTraceEvent[];
   reason?: string;
 }
 
@@ -35,7 +35,7 @@ export async function withKernelTrace<T>(
     log.debug(`kernel calls not traced: ${reason}`);
   }
   if (!session) return { result: await action(), calls: { count: null, reason } };
-  const events: TraceEvent[] = [];
+  const events: SysfsTraceEvent[] = [];
   let result: T;
   try {
     result = await action();

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { RegionInfo } from '../types.js';
+import type { NvdimmDimmInfo, NvdimmRegionInfo } from '../types.js';
 import { DRIVER_LINK, ND_DEVICES, ND_REGION_FILES, ndMapping } from './evidence-manifest.js';
 import type { SysRoot } from './fs.js';
 import { isKernelName, kernelIndex } from './names.js';
@@ -9,9 +9,12 @@ export { ND_DEVICES };
 
 const byIndex = (a: string, b: string) => kernelIndex(a) - kernelIndex(b);
 
-export async function listNvdimm(sys: SysRoot): Promise<{ regions: RegionInfo[]; warnings: string[] }> {
+export async function listNvdimm(sys: SysRoot): Promise<{
+  regions: Array<NvdimmDimmInfo | NvdimmRegionInfo>;
+  warnings: string[];
+}> {
   const entries = await sys.list(ND_DEVICES);
-  const regions: RegionInfo[] = [];
+  const regions: Array<NvdimmDimmInfo | NvdimmRegionInfo> = [];
   const warnings: string[] = [];
   for (const name of entries.filter((n) => isKernelName('nmem', n)).sort(byIndex)) {
     const base = `${ND_DEVICES}/${name}`;

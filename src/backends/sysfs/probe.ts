@@ -1,5 +1,5 @@
 import type { Logger } from '../../core/log.js';
-import type { Evidence, ProbeReport } from '../types.js';
+import type { Evidence, SysfsProbeReport } from '../types.js';
 import { readHisiHhaBound, readPsciDebugfs, readPsciMethod, readSocId } from './firmware.js';
 import type { SysRoot } from './fs.js';
 import { findSymbols } from './kallsyms.js';
@@ -30,7 +30,7 @@ export async function probeVerdict(
   sys: SysRoot,
   log: Logger,
   options: Omit<ProbeSysfsOptions, 'verdictOnly'> = {},
-): Promise<ProbeReport> {
+): Promise<SysfsProbeReport> {
   const report = await probeSysfs(sys, log, { ...options, verdictOnly: true });
   return report.verdict === 'unknown' ? probeSysfs(sys, log, options) : report;
 }
@@ -49,7 +49,7 @@ export async function probeSysfs(
   sys: SysRoot,
   log: Logger,
   options: ProbeSysfsOptions = {},
-): Promise<ProbeReport> {
+): Promise<SysfsProbeReport> {
   const evidence: Evidence[] = [];
   const note = (source: string, found: boolean, detail: string) => {
     evidence.push({ source, found, detail });
@@ -215,7 +215,7 @@ export async function probeSysfs(
       Boolean(debugfs?.denied) ||
       platform.cpuinfoDenied);
 
-  const report: ProbeReport = {
+  const report: SysfsProbeReport = {
     backend: 'sysfs',
     supported: decision.verdict === 'supported',
     verdict: decision.verdict,

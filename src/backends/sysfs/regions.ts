@@ -1,11 +1,16 @@
-import type { RegionInfo, RegionsReport } from '../types.js';
+import type {
+  SysfsCxlMemdevInfo,
+  SysfsCxlRegionInfo,
+  SysfsRegionInfo,
+  SysfsRegionsReport,
+} from '../types.js';
 import { type CxlMemdev, type CxlRegion, listCxlMemdevs, listCxlRegions } from './cxl.js';
 import type { SysRoot } from './fs.js';
 import { scanIomem } from './iomem.js';
 import { listNvdimm } from './nvdimm.js';
 import { dec, hex } from './values.js';
 
-export function cxlRegionInfo(region: CxlRegion): RegionInfo {
+export function cxlRegionInfo(region: CxlRegion): SysfsCxlRegionInfo {
   return {
     name: region.name,
     kind: 'cxl_region',
@@ -23,7 +28,7 @@ export function cxlRegionInfo(region: CxlRegion): RegionInfo {
   };
 }
 
-export function cxlMemdevInfo(memdev: CxlMemdev): RegionInfo {
+export function cxlMemdevInfo(memdev: CxlMemdev): SysfsCxlMemdevInfo {
   return {
     name: memdev.name,
     kind: 'cxl_memdev',
@@ -41,9 +46,9 @@ export function cxlMemdevInfo(memdev: CxlMemdev): RegionInfo {
 }
 
 /** `regions` on the sysfs backend: CXL regions and memdevs, NVDIMM DIMMs and regions, /proc/iomem targets. */
-export async function listRegions(sys: SysRoot): Promise<RegionsReport> {
+export async function listRegions(sys: SysRoot): Promise<SysfsRegionsReport> {
   const warnings: string[] = [];
-  const regions: RegionInfo[] = [];
+  const regions: SysfsRegionInfo[] = [];
   regions.push(...(await listCxlRegions(sys)).map(cxlRegionInfo));
   regions.push(...(await listCxlMemdevs(sys)).map(cxlMemdevInfo));
   const nvdimm = await listNvdimm(sys);

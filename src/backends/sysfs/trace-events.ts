@@ -1,4 +1,4 @@
-import type { LatencySummary, TraceEvent } from '../types.js';
+import type { LatencySummary, SysfsTraceEvent, SysfsTraceSummary } from '../types.js';
 import { INVALIDATE_SYMBOL, parseDecArg, parseHexArg, type TraceLine } from './tracefs.js';
 
 interface Pending {
@@ -7,7 +7,7 @@ interface Pending {
 }
 
 /**
- * Pairs entry and return events of the same function on the same task into one `TraceEvent` (start,
+ * Pairs entry and return events of the same function on the same task into one `SysfsTraceEvent` (start,
  * size, latency, return code). Events of other groups or names are ignored.
  */
 export class EventPairer {
@@ -19,7 +19,7 @@ export class EventPairer {
   ) {}
 
   /** Feeds one parsed line; returns the completed event when this was a return. */
-  push(line: TraceLine): TraceEvent | null {
+  push(line: TraceLine): SysfsTraceEvent | null {
     const known = this.events.get(line.event);
     if (!known) return null;
     const key = `${line.pid}/${known.symbol}`;
@@ -36,8 +36,8 @@ export class EventPairer {
   }
 
   /** Entries whose return never came (the session ended while the call ran). */
-  flush(): TraceEvent[] {
-    const events: TraceEvent[] = [];
+  flush(): SysfsTraceEvent[] {
+    const events: SysfsTraceEvent[] = [];
     for (const stack of this.pending.values()) {
       for (const entry of stack) events.push(toEvent(entry.symbol, entry.line, null, null));
     }
@@ -51,7 +51,7 @@ function toEvent(
   entry: TraceLine | null,
   ret: TraceLine | null,
   code: number | null,
-): TraceEvent {
+): SysfsTraceEvent {
   const start = parseHexArg(entry?.args['start']);
   const size = parseDecArg(entry?.args['len']);
   const first = entry ?? ret!;
@@ -87,16 +87,10 @@ export function summarizeLatency(values: number[]): LatencySummary | null {
   };
 }
 
-export interface TraceSummary {
-  invalidations: number;
-  errors: number;
-  latency_us: LatencySummary | null;
-  /** Return codes of the kernel's invalidation calls, by value. */
-  returns: Record<string, number>;
-  providers: Record<string, { calls: number; errors: number }>;
-}
+/** The sysfs trace summary (reports.ts); kept under its old name for the trace modules. */
+export type TraceSummary = SysfsTraceSummary;
 
-export function summarizeEvents(events: TraceEvent[]): TraceSummary {
+export function summarizeEvents(events: SysfsTraceEvent[]): TraceSummary {
   const invalidations = events.filter((e) => e.kind === 'invalidate');
   const returns: Record<string, number> = {};
   for (const e of invalidations) {

@@ -2,7 +2,7 @@ import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cannotRun } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { TraceEvent, TraceOptions, TraceReport } from '../types.js';
+import type { SysfsTraceEvent, SysfsTraceReport, TraceOptions } from '../types.js';
 import type { SysRoot } from './fs.js';
 import { summarizeEvents } from './trace-events.js';
 import { TraceSession } from './trace-session.js';
@@ -26,11 +26,11 @@ export async function runTrace(
   log: Logger,
   options: TraceOptions,
   deps: TraceRunDeps = {},
-): Promise<TraceReport> {
+): Promise<SysfsTraceReport> {
   const target = deps.target ?? (await locateTracefs(sys));
   const pollMs = deps.pollMs ?? 100;
   const session = await TraceSession.open(target, { group: deps.group, log });
-  const events: TraceEvent[] = [];
+  const events: SysfsTraceEvent[] = [];
   const collect = async () => {
     for (const event of await session.poll()) {
       events.push(event);

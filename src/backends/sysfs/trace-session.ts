@@ -1,7 +1,7 @@
 import { ExitCode, MemregionError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { quote } from '../../core/quote.js';
-import type { TraceEvent } from '../types.js';
+import type { SysfsTraceEvent } from '../types.js';
 import { EventPairer } from './trace-events.js';
 import { removeDeadSessions } from './trace-leftovers.js';
 import {
@@ -132,12 +132,12 @@ export class TraceSession {
   }
 
   /** Reads what the kernel recorded since the last poll and returns the completed invalidations. */
-  async poll(): Promise<TraceEvent[]> {
+  async poll(): Promise<SysfsTraceEvent[]> {
     if (!this.pipe) return [];
     const text = this.partial + (await this.pipe.readAvailable());
     const lines = text.split('\n');
     this.partial = lines.pop() ?? '';
-    const events: TraceEvent[] = [];
+    const events: SysfsTraceEvent[] = [];
     for (const raw of lines) {
       const line = parseTraceLine(raw);
       if (!line) continue;
@@ -148,7 +148,7 @@ export class TraceSession {
   }
 
   /** Calls still running when the session ended. */
-  unfinished(): TraceEvent[] {
+  unfinished(): SysfsTraceEvent[] {
     return this.pairer.flush();
   }
 

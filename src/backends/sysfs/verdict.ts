@@ -1,4 +1,4 @@
-import type { ProbeReport, Verdict } from '../types.js';
+import type { ProbeProvider, Verdict } from '../types.js';
 import { describeOption, isBuilt } from './kconfig.js';
 import { type scanKernelLog, versionAtLeast } from './logfacts.js';
 import type { readPlatform } from './platform.js';
@@ -37,14 +37,14 @@ export interface DecisionInput {
 export interface Decision {
   verdict: Verdict;
   reasons: string[];
-  provider: ProbeReport['provider'];
+  provider: ProbeProvider;
   smcccRegistered: boolean;
 }
 
 const verdictOf = (
   verdict: Verdict,
   reasons: string[],
-  provider: ProbeReport['provider'],
+  provider: ProbeProvider,
   smcccRegistered = false,
 ): Decision => ({
   verdict,

@@ -1,7 +1,13 @@
 import type { Clock } from '../../../core/clock.js';
 import { ExitCode, MemregionError, usageError } from '../../../core/errors.js';
 import { type MemdevPrimitives, runRegionErase } from '../../region-erase.js';
-import type { EraseOptions, EraseReport, RegionEraseOptions, RegionEraseReport } from '../../types.js';
+import type {
+  EmulatedErasePartialReport,
+  EmulatedEraseReport,
+  EmulatedRegionEraseReport,
+  EraseOptions,
+  RegionEraseOptions,
+} from '../../types.js';
 import {
   type EmulatedFlowRegion,
   emulatedRegionPrimitives,
@@ -30,7 +36,7 @@ export async function eraseMemdev(
   backend: EraseContext,
   memdev: string,
   options: EraseOptions,
-): Promise<EraseReport> {
+): Promise<EmulatedEraseReport> {
   const regions = findMemdevRegions(backend.regions, memdev);
   const committed = regions.filter((r) => r.kernel.committed).map((r) => r.spec.name);
   if (committed.length > 0) {
@@ -58,19 +64,17 @@ export async function eraseMemdev(
   } catch (error) {
     // A timeout or an interruption still has a report (ok: false), which the command prints.
     if (!(error instanceof MemregionError)) throw error;
-    const outcome = error.exitCode === ExitCode.INTERRUPTED ? 'interrupted' : 'timeout';
-    throw new MemregionError(error.message, error.exitCode, {
-      partial: {
-        backend: 'emulated',
-        profile: backend.profileName,
-        memdev,
-        method: options.method,
-        ok: false,
-        outcome,
-        state: 'sanitize',
-        elapsed_ms: Math.round(elapsedMs()),
-      },
-    });
+    const partial: EmulatedErasePartialReport = {
+      backend: 'emulated',
+      profile: backend.profileName,
+      memdev,
+      method: options.method,
+      ok: false,
+      outcome: error.exitCode === ExitCode.INTERRUPTED ? 'interrupted' : 'timeout',
+      state: 'sanitize',
+      elapsed_ms: Math.round(elapsedMs()),
+    };
+    throw new MemregionError(error.message, error.exitCode, { partial });
   } finally {
     backend.sanitizing.delete(memdev);
   }
@@ -189,7 +193,7 @@ export function eraseEmulatedRegion(
   context: RegionEraseContext,
   name: string,
   options: RegionEraseOptions,
-): Promise<RegionEraseReport> {
+): Promise<EmulatedRegionEraseReport> {
   const { backend, profile } = context.reportBase;
   return runRegionErase(
     emulatedRegionPrimitives(context),

@@ -1,6 +1,6 @@
 import { dataError } from '../../../core/errors.js';
 import { formatHex } from '../../../core/units.js';
-import type { RegionInfo } from '../../types.js';
+import type { EmulatedCxlMemdevInfo, EmulatedCxlRegionInfo } from '../../types.js';
 import type { CxlRegion } from '../kernel/cxl-region.js';
 import type { RegionSpec } from '../profiles.js';
 
@@ -8,7 +8,7 @@ export const REGION_NAME = /^region[0-9]+$/;
 export const MEMDEV_NAME = /^mem[0-9]+$/;
 
 /** A profile region as `regions` lists it, in the shape the sysfs backend gives a CXL region. */
-export function describeRegion(region: EmulatedRegion): RegionInfo {
+export function describeRegion(region: EmulatedRegion): EmulatedCxlRegionInfo {
   return {
     name: region.spec.name,
     kind: 'cxl_region',
@@ -28,7 +28,10 @@ export function describeRegion(region: EmulatedRegion): RegionInfo {
 }
 
 /** The memdevs the profile's regions name, in the shape the sysfs backend gives a CXL memdev. */
-export function describeMemdevs(regions: EmulatedRegion[], sanitizing: ReadonlySet<string>): RegionInfo[] {
+export function describeMemdevs(
+  regions: EmulatedRegion[],
+  sanitizing: ReadonlySet<string>,
+): EmulatedCxlMemdevInfo[] {
   return memdevNames(regions).map((name) => {
     const own = regions.filter((r) => memdevsOf(r.spec).includes(name));
     // An interleaved region takes an equal share of each of its memdevs.

@@ -3,7 +3,7 @@ import { cannotRun } from '../../../core/errors.js';
 import { LatencyRecorder } from '../../../core/latency.js';
 import type { Logger } from '../../../core/log.js';
 import { longTimeout } from '../../../core/timers.js';
-import type { EmulatedTraceReport, TraceEvent, TraceOptions } from '../../types.js';
+import type { EmulatedTraceEvent, EmulatedTraceReport, TraceOptions } from '../../types.js';
 import type { EventBus, ProviderEvent } from './events.js';
 import { listenForTraceEvents, TRACE_SOCKET_ENV, wallClockUs } from './trace-relay.js';
 
@@ -27,26 +27,18 @@ export async function traceEmulated(
   options: TraceOptions,
 ): Promise<EmulatedTraceReport> {
   const began = wallClockUs();
-  const events: TraceEvent[] = [];
+  const events: EmulatedTraceEvent[] = [];
   const latency = new LatencyRecorder();
   let invalidations = 0;
   let errors = 0;
   let dropped = 0;
-  const take = (event: ProviderEvent & { pid?: number; wall_us?: number }) => {
-    const { type, wall_us, ...rest } = event;
-    const traced: TraceEvent = {
-      ...rest,
-      kind: type,
-      // When it happened (in the process that sent it), on this trace's timeline.
-      time_us: Math.round((wall_us ?? wallClockUs()) - began),
-      source_time_us: event.time_us,
-    };
-    if (event.type === 'complete') {
+  const take = (event: RelayedEvent) => {
+    // When it happened (in the process that sent it), on this trace's timeline.
+    const traced = toTraceEvent(event, Math.round((event.wall_us ?? wallClockUs()) - began));
+    if (traced.kind === 'complete') {
       invalidations += 1;
-      if (event.errno !== null) errors += 1;
-      latency.recordUs(event.latency_us);
-      traced.latency_us = event.latency_us;
-      traced.ret = event.errno ?? 0;
+      if (traced.errno !== null) errors += 1;
+      latency.recordUs(traced.latency_us);
     }
     if (events.length < MAX_KEPT_EVENTS) events.push(traced);
     else dropped += 1;
@@ -74,6 +66,18 @@ export async function traceEmulated(
     ...(commandExitCode !== undefined ? { command_exit_code: commandExitCode } : {}),
     interrupted: options.signal.aborted,
   };
+}
+
+/** An event of this process, or one relayed from another emulated memregion (its pid and wall clock). */
+type RelayedEvent = ProviderEvent & { pid?: number; wall_us?: number };
+
+/** A provider event as `trace` reports it: `type` becomes `kind`, a completion gets `ret` (errno or 0). */
+function toTraceEvent(event: RelayedEvent, timeUs: number): EmulatedTraceEvent {
+  const { type, wall_us: _wall, ...rest } = event;
+  const traced = { ...rest, kind: type, time_us: timeUs, source_time_us: event.time_us };
+  // The spread of a union does not keep its variants apart for the checker: EmulatedTraceEvent is
+  // derived from ProviderEvent, so the two cannot drift.
+  return (event.type === 'complete' ? { ...traced, ret: event.errno ?? 0 } : traced) as EmulatedTraceEvent;
 }
 
 async function runTraced(
