@@ -32,13 +32,28 @@ export class RealClock implements Clock {
 interface Timer {
   at: number;
   seq: number;
-  resolve: () => void;
+  resolve: (value: unknown) => void;
+  value: unknown;
 }
+
+/** Steps of the simulation between two turns of the event loop (I/O, signals, real timers). */
+const STEPS_PER_TURN = 256;
+
+let captured: ((value: unknown) => void) | null = null;
+const capture = (resolve: (value: unknown) => void) => {
+  captured = resolve;
+};
 
 /**
  * Virtual time: `sleep` queues a timer and time only moves when every task is waiting on one. `run`
  * drives the simulation: it lets all pending promise work settle, then jumps to the earliest timer.
  * Equal deadlines fire in the order they were set, so a run is exactly reproducible.
+ *
+ * "All pending promise work settled" is found without a turn of the event loop per step: a
+ * process.nextTick queued from inside a microtask runs only once V8 has drained the whole microtask
+ * queue (Node's processTicksAndRejections runs ticks, then every microtask, then the ticks those
+ * queued). So each step is a microtask hop and a tick instead of a setImmediate, and the event loop
+ * still gets a turn every STEPS_PER_TURN steps.
  */
 export class VirtualClock implements Clock {
   readonly virtual = true;
@@ -54,7 +69,20 @@ export class VirtualClock implements Clock {
 
   sleep(us: number): Promise<void> {
     if (us <= 0) return Promise.resolve();
-    return new Promise<void>((resolve) => this.push({ at: this.time + us, seq: this.seq++, resolve }));
+    return this.timer(us, undefined) as Promise<void>;
+  }
+
+  /** Resolves with `value` after `us` (a timed answer in one promise); at once when `us` is not above 0. */
+  sleepValue<T>(us: number, value: T): Promise<T> {
+    if (us <= 0) return Promise.resolve(value);
+    return this.timer(us, value) as Promise<T>;
+  }
+
+  private timer(us: number, value: unknown): Promise<unknown> {
+    const promise = new Promise(capture);
+    this.push({ at: this.time + us, seq: this.seq++, resolve: captured!, value });
+    captured = null;
+    return promise;
   }
 
   /**
@@ -79,29 +107,48 @@ export class VirtualClock implements Clock {
     const next = this.pop();
     if (!next) return false;
     this.time = next.at;
-    next.resolve();
-    while (this.heap.length > 0 && this.heap[0]!.at === this.time) this.pop()!.resolve();
+    next.resolve(next.value);
+    while (this.heap.length > 0 && this.heap[0]!.at === this.time) {
+      const due = this.pop()!;
+      due.resolve(due.value);
+    }
     return true;
   }
 
   /** Runs `task` to completion on virtual time. Rejects if it waits on something that is not a timer. */
-  async run<T>(task: Promise<T>): Promise<T> {
+  run<T>(task: Promise<T>): Promise<T> {
     let settled = false;
     const tracked = task.finally(() => {
       settled = true;
     });
     tracked.catch(() => {});
-    for (;;) {
-      await yieldToLoop();
-      if (settled) return tracked;
-      if (this.pausing > 0) continue;
-      if (!this.advance()) {
-        await yieldToLoop();
-        if (settled) return tracked;
-        if (this.pausing > 0) continue;
-        throw new Error('virtual clock: simulation is waiting on something that is not a virtual timer');
-      }
-    }
+    return new Promise<void>((resolve, reject) => {
+      let steps = 0;
+      // After a real turn of the event loop: nothing due and nothing settled means a foreign wait.
+      let idleTurn = false;
+      const afterDrain = () => process.nextTick(step);
+      const step = () => {
+        try {
+          if (settled) return resolve();
+          if (this.pausing > 0) return void setImmediate(step);
+          if (this.heap.length === 0) {
+            if (idleTurn)
+              throw new Error(
+                'virtual clock: simulation is waiting on something that is not a virtual timer',
+              );
+            idleTurn = true;
+            return void setImmediate(step);
+          }
+          idleTurn = false;
+          this.advance();
+          if (++steps % STEPS_PER_TURN === 0) setImmediate(step);
+          else queueMicrotask(afterDrain);
+        } catch (error) {
+          reject(error);
+        }
+      };
+      setImmediate(step);
+    }).then(() => tracked);
   }
 
   private push(timer: Timer): void {
