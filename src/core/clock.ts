@@ -7,6 +7,11 @@ export interface Clock {
   now(): number;
   /** Resolves after `us` microseconds of this clock's time. */
   sleep(us: number): Promise<void>;
+  /**
+   * Resolves with `value` after `us` (at once when `us` is not above 0), calling `onTime` first, at that
+   * instant: a timed answer in one promise.
+   */
+  sleepValue<T>(us: number, value: T, onTime?: () => void): Promise<T>;
 }
 
 /**
@@ -27,6 +32,12 @@ export class RealClock implements Clock {
     if (us >= 3000) await new Promise<void>((resolve) => setTimeout(resolve, Math.floor(us / 1000) - 1));
     while (this.now() < deadline) await yieldToLoop();
   }
+
+  async sleepValue<T>(us: number, value: T, onTime?: () => void): Promise<T> {
+    await this.sleep(us);
+    onTime?.();
+    return value;
+  }
 }
 
 interface Timer {
@@ -34,6 +45,7 @@ interface Timer {
   seq: number;
   resolve: (value: unknown) => void;
   value: unknown;
+  onTime: (() => void) | undefined;
 }
 
 /** Steps of the simulation between two turns of the event loop (I/O, signals, real timers). */
@@ -69,18 +81,20 @@ export class VirtualClock implements Clock {
 
   sleep(us: number): Promise<void> {
     if (us <= 0) return Promise.resolve();
-    return this.timer(us, undefined) as Promise<void>;
+    return this.timer(us, undefined, undefined) as Promise<void>;
   }
 
-  /** Resolves with `value` after `us` (a timed answer in one promise); at once when `us` is not above 0. */
-  sleepValue<T>(us: number, value: T): Promise<T> {
-    if (us <= 0) return Promise.resolve(value);
-    return this.timer(us, value) as Promise<T>;
+  sleepValue<T>(us: number, value: T, onTime?: () => void): Promise<T> {
+    if (us <= 0) {
+      onTime?.();
+      return Promise.resolve(value);
+    }
+    return this.timer(us, value, onTime) as Promise<T>;
   }
 
-  private timer(us: number, value: unknown): Promise<unknown> {
+  private timer(us: number, value: unknown, onTime: (() => void) | undefined): Promise<unknown> {
     const promise = new Promise(capture);
-    this.push({ at: this.time + us, seq: this.seq++, resolve: captured!, value });
+    this.push({ at: this.time + us, seq: this.seq++, resolve: captured!, value, onTime });
     captured = null;
     return promise;
   }
@@ -107,11 +121,8 @@ export class VirtualClock implements Clock {
     const next = this.pop();
     if (!next) return false;
     this.time = next.at;
-    next.resolve(next.value);
-    while (this.heap.length > 0 && this.heap[0]!.at === this.time) {
-      const due = this.pop()!;
-      due.resolve(due.value);
-    }
+    fire(next);
+    while (this.heap.length > 0 && this.heap[0]!.at === this.time) fire(this.pop()!);
     return true;
   }
 
@@ -183,6 +194,11 @@ export class VirtualClock implements Clock {
     }
     return top;
   }
+}
+
+function fire(timer: Timer): void {
+  timer.onTime?.();
+  timer.resolve(timer.value);
 }
 
 const earlier = (a: Timer, b: Timer): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq);
