@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { FunctionId } from '../src/backends/emulated/kernel/arm-smccc.js';
 import type { ProviderVariant } from '../src/backends/types.js';
 import { stack, stressRun } from './emulation.js';
+import { simulatorSection } from './simulator.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -167,3 +168,5 @@ line(
     .map((r) => `${(r.heap_used_bytes / 2 ** 20).toFixed(2)} MiB`)
     .join(' / '),
 );
+
+await simulatorSection('6.');

@@ -14,3 +14,20 @@ describe('stress on virtual time reproduces the golden reports', () => {
     });
   }
 });
+
+describe('stress on virtual time is reproducible', () => {
+  test('the same seed gives the same report, run after run, in one process', async () => {
+    const workload = WORKLOADS.find((w) => w.name === 'busy-rfc-64w')!;
+    const first = await runWorkload(workload);
+    const second = await runWorkload(workload);
+    assert.deepEqual(second, first);
+    assert.ok((first.report.retries as number) > 0, 'the workload draws faults');
+  });
+
+  test('another seed gives another report', async () => {
+    const workload = WORKLOADS.find((w) => w.name === 'busy-rfc-64w')!;
+    const other = await runWorkload({ ...workload, seed: workload.seed + 1 });
+    const golden = JSON.parse(readFileSync(goldenFile(workload.name), 'utf8')) as GoldenResult;
+    assert.notDeepEqual(other.report.firmware, golden.report.firmware);
+  });
+});
