@@ -50,6 +50,8 @@ interface Timer {
 
 /** Steps of the simulation between two turns of the event loop (I/O, signals, real timers). */
 const STEPS_PER_TURN = 256;
+/** A settled promise: `.then` on it is a bare V8 microtask (queueMicrotask adds Node's async-context wrapper). */
+const RESOLVED = Promise.resolve();
 
 let captured: ((value: unknown) => void) | null = null;
 const capture = (resolve: (value: unknown) => void) => {
@@ -153,7 +155,7 @@ export class VirtualClock implements Clock {
           idleTurn = false;
           this.advance();
           if (++steps % STEPS_PER_TURN === 0) setImmediate(step);
-          else queueMicrotask(afterDrain);
+          else RESOLVED.then(afterDrain);
         } catch (error) {
           reject(error);
         }

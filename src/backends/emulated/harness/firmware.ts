@@ -47,7 +47,7 @@ export class EmulatedFirmware {
   readonly invalidateCalls = new Map<string, number>();
   /** Every call by function ID. */
   readonly callsByFunction = new Map<number, number>();
-  /** Sees every CLEAN_INV_MEMREGION answer as it is counted (the harness's instrumentation). */
+  /** Sees a timed CLEAN_INV_MEMREGION answer (`answersLater`) as it is counted: the instrumentation. */
   onAnswer: ((res: SmcResult) => void) | null = null;
   /** Whether the last CLEAN_INV_MEMREGION call answers after a time (its promise is the clock's timer). */
   answersLater = false;
@@ -161,19 +161,20 @@ export class EmulatedFirmware {
 
   private async answerNow(x0: number | bigint): Promise<SmcResult> {
     await undefined;
-    return this.answered(x0);
+    return this.count(x0);
   }
 
+  /** A timed answer: counted, and shown to `onAnswer`, at the instant it is given. */
   private readonly answeredSuccess = (): void => {
-    this.answered(Status.SUCCESS);
+    const res = this.count(Status.SUCCESS);
+    this.onAnswer?.(res);
   };
 
-  /** Counts an answer and shows it to the observer; the result registers. */
-  private answered(x0: number | bigint): SmcResult {
+  /** Counts an answer by status name; the result registers. */
+  private count(x0: number | bigint): SmcResult {
     const res = typeof x0 === 'number' ? resultFor(x0) : statusOnly(x0);
     const name = typeof x0 === 'number' ? (STATUS_NAME.get(x0) ?? statusName(x0)) : statusName(x0);
     this.invalidateCalls.set(name, (this.invalidateCalls.get(name) ?? 0) + 1);
-    this.onAnswer?.(res);
     return res;
   }
 

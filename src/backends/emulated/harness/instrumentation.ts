@@ -191,10 +191,14 @@ export class Instrumentation {
       this.lastEntered = request;
       this.counters.requests += 1;
       this.holder = request;
-      this.callSeq = this.sequence++;
+      const callSeq = this.sequence++;
+      this.callSeq = callSeq;
       request.attempts = 1;
+      this.firmware.answersLater = false;
       return this.firmware.call(FunctionId.CLEAN_INV_MEMREGION, params.addr, params.size, 0n).then((res) => {
         if (res.x0 === 0n || s32(res.x0) === 0) {
+          request.served_by_seq = callSeq;
+          this.lastSuccessSeq = callSeq;
           mutex.unlock();
           this.complete(request, null, 0);
           return request;
@@ -275,13 +279,20 @@ export class Instrumentation {
       this.callSize = x2;
       this.callFlags = x3;
     }
+    this.firmware.answersLater = false;
     const answer = this.firmware.call(fid, x1, x2, x3);
-    // An answer without time reaches the provider a microtask later, as it always has: at one instant of
-    // virtual time the order of who gets where first must not move.
-    return this.firmware.answersLater ? answer : answer.then(passThrough);
+    // A timed answer is observed by the firmware's onAnswer at its instant; one without time is observed
+    // a microtask after it is given, as it always was: at one instant of virtual time the order of who
+    // gets where first must not move.
+    return this.firmware.answersLater ? answer : answer.then(this.observed);
   };
 
-  /** Every CLEAN_INV_MEMREGION answer, at the instant the firmware gives it (the call is the holder's). */
+  private readonly observed = (res: SmcResult): SmcResult => {
+    this.afterCall(res);
+    return res;
+  };
+
+  /** A CLEAN_INV_MEMREGION answer to the holder's call. */
   private readonly afterCall = (res: SmcResult): void => {
     if (res.x0 === 0n || s32(res.x0) === 0) {
       this.lastSuccessSeq = this.callSeq;
@@ -335,8 +346,6 @@ export class Instrumentation {
     });
   }
 }
-
-const passThrough = (res: SmcResult): SmcResult => res;
 
 /** Event times to the nanosecond: enough for a microsecond clock, without float noise. */
 export const roundUs = (us: number): number => Math.round(us * 1000) / 1000;
