@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { FunctionId } from '../src/backends/emulated/kernel/arm-smccc.js';
 import type { ProviderVariant } from '../src/backends/types.js';
 import { stack, stressRun } from './emulation.js';
+import { simulatorSection } from './simulator.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -170,3 +171,4 @@ line(
 
 const { probeBench } = await import('./probe.js');
 probeBench();
+await simulatorSection('6.');

@@ -7,6 +7,11 @@ export interface Clock {
   now(): number;
   /** Resolves after `us` microseconds of this clock's time. */
   sleep(us: number): Promise<void>;
+  /**
+   * Resolves with `value` after `us` (at once when `us` is not above 0), calling `onTime` first, at that
+   * instant: a timed answer in one promise.
+   */
+  sleepValue<T>(us: number, value: T, onTime?: () => void): Promise<T>;
 }
 
 /**
@@ -27,18 +32,42 @@ export class RealClock implements Clock {
     if (us >= 3000) await new Promise<void>((resolve) => setTimeout(resolve, Math.floor(us / 1000) - 1));
     while (this.now() < deadline) await yieldToLoop();
   }
+
+  async sleepValue<T>(us: number, value: T, onTime?: () => void): Promise<T> {
+    await this.sleep(us);
+    onTime?.();
+    return value;
+  }
 }
 
 interface Timer {
   at: number;
   seq: number;
-  resolve: () => void;
+  resolve: (value: unknown) => void;
+  value: unknown;
+  onTime: (() => void) | undefined;
 }
+
+/** Steps of the simulation between two turns of the event loop (I/O, signals, real timers). */
+const STEPS_PER_TURN = 256;
+/** A settled promise: `.then` on it is a bare V8 microtask (queueMicrotask adds Node's async-context wrapper). */
+const RESOLVED = Promise.resolve();
+
+let captured: ((value: unknown) => void) | null = null;
+const capture = (resolve: (value: unknown) => void) => {
+  captured = resolve;
+};
 
 /**
  * Virtual time: `sleep` queues a timer and time only moves when every task is waiting on one. `run`
  * drives the simulation: it lets all pending promise work settle, then jumps to the earliest timer.
  * Equal deadlines fire in the order they were set, so a run is exactly reproducible.
+ *
+ * "All pending promise work settled" is found without a turn of the event loop per step: a
+ * process.nextTick queued from inside a microtask runs only once V8 has drained the whole microtask
+ * queue (Node's processTicksAndRejections runs ticks, then every microtask, then the ticks those
+ * queued). So each step is a microtask hop and a tick instead of a setImmediate, and the event loop
+ * still gets a turn every STEPS_PER_TURN steps.
  */
 export class VirtualClock implements Clock {
   readonly virtual = true;
@@ -54,7 +83,22 @@ export class VirtualClock implements Clock {
 
   sleep(us: number): Promise<void> {
     if (us <= 0) return Promise.resolve();
-    return new Promise<void>((resolve) => this.push({ at: this.time + us, seq: this.seq++, resolve }));
+    return this.timer(us, undefined, undefined) as Promise<void>;
+  }
+
+  sleepValue<T>(us: number, value: T, onTime?: () => void): Promise<T> {
+    if (us <= 0) {
+      onTime?.();
+      return Promise.resolve(value);
+    }
+    return this.timer(us, value, onTime) as Promise<T>;
+  }
+
+  private timer(us: number, value: unknown, onTime: (() => void) | undefined): Promise<unknown> {
+    const promise = new Promise(capture);
+    this.push({ at: this.time + us, seq: this.seq++, resolve: captured!, value, onTime });
+    captured = null;
+    return promise;
   }
 
   /**
@@ -79,29 +123,45 @@ export class VirtualClock implements Clock {
     const next = this.pop();
     if (!next) return false;
     this.time = next.at;
-    next.resolve();
-    while (this.heap.length > 0 && this.heap[0]!.at === this.time) this.pop()!.resolve();
+    fire(next);
+    while (this.heap.length > 0 && this.heap[0]!.at === this.time) fire(this.pop()!);
     return true;
   }
 
   /** Runs `task` to completion on virtual time. Rejects if it waits on something that is not a timer. */
-  async run<T>(task: Promise<T>): Promise<T> {
+  run<T>(task: Promise<T>): Promise<T> {
     let settled = false;
     const tracked = task.finally(() => {
       settled = true;
     });
     tracked.catch(() => {});
-    for (;;) {
-      await yieldToLoop();
-      if (settled) return tracked;
-      if (this.pausing > 0) continue;
-      if (!this.advance()) {
-        await yieldToLoop();
-        if (settled) return tracked;
-        if (this.pausing > 0) continue;
-        throw new Error('virtual clock: simulation is waiting on something that is not a virtual timer');
-      }
-    }
+    return new Promise<void>((resolve, reject) => {
+      let steps = 0;
+      // After a real turn of the event loop: nothing due and nothing settled means a foreign wait.
+      let idleTurn = false;
+      const afterDrain = () => process.nextTick(step);
+      const step = () => {
+        try {
+          if (settled) return resolve();
+          if (this.pausing > 0) return void setImmediate(step);
+          if (this.heap.length === 0) {
+            if (idleTurn)
+              throw new Error(
+                'virtual clock: simulation is waiting on something that is not a virtual timer',
+              );
+            idleTurn = true;
+            return void setImmediate(step);
+          }
+          idleTurn = false;
+          this.advance();
+          if (++steps % STEPS_PER_TURN === 0) setImmediate(step);
+          else RESOLVED.then(afterDrain);
+        } catch (error) {
+          reject(error);
+        }
+      };
+      setImmediate(step);
+    }).then(() => tracked);
   }
 
   private push(timer: Timer): void {
@@ -136,6 +196,11 @@ export class VirtualClock implements Clock {
     }
     return top;
   }
+}
+
+function fire(timer: Timer): void {
+  timer.onTime?.();
+  timer.resolve(timer.value);
 }
 
 const earlier = (a: Timer, b: Timer): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq);

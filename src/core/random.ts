@@ -50,10 +50,15 @@ export class Random {
     return this.next() < p;
   }
 
+  /** Uniform integer in [0, bound) for a bound up to 2^32 (the draw `below` makes for such a bound). */
+  belowU32(bound: number): number {
+    return Math.floor(this.next() * bound);
+  }
+
   /** Uniform integer in [0, bound) for a 64-bit bound. */
   below(bound: bigint): bigint {
     if (bound <= 0n) return 0n;
-    if (bound <= 0x1_0000_0000n) return BigInt(Math.floor(this.next() * Number(bound)));
+    if (bound <= 0x1_0000_0000n) return BigInt(this.belowU32(Number(bound)));
     const bits = bound.toString(2).length;
     for (;;) {
       let value = 0n;

@@ -124,3 +124,43 @@ describe('VirtualClock', () => {
     assert.equal(clock.now(), 1e12);
   });
 });
+
+describe('VirtualClock drive loop', () => {
+  test('sleepValue resolves with its value and calls onTime at that instant, before anyone resumes', async () => {
+    const clock = new VirtualClock();
+    const seen: string[] = [];
+    const answer = clock.sleepValue(40, 'done', () => seen.push(`onTime@${clock.now()}`));
+    const task = answer.then((value) => seen.push(`${value}@${clock.now()}`));
+    await clock.run(task);
+    assert.deepEqual(seen, ['onTime@40', 'done@40']);
+    let early = 0;
+    assert.equal(await clock.sleepValue(0, 7, () => early++), 7);
+    assert.equal(early, 1);
+  });
+
+  test('a long simulation still lets the event loop in (a real immediate and a real timer run before it ends)', async () => {
+    const clock = new VirtualClock();
+    let finished = false;
+    let immediateRanFirst = false;
+    let timerRanFirst = false;
+    setImmediate(() => {
+      immediateRanFirst = !finished;
+    });
+    const timer = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        timerRanFirst = !finished;
+        resolve();
+      }, 1),
+    );
+    await clock.run(
+      (async () => {
+        // Runs until the real timer has had its turn: only regular turns of the event loop get it in.
+        while (!timerRanFirst) await clock.sleep(1);
+        finished = true;
+      })(),
+    );
+    await timer;
+    assert.equal(immediateRanFirst, true);
+    assert.equal(timerRanFirst, true);
+  });
+});

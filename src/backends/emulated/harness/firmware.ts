@@ -22,9 +22,13 @@ const statusOnly = (x0: bigint): SmcResult =>
 const RESULT = new Map<number, SmcResult>();
 for (const value of Object.values(Status)) RESULT.set(value, statusOnly(BigInt(value)));
 const resultFor = (status: number): SmcResult => RESULT.get(status) ?? statusOnly(BigInt(status));
+const SUCCESS_RESULT = resultFor(Status.SUCCESS);
+const STATUS_NAME = new Map<number, string>(Object.values(Status).map((value) => [value, statusName(value)]));
 
 const GIB = 1 << 30;
 const U64_LIMIT = U64_MAX + 1n;
+const HALF_U64 = 1n << 63n;
+const NOT_DRYRUN = ~FLAG_DRYRUN;
 
 /**
  * The firmware side of DESIGN §4: answers SMCCC calls as the profile says, on the given clock, with every
@@ -43,6 +47,12 @@ export class EmulatedFirmware {
   readonly invalidateCalls = new Map<string, number>();
   /** Every call by function ID. */
   readonly callsByFunction = new Map<number, number>();
+  /** Sees a timed CLEAN_INV_MEMREGION answer (`answersLater`) as it is counted: the instrumentation. */
+  onAnswer: ((res: SmcResult) => void) | null = null;
+  /** Whether the last CLEAN_INV_MEMREGION call answers after a time (its promise is the clock's timer). */
+  answersLater = false;
+  /** The time the call being answered takes (set by cleanInvalidateStatus). */
+  private callDuration = 0;
 
   constructor(profile: Profile, clock: Clock, random: Random) {
     this.profile = profile;
@@ -106,8 +116,8 @@ export class EmulatedFirmware {
     return resultFor(Status.NOT_SUPPORTED);
   }
 
-  private implemented(fid: bigint): boolean {
-    return s32(fid) >= 0;
+  private implemented(x0: bigint): boolean {
+    return s32(x0) >= 0;
   }
 
   /** ATTRIBUTES: x0 the profile's status; x1..x4 the raw registers, or made from the named fields. */
@@ -125,25 +135,56 @@ export class EmulatedFirmware {
 
   /** INVALID_PARAMETER for a bad argument, else null. */
   checkArguments(base: bigint, length: bigint, flags: bigint): number | null {
-    if ((flags & ~FLAG_DRYRUN) !== 0n) return Status.INVALID_PARAMETER;
-    if (length === 0n || base + length > U64_LIMIT) return Status.INVALID_PARAMETER;
+    // Comparisons first: they allocate no BigInt, and almost every call passes them.
+    if (flags !== 0n && (flags & NOT_DRYRUN) !== 0n) return Status.INVALID_PARAMETER;
+    if (length === 0n) return Status.INVALID_PARAMETER;
+    if ((base >= HALF_U64 || length >= HALF_U64) && base + length > U64_LIMIT)
+      return Status.INVALID_PARAMETER;
     const align = this.profile.checks.align_bytes;
     if (align > 1n && (base % align !== 0n || length % align !== 0n)) return Status.INVALID_PARAMETER;
     return null;
   }
 
-  private async cleanInvalidate(base: bigint, length: bigint, flags: bigint): Promise<SmcResult> {
-    const x0 = await this.cleanInvalidateStatus(base, length, flags);
-    const name = statusName(x0);
+  /**
+   * CLEAN_INV_MEMREGION. Every choice (script, checks, injected faults, the rate limit) is made now, in
+   * call order; a call that takes time answers when its time is up, counted at that instant, in one
+   * timer promise. An answer without time is given one microtask later, as it always was: the order of
+   * what happens at one instant of virtual time (who reaches the provider's lock first) must not move.
+   */
+  private cleanInvalidate(base: bigint, length: bigint, flags: bigint): Promise<SmcResult> {
+    const x0 = this.cleanInvalidateStatus(base, length, flags);
+    const duration = this.callDuration;
+    this.answersLater = duration > 0;
+    if (duration > 0) return this.clock.sleepValue(duration, SUCCESS_RESULT, this.answeredSuccess);
+    return this.answerNow(x0);
+  }
+
+  private async answerNow(x0: number | bigint): Promise<SmcResult> {
+    await undefined;
+    return this.count(x0);
+  }
+
+  /** A timed answer: counted, and shown to `onAnswer`, at the instant it is given. */
+  private readonly answeredSuccess = (): void => {
+    const res = this.count(Status.SUCCESS);
+    this.onAnswer?.(res);
+  };
+
+  /** Counts an answer by status name; the result registers. */
+  private count(x0: number | bigint): SmcResult {
+    const res = typeof x0 === 'number' ? resultFor(x0) : statusOnly(x0);
+    const name = typeof x0 === 'number' ? (STATUS_NAME.get(x0) ?? statusName(x0)) : statusName(x0);
     this.invalidateCalls.set(name, (this.invalidateCalls.get(name) ?? 0) + 1);
-    return typeof x0 === 'number' ? resultFor(x0) : statusOnly(x0);
+    return res;
   }
 
   /**
    * The answer to one call: a scripted answer (`faults.sequence`, then `faults.always`) replaces the
-   * status, but a scripted SUCCESS is a real call (its time, the rate limit).
+   * status, but a scripted SUCCESS is a real call (its time, the rate limit). Sets `callDuration` to the
+   * time a successful call takes (0 for every other answer).
    */
-  private async cleanInvalidateStatus(base: bigint, length: bigint, flags: bigint): Promise<number | bigint> {
+  private cleanInvalidateStatus(base: bigint, length: bigint, flags: bigint): number | bigint {
+    this.callDuration = 0;
     if (!this.implemented(this.profile.implements.clean_inv_memregion)) return Status.NOT_SUPPORTED;
     const faults = this.profile.faults;
     const scripted =
@@ -151,12 +192,11 @@ export class EmulatedFirmware {
     if (scripted !== null && s32(scripted) !== Status.SUCCESS) return scripted;
     const invalid = this.checkArguments(base, length, flags);
     if (invalid !== null) return invalid;
-    if (flags & FLAG_DRYRUN) return Status.SUCCESS;
+    if (flags !== 0n && (flags & FLAG_DRYRUN) !== 0n) return Status.SUCCESS;
     const fault =
       scripted === null ? this.injectedFault() : this.overRateLimit() ? Status.RATE_LIMITED : null;
     if (fault !== null) return fault;
-    const duration = this.durationUs(length);
-    if (duration > 0) await this.clock.sleep(duration);
+    this.callDuration = this.durationUs(length);
     return Status.SUCCESS;
   }
 

@@ -1,4 +1,5 @@
 import type { Clock } from '../../../core/clock.js';
+import { Fifo } from '../../../core/fifo.js';
 import { formatHex } from '../../../core/units.js';
 import type { Errno } from '../../errno.js';
 import type { InvalidationOutcome } from '../../types.js';
@@ -60,7 +61,8 @@ export class Instrumentation {
   private sequence = 0;
   private holder: Observed | null = null;
   private entering: Observed | null = null;
-  private readonly lockQueue: Array<Observed | null> = [];
+  /** Who waits for the lock, in the lock's own (FIFO) order. */
+  private readonly lockQueue = new Fifo<Observed | null>();
   /** Fast path: the request that already holds the lock when the provider asks for it. */
   private preheld: Observed | null = null;
   /** Fast path: the answer the provider's first firmware call gets (the call was already made). */
@@ -79,6 +81,7 @@ export class Instrumentation {
     this.firmware = firmware;
     this.clock = clock;
     this.events = events;
+    firmware.onAnswer = this.afterCall;
   }
 
   nextSeq(): number {
@@ -164,19 +167,34 @@ export class Instrumentation {
   ): CacheCoherencyOps & {
     invalidate(params: CcInvalParams): Promise<Observed>;
   } {
-    const slow = this.entry(kernel);
     const invalidate = (params: CcInvalParams): Promise<Observed> => {
       if (this.events.enabled || params.size === 0n || mutex.contended || !mutex.tryLock()) {
-        const pending = slow.wbinv(params);
-        const request = this.lastEntered;
-        return pending.then(() => request);
+        // Into the kernel code, the request's record coming back one microtask after the provider returns
+        // (v2 and v1 give the same answers whatever the order of what happens at one instant).
+        const request = newObserved(this.sequence++);
+        this.lastEntered = request;
+        this.announce(request, params, false);
+        this.entering = request;
+        const began = this.events.enabled ? this.clock.now() : 0;
+        let pending: Promise<Errno | null>;
+        try {
+          pending = kernel.wbinv(params);
+        } finally {
+          this.entering = null;
+        }
+        return pending.then((ret) => {
+          this.complete(request, ret, began);
+          return request;
+        });
       }
       const request = newObserved(this.sequence++);
       this.lastEntered = request;
       this.counters.requests += 1;
       this.holder = request;
       const callSeq = this.sequence++;
+      this.callSeq = callSeq;
       request.attempts = 1;
+      this.firmware.answersLater = false;
       return this.firmware.call(FunctionId.CLEAN_INV_MEMREGION, params.addr, params.size, 0n).then((res) => {
         if (res.x0 === 0n || s32(res.x0) === 0) {
           request.served_by_seq = callSeq;
@@ -261,10 +279,21 @@ export class Instrumentation {
       this.callSize = x2;
       this.callFlags = x3;
     }
-    return this.firmware.call(fid, x1, x2, x3).then(this.afterCall);
+    this.firmware.answersLater = false;
+    const answer = this.firmware.call(fid, x1, x2, x3);
+    // A timed answer is observed by the firmware's onAnswer at its instant; one without time is observed
+    // a microtask after it is given, as it always was: at one instant of virtual time the order of who
+    // gets where first must not move.
+    return this.firmware.answersLater ? answer : answer.then(this.observed);
   };
 
-  private readonly afterCall = (res: SmcResult): SmcResult => {
+  private readonly observed = (res: SmcResult): SmcResult => {
+    this.afterCall(res);
+    return res;
+  };
+
+  /** A CLEAN_INV_MEMREGION answer to the holder's call. */
+  private readonly afterCall = (res: SmcResult): void => {
     if (res.x0 === 0n || s32(res.x0) === 0) {
       this.lastSuccessSeq = this.callSeq;
       if (this.holder) this.holder.served_by_seq = this.callSeq;
@@ -282,7 +311,6 @@ export class Instrumentation {
         duration_us: roundUs(this.clock.now() - this.callBegan),
       });
     }
-    return res;
   };
 
   /** fsleep(), observed: the holder's sleeps. */

@@ -47,8 +47,12 @@ export interface SmcResult {
 /** arm_smccc_1_1_invoke(): one firmware call through the conduit. */
 export type SmcccInvoke = (fid: number, x1?: bigint, x2?: bigint, x3?: bigint) => Promise<SmcResult>;
 
-/** `(s32)reg`: the low 32 bits as a signed integer, as the kernel casts a status. */
-export const s32 = (reg: bigint): number => Number(BigInt.asIntN(32, reg));
+/**
+ * `(s32)reg`: the low 32 bits as a signed integer, as the kernel casts a status. A register already in
+ * [0, 2^31) is read without making a new BigInt (the simulator casts a status on every call).
+ */
+export const s32 = (reg: bigint): number =>
+  reg >= 0n && reg < 0x8000_0000n ? Number(reg) : Number(BigInt.asIntN(32, reg));
 /** `(u32)reg` / lower_32_bits(reg). */
 export const lower32 = (reg: bigint): number => Number(BigInt.asUintN(32, reg));
 

@@ -1,3 +1,10 @@
+import { Fifo } from '../../../core/fifo.js';
+
+let captured: (() => void) | null = null;
+const capture = (resolve: () => void) => {
+  captured = resolve;
+};
+
 /**
  * A sleeping lock for the provider (kernel/locking/mutex.c, as `guard(mutex)` uses it). Taking a free lock
  * costs no promise, like the kernel's cmpxchg fast path. Not exact: waiters are woken in arrival order
@@ -5,7 +12,8 @@
  */
 export class Mutex {
   private locked = false;
-  private readonly waiters: Array<() => void> = [];
+  /** lock->wait_list; O(1) at both ends, so 100,000 waiters cost what 8 do. */
+  private readonly waiters = new Fifo<() => void>();
 
   /** mutex_trylock() */
   tryLock(): boolean {
@@ -17,7 +25,10 @@ export class Mutex {
   /** mutex_lock(): undefined when the lock was free, else a promise that resolves once it is ours. */
   lock(): Promise<void> | undefined {
     if (this.tryLock()) return undefined;
-    return new Promise<void>((resolve) => this.waiters.push(resolve));
+    const wait = new Promise<void>(capture);
+    this.waiters.push(captured!);
+    captured = null;
+    return wait;
   }
 
   /** Whether a task waits for the lock (!list_empty(&lock->wait_list)). */
