@@ -45,7 +45,7 @@ export function stressCommand(run: CommandRunner) {
     .option('--fail-on-error', 'exit 1 when any request failed')
     .option('--interval <time>', 'with --json: print one JSON line per interval, then the final report line')
     .option('--region <name>', 'sysfs backend: cycle this sacrificial CXL region (decommit+commit) instead')
-    .option('--cycles <n>', 'with --region: number of cycles', '10')
+    .option('--cycles <n>', 'with --region: number of cycles, as --ops (default 10)')
     .option('-y, --yes', 'confirm destructive actions without a prompt')
     .action(async (options, command) => run(command, (context) => stress(context, options)));
 }
@@ -75,7 +75,13 @@ async function stress(context: Context, flags: StressFlags): Promise<number> {
   };
   validateRangeSpec(range);
   if (flags.region !== undefined) {
-    ops = parseCount(flags.cycles ?? '10', '--cycles');
+    // One request is one decommit+commit cycle: --ops counts them as --cycles does. A deadline could end
+    // the run between a cycle's two writes and leave the region decommitted, so there is none.
+    if (flags.cycles !== undefined && flags.ops !== undefined)
+      throw usageError('--cycles and --ops both count the cycles of --region: give one');
+    if (flags.duration !== undefined)
+      throw usageError('--region runs a number of cycles (--cycles or --ops), not a --duration');
+    ops = parseCount(flags.cycles ?? flags.ops ?? '10', flags.ops !== undefined ? '--ops' : '--cycles');
     durationMs = null;
   }
 
