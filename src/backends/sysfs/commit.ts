@@ -17,7 +17,7 @@ import {
 import type { CommitStep, InvalidateReport, RegionInvalidateOptions } from '../types.js';
 import { type CxlRegion, readCxlRegion, regionPath } from './cxl.js';
 import type { SysRoot } from './fs.js';
-import { errorCode, type ProbeFn } from './guard.js';
+import { commitWithoutProvider, errorCode, type ProbeFn } from './guard.js';
 import { findSymbols } from './kallsyms.js';
 import { type KernelCalls, withKernelTrace } from './kernel-trace.js';
 import { requireKernelName } from './names.js';
@@ -148,6 +148,7 @@ export async function providerOfProbe(probe: ProbeFn): Promise<ProviderCheck> {
     available: false,
     why: `the probe verdict is "${report.verdict}"${reasons}`,
     needsPrivileges: report.needs_privileges === true,
+    consequence: commitWithoutProvider(report),
   };
 }
 
