@@ -167,3 +167,6 @@ line(
     .map((r) => `${(r.heap_used_bytes / 2 ** 20).toFixed(2)} MiB`)
     .join(' / '),
 );
+
+const { probeBench } = await import('./probe.js');
+probeBench();

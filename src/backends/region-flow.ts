@@ -7,7 +7,7 @@
  * cpu_cache_invalidate_memregion() returned (drivers/cxl/core/region.c cxl_region_invalidate_memregion()),
  * so the report says so.
  */
-import { dataError, ExitCode, exitCodeForErrno, MemregionError } from '../core/errors.js';
+import { dataError, ExitCode, MemregionError } from '../core/errors.js';
 import { formatHex } from '../core/units.js';
 import { type Errno, errnoOfReturn, isErrno } from './errno.js';
 import type { CommitStep, Confirm } from './types.js';
@@ -409,7 +409,3 @@ export function cycleErrno(outcome: CommitOutcome): Errno | null {
   if (failed) return toErrno(failed.error ?? 'EIO');
   return outcome.invalidation.kind === 'observed' ? outcome.invalidation.errno : null;
 }
-
-/** The exit code of a region commit report: its errno's (the ignored invalidation's included). */
-export const commitExitCode = (fields: Pick<RegionCommitFields, 'errno'>): number =>
-  exitCodeForErrno(fields.errno);

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { PROVIDER_VARIANTS } from '../backends/types.js';
+import { collectCommand } from '../commands/collect.js';
 import { completionCommand } from '../commands/completion.js';
 import { eraseCommand } from '../commands/erase.js';
 import { invalidateCommand } from '../commands/invalidate.js';
@@ -68,6 +69,7 @@ export function buildProgram(signal: AbortSignal, onExitCode: (code: number) => 
     regionsCommand,
     eraseCommand,
     traceCommand,
+    collectCommand,
     labCommand,
     completionCommand,
   ]) {

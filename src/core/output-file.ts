@@ -16,7 +16,7 @@ import { quote } from './quote.js';
  * - a directory or a block device: refused.
  * Creating the file fails with 73 (EX_CANTCREAT); writing, and refused targets, with 74 (EX_IOERR).
  */
-export async function writeOutput(target: string, text: string): Promise<void> {
+export async function writeOutput(target: string, text: string | Uint8Array): Promise<void> {
   if (target === '') throw new MemregionError('--output needs a file name', ExitCode.USAGE);
   if (STDOUT_NAMES.has(path.resolve(target))) {
     // Our own stdout, which may be a socket that cannot be opened by name: the stream itself.
@@ -56,7 +56,7 @@ async function linkTarget(target: string): Promise<string> {
   throw cannotCreate(target, 'ELOOP');
 }
 
-async function replaceAtomically(file: string, text: string, old: Stats | null): Promise<void> {
+async function replaceAtomically(file: string, text: string | Uint8Array, old: Stats | null): Promise<void> {
   const temp = path.join(
     path.dirname(file),
     `.${path.basename(file)}.memregion-${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`,
@@ -93,7 +93,7 @@ async function replaceAtomically(file: string, text: string, old: Stats | null):
 }
 
 /** A device, FIFO or socket: opened as `>` would (no O_CREAT needed), written, never replaced. */
-async function writeInPlace(target: string, text: string): Promise<void> {
+async function writeInPlace(target: string, text: string | Uint8Array): Promise<void> {
   let handle: FileHandle;
   try {
     // Non-blocking, so that a FIFO nobody reads fails (ENXIO) instead of hanging in open.
@@ -103,7 +103,10 @@ async function writeInPlace(target: string, text: string): Promise<void> {
     throw cannotWrite(target, code === 'ENXIO' ? 'ENXIO: no reader, or a socket' : code);
   }
   try {
-    const data = Buffer.from(text);
+    const data =
+      typeof text === 'string'
+        ? Buffer.from(text)
+        : Buffer.from(text.buffer, text.byteOffset, text.byteLength);
     let written = 0;
     while (written < data.length) {
       try {

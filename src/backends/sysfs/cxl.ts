@@ -1,10 +1,18 @@
 import path from 'node:path';
+import {
+  CXL_DEVICES,
+  CXL_ENDPOINT_FILES,
+  CXL_MEMDEV_FILES,
+  CXL_MEMDEV_TRIGGERS,
+  CXL_REGION_FILES,
+  cxlRegionTarget,
+  DRIVER_LINK,
+} from './evidence-manifest.js';
 import type { SysRoot } from './fs.js';
 import { isKernelName, kernelIndex } from './names.js';
 import { NO_RESOURCE, parseKernelBool, parseKernelInt } from './values.js';
 
-/** CXL objects as `Documentation/ABI/testing/sysfs-bus-cxl` describes them. */
-export const CXL_DEVICES = 'sys/bus/cxl/devices';
+export { CXL_DEVICES };
 
 export interface BoundDevice {
   name: string;
@@ -53,24 +61,24 @@ export const regionPath = (name: string): string => `${CXL_DEVICES}/${name}`;
 export const memdevPath = (name: string): string => `${CXL_DEVICES}/${name}`;
 
 async function driverOf(sys: SysRoot, devicePath: string): Promise<string | null> {
-  const target = await sys.link(`${devicePath}/driver`);
+  const target = await sys.link(`${devicePath}/${DRIVER_LINK}`);
   return target === null ? null : path.basename(target);
 }
 
 export async function regionExists(sys: SysRoot, name: string): Promise<boolean> {
-  return isKernelName('region', name) && (await sys.exists(`${regionPath(name)}/commit`));
+  return isKernelName('region', name) && (await sys.exists(`${regionPath(name)}/${CXL_REGION_FILES.commit}`));
 }
 
 export async function readCxlRegion(sys: SysRoot, name: string): Promise<CxlRegion | null> {
   if (!(await regionExists(sys, name))) return null;
   const base = regionPath(name);
-  const start = parseKernelInt(await sys.value(`${base}/resource`), 16);
-  const size = parseKernelInt(await sys.value(`${base}/size`), 16);
-  const ways = parseKernelInt(await sys.value(`${base}/interleave_ways`));
+  const start = parseKernelInt(await sys.value(`${base}/${CXL_REGION_FILES.resource}`), 16);
+  const size = parseKernelInt(await sys.value(`${base}/${CXL_REGION_FILES.size}`), 16);
+  const ways = parseKernelInt(await sys.value(`${base}/${CXL_REGION_FILES.interleaveWays}`));
   const interleaveWays = ways === null ? null : Number(ways);
   const targets: (string | null)[] = [];
   for (let i = 0; i < (interleaveWays ?? 0) && i < 16; i++) {
-    const target = await sys.value(`${base}/target${i}`);
+    const target = await sys.value(`${base}/${cxlRegionTarget(i)}`);
     targets.push(target && isKernelName('decoder', target) ? target : null);
   }
   const memdevs: string[] = [];
@@ -94,12 +102,12 @@ export async function readCxlRegion(sys: SysRoot, name: string): Promise<CxlRegi
     name,
     start: start === null || start === NO_RESOURCE ? null : start,
     size: size === 0n ? null : size,
-    mode: await sys.value(`${base}/mode`),
-    committed: parseKernelBool(await sys.value(`${base}/commit`)),
+    mode: await sys.value(`${base}/${CXL_REGION_FILES.mode}`),
+    committed: parseKernelBool(await sys.value(`${base}/${CXL_REGION_FILES.commit}`)),
     interleaveWays,
     targets,
     memdevs,
-    serials: await Promise.all(memdevs.map((m) => sys.value(`${memdevPath(m)}/serial`))),
+    serials: await Promise.all(memdevs.map((m) => sys.value(`${memdevPath(m)}/${CXL_MEMDEV_FILES.serial}`))),
     driver: await driverOf(sys, base),
     daxDevices,
     pmemRegion,
@@ -121,7 +129,7 @@ export async function listCxlRegions(sys: SysRoot): Promise<CxlRegion[]> {
 /** The memdev an endpoint port stands for: the basename of its `uport` link. */
 async function memdevOfEndpoint(sys: SysRoot, endpoint: string): Promise<string | null> {
   if (!isKernelName('endpoint', endpoint)) return null;
-  const target = await sys.link(`${CXL_DEVICES}/${endpoint}/uport`);
+  const target = await sys.link(`${CXL_DEVICES}/${endpoint}/${CXL_ENDPOINT_FILES.uport}`);
   const name = target === null ? null : path.basename(target);
   return name && isKernelName('memdev', name) ? name : null;
 }
@@ -142,16 +150,16 @@ export async function readCxlMemdev(sys: SysRoot, name: string): Promise<CxlMemd
   const base = memdevPath(name);
   const endpoint = await findEndpoint(sys, name);
   const committed = endpoint
-    ? parseKernelInt(await sys.value(`${CXL_DEVICES}/${endpoint}/decoders_committed`))
+    ? parseKernelInt(await sys.value(`${CXL_DEVICES}/${endpoint}/${CXL_ENDPOINT_FILES.decodersCommitted}`))
     : null;
   return {
     name,
-    ramSize: parseKernelInt(await sys.value(`${base}/ram/size`), 16),
-    pmemSize: parseKernelInt(await sys.value(`${base}/pmem/size`), 16),
-    serial: await sys.value(`${base}/serial`),
-    securityState: await sys.value(`${base}/security/state`),
-    sanitizeSupported: await sys.exists(`${base}/security/sanitize`),
-    eraseSupported: await sys.exists(`${base}/security/erase`),
+    ramSize: parseKernelInt(await sys.value(`${base}/${CXL_MEMDEV_FILES.ramSize}`), 16),
+    pmemSize: parseKernelInt(await sys.value(`${base}/${CXL_MEMDEV_FILES.pmemSize}`), 16),
+    serial: await sys.value(`${base}/${CXL_MEMDEV_FILES.serial}`),
+    securityState: await sys.value(`${base}/${CXL_MEMDEV_FILES.securityState}`),
+    sanitizeSupported: await sys.exists(`${base}/${CXL_MEMDEV_TRIGGERS.sanitize}`),
+    eraseSupported: await sys.exists(`${base}/${CXL_MEMDEV_TRIGGERS.erase}`),
     endpoint,
     decodersCommitted: committed === null ? null : Number(committed),
   };

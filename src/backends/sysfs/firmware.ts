@@ -1,3 +1,13 @@
+import {
+  ACPI_TABLES,
+  DEVICE_TREES,
+  DRIVER_CONTROL_FILES,
+  HISI_HHA_DRIVER,
+  PSCI_DEBUGFS,
+  PSCI_METHOD,
+  SOC_DEVICE,
+  SOC_PARENT,
+} from './evidence-manifest.js';
 import type { SysRoot } from './fs.js';
 
 export type Conduit = 'smc' | 'hvc';
@@ -12,19 +22,17 @@ export interface PsciMethod {
   acpi: boolean;
 }
 
-const DT_PATHS = ['proc/device-tree', 'sys/firmware/devicetree/base'];
-
 /** Device tree `psci/method`: a NUL-terminated string property. */
 export async function readPsciMethod(sys: SysRoot): Promise<PsciMethod> {
-  const acpi = await sys.exists('sys/firmware/acpi/tables');
+  const acpi = await sys.exists(ACPI_TABLES);
   let sawTree = false;
-  for (const base of DT_PATHS) {
-    const raw = await sys.read(`${base}/psci/method`);
+  for (const base of DEVICE_TREES) {
+    const raw = await sys.read(`${base}/${PSCI_METHOD}`);
     if (raw.ok) {
       const text = raw.text.replace(/\0+$/, '').trim();
       return {
         method: text === 'smc' || text === 'hvc' ? text : null,
-        source: `/${base}/psci/method`,
+        source: `/${base}/${PSCI_METHOD}`,
         deviceTreeWithoutPsci: false,
         acpi,
       };
@@ -58,7 +66,7 @@ export function parsePsciDebugfs(
 }
 
 export async function readPsciDebugfs(sys: SysRoot): Promise<PsciDebugfs> {
-  const result = await sys.read('sys/kernel/debug/psci');
+  const result = await sys.read(PSCI_DEBUGFS);
   if (!result.ok) {
     const why =
       result.code === 'ENOENT'
@@ -98,17 +106,18 @@ export interface SocId {
  * that one is preferred when several SoC devices exist.
  */
 export async function readSocId(sys: SysRoot): Promise<SocId | null> {
-  const socs = (await sys.list('sys/devices')).filter((name) => /^soc\d+$/.test(name));
+  const socs = (await sys.list(SOC_PARENT)).filter((name) => SOC_DEVICE.test(name));
   const found: SocId[] = [];
   for (const soc of socs) {
-    const id = await sys.value(`sys/devices/${soc}/soc_id`);
+    const base = `${SOC_PARENT}/${soc}`;
+    const id = await sys.value(`${base}/soc_id`);
     if (!id) continue;
     found.push({
       id,
-      family: await sys.value(`sys/devices/${soc}/family`),
-      revision: await sys.value(`sys/devices/${soc}/revision`),
-      machine: await sys.value(`sys/devices/${soc}/machine`),
-      source: `/sys/devices/${soc}/soc_id`,
+      family: await sys.value(`${base}/family`),
+      revision: await sys.value(`${base}/revision`),
+      machine: await sys.value(`${base}/machine`),
+      source: `/${base}/soc_id`,
     });
   }
   return found.find((s) => s.id.startsWith('jep106:')) ?? found[0] ?? null;
@@ -116,8 +125,7 @@ export async function readSocId(sys: SysRoot): Promise<SocId | null> {
 
 /** Devices bound to the HiSilicon HHA driver: each one registered a provider instance. */
 export async function readHisiHhaBound(sys: SysRoot): Promise<{ driver: boolean; devices: string[] }> {
-  const dir = 'sys/bus/platform/drivers/hisi_soc_hha';
-  const entries = await sys.list(dir);
-  const devices = entries.filter((e) => !['bind', 'unbind', 'uevent', 'module'].includes(e));
+  const entries = await sys.list(HISI_HHA_DRIVER);
+  const devices = entries.filter((e) => !(DRIVER_CONTROL_FILES as readonly string[]).includes(e));
   return { driver: entries.length > 0, devices };
 }

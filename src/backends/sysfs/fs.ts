@@ -1,5 +1,5 @@
-import { constants } from 'node:fs';
-import { access, open, readdir, readlink, writeFile } from 'node:fs/promises';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { access, readdir, readlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** More than any kernel file memregion reads holds (kallsyms of a large kernel is some 15 MiB). */
@@ -8,39 +8,91 @@ export const MAX_KERNEL_FILE_BYTES = 32 * 1024 * 1024;
 const FIRST_CHUNK = 16 * 1024;
 const MAX_CHUNK = 1024 * 1024;
 
+/** How a kernel file is opened: non-blocking (a FIFO without a writer reads as empty instead of blocking). */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+
+/**
+ * One open kernel file, read synchronously. The files are procfs, sysfs, securityfs and debugfs nodes
+ * (or a test tree's plain files) opened non-blocking: a read returns at once, so a round trip through
+ * the thread pool per read (hundreds for the kmsg ring, one record per read) would only add latency.
+ * Long reads yield to the event loop now and then (yieldNow) so that a signal is still handled.
+ */
+export class KernelFile {
+  private constructor(private readonly fd: number) {}
+
+  static open(file: string): KernelFile {
+    return new KernelFile(openSync(file, OPEN_FLAGS));
+  }
+
+  /** Bytes read into `buffer[offset, offset + length)`; 0 at the end, and on EAGAIN (nothing more now). */
+  read(buffer: Buffer, length = buffer.length, offset = 0): number {
+    try {
+      return readSync(this.fd, buffer, offset, length, null);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return 0;
+      throw error;
+    }
+  }
+
+  close(): void {
+    try {
+      closeSync(this.fd);
+    } catch {}
+  }
+}
+
+/** Lets the event loop run (signals, timers) in the middle of a long synchronous read. */
+export const yieldNow = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /**
  * Reads a kernel file, or what a --root tree has in its place, so that nothing there can stall or
- * exhaust the process: opened non-blocking (a FIFO without a writer reads as empty instead of blocking),
- * and at most MAX_KERNEL_FILE_BYTES (a device such as /dev/zero never ends).
+ * exhaust the process: opened non-blocking, and at most MAX_KERNEL_FILE_BYTES (a device such as
+ * /dev/zero never ends).
  */
 async function readBounded(file: string): Promise<Buffer> {
-  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  const handle = KernelFile.open(file);
   try {
     const chunks: Buffer[] = [];
     let total = 0;
     let chunk = FIRST_CHUNK;
-    while (total < MAX_KERNEL_FILE_BYTES) {
+    let ended = false;
+    while (!ended && total < MAX_KERNEL_FILE_BYTES) {
       const buffer = Buffer.allocUnsafe(Math.min(chunk, MAX_KERNEL_FILE_BYTES - total));
+      if (chunk === MAX_CHUNK) await yieldNow();
       chunk = Math.min(chunk * 2, MAX_CHUNK);
-      let bytesRead: number;
-      try {
-        ({ bytesRead } = await handle.read(buffer, 0, buffer.length, null));
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EAGAIN') break;
-        throw error;
+      // procfs hands out a page per read: fill this buffer before taking the next.
+      let filled = 0;
+      while (filled < buffer.length) {
+        const bytesRead = handle.read(buffer, buffer.length - filled, filled);
+        if (bytesRead === 0) {
+          ended = true;
+          break;
+        }
+        filled += bytesRead;
       }
-      if (bytesRead === 0) break;
-      chunks.push(buffer.subarray(0, bytesRead));
-      total += bytesRead;
+      if (filled > 0) chunks.push(buffer.subarray(0, filled));
+      total += filled;
     }
     return Buffer.concat(chunks, total);
   } finally {
-    await handle.close().catch(() => {});
+    handle.close();
   }
 }
 
+/** Buffer size of streamed reads: large enough that a 15 MiB kallsyms takes a few hundred reads. */
+const STREAM_CHUNK = 256 * 1024;
+
+/** Name of the file `collect` writes at the top of an evidence tree (see collector.ts). */
+export const COLLECT_MANIFEST = 'memregion-collect.json';
+
 /** The result of reading one kernel file: its text, or why it could not be read. */
 export type ReadResult = { ok: true; text: string } | { ok: false; code: string; denied: boolean };
+export type ReadFailure = Extract<ReadResult, { ok: false }>;
+
+const failure = (error: unknown): ReadFailure => {
+  const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+  return { ok: false, code, denied: code === 'EACCES' || code === 'EPERM' };
+};
 
 /**
  * Files of the machine under `root` (normally `/`, a fixture tree in tests). Every path is a fixed
@@ -48,6 +100,9 @@ export type ReadResult = { ok: true; text: string } | { ok: false; code: string;
  */
 export class SysRoot {
   readonly root: string;
+
+  /** Read errors recorded by `collect` on the machine the tree came from, by kernel path. */
+  private recordedErrors: Promise<Map<string, string>> | null = null;
 
   constructor(root: string) {
     this.root = path.resolve(root);
@@ -69,20 +124,87 @@ export class SysRoot {
     return full;
   }
 
+  /**
+   * In a tree that `collect` wrote, a file that could not be read on its machine is an empty placeholder,
+   * and the manifest says why: the readers then see the same error there (EACCES stays a reason that needs
+   * root, not a missing file). Never consulted at the real root.
+   */
+  private async recordedError(relative: string): Promise<ReadFailure | null> {
+    if (this.isRealRoot) return null;
+    this.recordedErrors ??= loadRecordedErrors(path.join(this.root, COLLECT_MANIFEST));
+    const code = (await this.recordedErrors).get(relative.replace(/^\/+/, ''));
+    return code === undefined ? null : failure({ code });
+  }
+
   async read(relative: string): Promise<ReadResult> {
+    const recorded = await this.recordedError(relative);
+    if (recorded) return recorded;
     try {
       return { ok: true, text: (await readBounded(this.resolve(relative))).toString('utf8') };
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
-      return { ok: false, code, denied: code === 'EACCES' || code === 'EPERM' };
+      return failure(error);
     }
   }
 
-  async readBuffer(relative: string): Promise<Buffer | null> {
+  /** The file's bytes (bounded as `read`), or why not. */
+  async readBytes(relative: string): Promise<{ ok: true; bytes: Buffer } | ReadFailure> {
+    const recorded = await this.recordedError(relative);
+    if (recorded) return recorded;
     try {
-      return await readBounded(this.resolve(relative));
-    } catch {
+      return { ok: true, bytes: await readBounded(this.resolve(relative)) };
+    } catch (error) {
+      return failure(error);
+    }
+  }
+
+  /** Opens a kernel file non-blocking as `read` does, for a reader with its own loop (the kmsg ring). */
+  async openKernelFile(relative: string): Promise<{ ok: true; handle: KernelFile } | ReadFailure> {
+    const recorded = await this.recordedError(relative);
+    if (recorded) return recorded;
+    try {
+      return { ok: true, handle: KernelFile.open(this.resolve(relative)) };
+    } catch (error) {
+      return failure(error);
+    }
+  }
+
+  /**
+   * Streams a kernel file through `consume` with one reused buffer, bounded and non-blocking as `read`,
+   * so that a large file (kallsyms) is scanned without holding it. Null when it was read to the end (or
+   * to the bound); the failure otherwise. `consume` may return true to stop early.
+   */
+  async stream(
+    relative: string,
+    consume: (chunk: Buffer, length: number) => boolean | undefined,
+  ): Promise<ReadFailure | null> {
+    const opened = await this.openKernelFile(relative);
+    if (!opened.ok) return opened;
+    const handle = opened.handle;
+    try {
+      const buffer = Buffer.allocUnsafe(STREAM_CHUNK);
+      let total = 0;
+      let ended = false;
+      while (!ended && total < MAX_KERNEL_FILE_BYTES) {
+        // procfs hands out a page per read: fill the buffer before the consumer scans it.
+        let filled = 0;
+        const room = Math.min(buffer.length, MAX_KERNEL_FILE_BYTES - total);
+        while (filled < room) {
+          const bytesRead = handle.read(buffer, room - filled, filled);
+          if (bytesRead === 0) {
+            ended = true;
+            break;
+          }
+          filled += bytesRead;
+        }
+        total += filled;
+        if (filled > 0 && consume(buffer, filled) === true) break;
+        await yieldNow();
+      }
       return null;
+    } catch (error) {
+      return failure(error);
+    } finally {
+      handle.close();
     }
   }
 
@@ -121,4 +243,23 @@ export class SysRoot {
   async write(relative: string, value: string): Promise<void> {
     await writeFile(this.resolve(relative), `${value}\n`, { flag: 'w' });
   }
+}
+
+/** The `unreadable` list of a collect manifest as a map from kernel path to error code; empty when there is none. */
+async function loadRecordedErrors(file: string): Promise<Map<string, string>> {
+  const errors = new Map<string, string>();
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse((await readBounded(file)).toString('utf8'));
+  } catch {
+    return errors;
+  }
+  const unreadable = (manifest as { unreadable?: unknown } | null)?.unreadable;
+  if (!Array.isArray(unreadable)) return errors;
+  for (const entry of unreadable) {
+    const { path: where, code } = (entry ?? {}) as { path?: unknown; code?: unknown };
+    if (typeof where === 'string' && typeof code === 'string' && /^E[A-Z0-9]+$/.test(code))
+      errors.set(where, code);
+  }
+  return errors;
 }

@@ -20,7 +20,7 @@ import type {
 import { invalidateRegion, type RegionFlowDeps } from './commit.js';
 import { eraseMemdev, eraseRegion } from './erase.js';
 import { SysRoot } from './fs.js';
-import { probeSysfs } from './probe.js';
+import { probeSysfs, probeVerdict } from './probe.js';
 import { listRegions } from './regions.js';
 import { regionStressTarget } from './stress.js';
 import { runTrace } from './trace-run.js';
@@ -37,6 +37,7 @@ export class SysfsBackend implements Backend {
   readonly sys: SysRoot;
   private readonly log: Logger;
   private probeResult: Promise<ProbeReport> | null = null;
+  private verdictResult: Promise<ProbeReport> | null = null;
 
   constructor(root: string, log: Logger) {
     this.sys = new SysRoot(root);
@@ -48,8 +49,14 @@ export class SysfsBackend implements Backend {
     return this.probeResult;
   }
 
+  /** The flows that need a verdict before they write read only the evidence it needs (probeVerdict). */
+  private verdict(): Promise<ProbeReport> {
+    this.verdictResult ??= this.probeResult ?? probeVerdict(this.sys, this.log);
+    return this.verdictResult;
+  }
+
   private get deps(): RegionFlowDeps {
-    return { sys: this.sys, log: this.log, probe: () => this.probe() };
+    return { sys: this.sys, log: this.log, probe: () => this.verdict() };
   }
 
   async invalidateRange(
@@ -86,6 +93,7 @@ export class SysfsBackend implements Backend {
 
   async close(): Promise<void> {
     this.probeResult = null;
+    this.verdictResult = null;
   }
 }
 

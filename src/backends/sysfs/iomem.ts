@@ -1,4 +1,5 @@
 import type { RegionInfo } from '../types.js';
+import { IOMEM } from './evidence-manifest.js';
 import type { SysRoot } from './fs.js';
 import { hex } from './values.js';
 
@@ -57,7 +58,7 @@ export interface IomemScan {
 }
 
 export async function scanIomem(sys: SysRoot): Promise<IomemScan> {
-  const result = await sys.read('proc/iomem');
+  const result = await sys.read(IOMEM);
   if (!result.ok) {
     const why = result.denied ? 'permission denied' : result.code;
     return { regions: [], warnings: [`proc/iomem: cannot read (${why}): physical ranges are not listed`] };

@@ -1,9 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
-import type { SysRoot } from './fs.js';
-
-const gunzipAsync = promisify(gunzip);
+import { gunzipSync } from 'node:zlib';
+import { bootConfig, KERNEL_CONFIG_GZ, RELEASE_NAME } from './evidence-manifest.js';
+import { MAX_KERNEL_FILE_BYTES, type SysRoot } from './fs.js';
 
 /** Kernel build options: `y`, `m`, a string or number as written, or `n` for `# CONFIG_X is not set`. */
 export type KernelConfigValues = Map<string, string>;
@@ -60,10 +57,17 @@ export const isBuilt = (value: string | undefined): boolean => value === 'y' || 
 
 type Attempt = { ok: true; text: string } | { ok: false; code: string };
 
+/**
+ * A gzip file, read bounded and inflated to at most MAX_KERNEL_FILE_BYTES (a kernel config is some
+ * 200 KiB; a bomb in a --root tree stops there). It is inflated whole: an option's absence is only known
+ * at the end, and a later line overrides an earlier one.
+ */
 async function readGzip(sys: SysRoot, relative: string): Promise<Attempt> {
+  const compressed = await sys.readBytes(relative);
+  if (!compressed.ok) return compressed;
   try {
-    const compressed = await readFile(sys.resolve(relative));
-    return { ok: true, text: (await gunzipAsync(compressed)).toString('utf8') };
+    const text = gunzipSync(compressed.bytes, { maxOutputLength: MAX_KERNEL_FILE_BYTES }).toString('utf8');
+    return { ok: true, text };
   } catch (error) {
     return { ok: false, code: (error as NodeJS.ErrnoException).code ?? 'EINVAL' };
   }
@@ -74,11 +78,11 @@ const isDenied = (code: string) => code === 'EACCES' || code === 'EPERM';
 /** proc/config.gz (CONFIG_IKCONFIG_PROC), else boot/config-<release> as distributions install it. */
 export async function readKernelConfig(sys: SysRoot, release: string | null): Promise<KernelConfig> {
   const attempts: { source: string; code: string }[] = [];
-  const gz = await readGzip(sys, 'proc/config.gz');
-  if (gz.ok) return found('/proc/config.gz', gz.text);
-  attempts.push({ source: '/proc/config.gz', code: gz.code });
-  if (release && /^[A-Za-z0-9._+~-]+$/.test(release)) {
-    const relative = `boot/config-${release}`;
+  const gz = await readGzip(sys, KERNEL_CONFIG_GZ);
+  if (gz.ok) return found(`/${KERNEL_CONFIG_GZ}`, gz.text);
+  attempts.push({ source: `/${KERNEL_CONFIG_GZ}`, code: gz.code });
+  if (release && RELEASE_NAME.test(release)) {
+    const relative = bootConfig(release);
     const plain = await sys.read(relative);
     if (plain.ok) return found(`/${relative}`, plain.text);
     attempts.push({ source: `/${relative}`, code: plain.code });
@@ -87,7 +91,7 @@ export async function readKernelConfig(sys: SysRoot, release: string | null): Pr
   return {
     readable: false,
     denied,
-    source: attempts[0]?.source ?? '/proc/config.gz',
+    source: attempts[0]?.source ?? `/${KERNEL_CONFIG_GZ}`,
     values: new Map(),
     detail: `not readable: ${attempts.map((a) => `${a.source} ${a.code}`).join(', ')}`,
   };

@@ -1,6 +1,6 @@
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
-import type { SysRoot } from './fs.js';
+import { KMSG } from './evidence-manifest.js';
+import { type SysRoot, yieldNow } from './fs.js';
+import { LineSplitter } from './lines.js';
 
 /** One kernel log record as /dev/kmsg gives it: `prio,seq,usec,flags;text`. */
 export interface KmsgRecord {
@@ -48,19 +48,24 @@ const MAX_BYTES = 32 * 1024 * 1024;
 export function parseKmsg(text: string): KmsgRecord[] {
   const records: KmsgRecord[] = [];
   for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith(' ')) continue;
-    const match = RECORD.exec(line);
-    if (!match) continue;
-    const prio = Number(match[1]);
-    records.push({
-      level: prio & 7,
-      facility: prio >> 3,
-      seq: Number(match[2]),
-      usec: Number(match[3]),
-      text: unescapeKmsg(match[4] ?? ''),
-    });
+    const record = parseKmsgLine(line);
+    if (record) records.push(record);
   }
   return records;
+}
+
+function parseKmsgLine(line: string): KmsgRecord | null {
+  if (line === '' || line.startsWith(' ')) return null;
+  const match = RECORD.exec(line);
+  if (!match) return null;
+  const prio = Number(match[1]);
+  return {
+    level: prio & 7,
+    facility: prio >> 3,
+    seq: Number(match[2]),
+    usec: Number(match[3]),
+    text: unescapeKmsg(match[4] ?? ''),
+  };
 }
 
 /** kmsg escapes non-printable bytes as `\xNN`. */
@@ -75,39 +80,54 @@ export function isBootBanner(text: string): boolean {
 }
 
 /**
- * Reads dev/kmsg under root. The real device blocks at the end of the buffer, so it is opened non-blocking
- * and read record by record until EAGAIN; a fixture is a plain file and simply ends.
+ * Reads the ring through `consume`, one read at a time until EAGAIN (the real device blocks at the end of
+ * the buffer, so it is opened non-blocking; a fixture is a plain file and simply ends). Null when read,
+ * else the error code. `collect` keeps the bytes, the probe parses them.
  */
-export async function readKmsg(sys: SysRoot): Promise<LogSource> {
-  const source = '/dev/kmsg';
-  let text = '';
+export async function readKmsgRing(
+  sys: SysRoot,
+  consume: (chunk: Buffer, length: number) => void,
+): Promise<string | null> {
+  const opened = await sys.openKernelFile(KMSG);
+  if (!opened.ok) return opened.code;
+  const handle = opened.handle;
   try {
-    const handle = await open(sys.resolve('dev/kmsg'), constants.O_RDONLY | constants.O_NONBLOCK);
-    try {
-      const buffer = Buffer.alloc(READ_SIZE);
-      let total = 0;
-      const chunks: string[] = [];
-      while (total < MAX_BYTES) {
-        let bytesRead: number;
-        try {
-          ({ bytesRead } = await handle.read(buffer, 0, buffer.length, null));
-        } catch (error) {
-          const code = (error as NodeJS.ErrnoException).code;
-          // EPIPE: the record we were about to read was overwritten; the next read continues after it.
-          if (code === 'EPIPE') continue;
-          if (code === 'EAGAIN') break;
-          throw error;
-        }
-        if (bytesRead === 0) break;
-        total += bytesRead;
-        chunks.push(buffer.toString('utf8', 0, bytesRead));
+    const buffer = Buffer.alloc(READ_SIZE);
+    let total = 0;
+    for (let reads = 1; total < MAX_BYTES; reads++) {
+      if (reads % 256 === 0) await yieldNow();
+      let bytesRead: number;
+      try {
+        bytesRead = handle.read(buffer);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        // EPIPE: the record we were about to read was overwritten; the next read continues after it.
+        if (code === 'EPIPE') continue;
+        if (code === 'EAGAIN') break;
+        return code ?? 'EIO';
       }
-      text = chunks.join('');
-    } finally {
-      await handle.close();
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      consume(buffer, bytesRead);
     }
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+    return null;
+  } finally {
+    handle.close();
+  }
+}
+
+/** Reads dev/kmsg under root (readKmsgRing) into records. */
+export async function readKmsg(sys: SysRoot): Promise<LogSource> {
+  const source = `/${KMSG}`;
+  const records: KmsgRecord[] = [];
+  const lines = new LineSplitter((bytes, start, end) => {
+    // A record's continuation lines (` KEY=value`) and blank lines carry nothing the probe reads.
+    if (start === end || bytes[start] === 0x20) return;
+    const record = parseKmsgLine(bytes.toString('utf8', start, end));
+    if (record) records.push(record);
+  });
+  const code = await readKmsgRing(sys, (chunk, length) => lines.push(chunk, length));
+  if (code !== null) {
     const denied = code === 'EACCES' || code === 'EPERM';
     return {
       source,
@@ -120,7 +140,7 @@ export async function readKmsg(sys: SysRoot): Promise<LogSource> {
         : `not readable (${code})`,
     };
   }
-  const records = parseKmsg(text);
+  lines.end();
   const first = records[0];
   if (!first) {
     return {

@@ -1,9 +1,7 @@
+import { MEMORY_BLOCKS as MEMORY, MEMORY_BLOCK_SIZE, MEMORY_BLOCK_STATE } from './evidence-manifest.js';
 import type { SysRoot } from './fs.js';
 import { isKernelName, kernelIndex } from './names.js';
 import { parseKernelInt } from './values.js';
-
-/** Memory hotplug blocks (`Documentation/ABI/testing/sysfs-devices-memory`). */
-const MEMORY = 'sys/devices/system/memory';
 
 export interface OnlineMemory {
   /** False when the blocks could not be examined (no hotplug sysfs, unreadable block size). */
@@ -14,7 +12,7 @@ export interface OnlineMemory {
 
 /** Which memory blocks of [start, start+size) are online: memoryN covers [N*bs, (N+1)*bs). */
 export async function onlineBlocksInRange(sys: SysRoot, start: bigint, size: bigint): Promise<OnlineMemory> {
-  const blockSize = parseKernelInt(await sys.value(`${MEMORY}/block_size_bytes`), 16);
+  const blockSize = parseKernelInt(await sys.value(`${MEMORY}/${MEMORY_BLOCK_SIZE}`), 16);
   if (blockSize === null || blockSize === 0n) return { checked: false, online: [] };
   const first = start / blockSize;
   const last = (start + size - 1n) / blockSize;
@@ -23,7 +21,7 @@ export async function onlineBlocksInRange(sys: SysRoot, start: bigint, size: big
     if (!isKernelName('memoryBlock', entry)) continue;
     const index = BigInt(kernelIndex(entry));
     if (index < first || index > last) continue;
-    const state = await sys.value(`${MEMORY}/${entry}/state`);
+    const state = await sys.value(`${MEMORY}/${entry}/${MEMORY_BLOCK_STATE}`);
     if (state?.startsWith('online')) online.push(entry);
   }
   online.sort((a, b) => kernelIndex(a) - kernelIndex(b));

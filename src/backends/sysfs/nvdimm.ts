@@ -1,11 +1,11 @@
 import path from 'node:path';
 import type { RegionInfo } from '../types.js';
+import { DRIVER_LINK, ND_DEVICES, ND_REGION_FILES, ndMapping } from './evidence-manifest.js';
 import type { SysRoot } from './fs.js';
 import { isKernelName, kernelIndex } from './names.js';
 import { dec, hex, parseKernelInt } from './values.js';
 
-/** NVDIMM bus objects: DIMMs (`nmemN`) and regions (`regionN`) under sys/bus/nd/devices. */
-export const ND_DEVICES = 'sys/bus/nd/devices';
+export { ND_DEVICES };
 
 const byIndex = (a: string, b: string) => kernelIndex(a) - kernelIndex(b);
 
@@ -28,24 +28,24 @@ export async function listNvdimm(sys: SysRoot): Promise<{ regions: RegionInfo[];
   let resourceHidden = false;
   for (const name of entries.filter((n) => isKernelName('region', n)).sort(byIndex)) {
     const base = `${ND_DEVICES}/${name}`;
-    const resource = await sys.read(`${base}/resource`);
+    const resource = await sys.read(`${base}/${ND_REGION_FILES.resource}`);
     if (!resource.ok && resource.denied) resourceHidden = true;
     const start = resource.ok ? parseKernelInt(resource.text, 16) : null;
     const mappings: string[] = [];
-    const count = Number(parseKernelInt(await sys.value(`${base}/mappings`)) ?? 0n);
+    const count = Number(parseKernelInt(await sys.value(`${base}/${ND_REGION_FILES.mappings}`)) ?? 0n);
     for (let i = 0; i < count && i < 64; i++) {
-      const mapping = await sys.value(`${base}/mapping${i}`);
+      const mapping = await sys.value(`${base}/${ndMapping(i)}`);
       const dimm = mapping?.split(',')[0];
       if (dimm && isKernelName('nmem', dimm)) mappings.push(dimm);
     }
-    const driver = await sys.link(`${base}/driver`);
+    const driver = await sys.link(`${base}/${DRIVER_LINK}`);
     regions.push({
       name,
       kind: 'nvdimm_region',
       start: hex(start),
-      size: dec(parseKernelInt(await sys.value(`${base}/size`))),
+      size: dec(parseKernelInt(await sys.value(`${base}/${ND_REGION_FILES.size}`))),
       dimms: mappings,
-      nstype: await sys.value(`${base}/nstype`),
+      nstype: await sys.value(`${base}/${ND_REGION_FILES.nstype}`),
       enabled: driver !== null,
       driver: driver === null ? null : path.basename(driver),
     });

@@ -1,3 +1,4 @@
+import { LOCKDOWN, PLATFORM_FILES } from './evidence-manifest.js';
 import type { SysRoot } from './fs.js';
 
 export type ArchFamily = 'arm64' | 'x86' | 'other';
@@ -38,13 +39,13 @@ export function hasHypervisorFlag(cpuinfo: string): boolean | null {
 }
 
 export async function readPlatform(sys: SysRoot): Promise<Platform> {
-  const release = await sys.value('proc/sys/kernel/osrelease');
-  const cpuinfo = await sys.read('proc/cpuinfo');
-  let arch = await sys.value('proc/sys/kernel/arch');
-  let archSource: string | null = arch ? '/proc/sys/kernel/arch' : null;
+  const release = await sys.value(PLATFORM_FILES.osrelease);
+  const cpuinfo = await sys.read(PLATFORM_FILES.cpuinfo);
+  let arch = await sys.value(PLATFORM_FILES.arch);
+  let archSource: string | null = arch ? `/${PLATFORM_FILES.arch}` : null;
   if (!arch && cpuinfo.ok) {
     arch = archFromCpuinfo(cpuinfo.text);
-    if (arch) archSource = '/proc/cpuinfo';
+    if (arch) archSource = `/${PLATFORM_FILES.cpuinfo}`;
   }
   const family = arch ? archFamily(arch) : null;
   const hypervisor = family === 'x86' && cpuinfo.ok ? hasHypervisorFlag(cpuinfo.text) : null;
@@ -74,7 +75,7 @@ export interface Lockdown {
 }
 
 export async function readLockdown(sys: SysRoot): Promise<Lockdown> {
-  const result = await sys.read('sys/kernel/security/lockdown');
+  const result = await sys.read(LOCKDOWN);
   if (!result.ok) {
     return {
       mode: null,

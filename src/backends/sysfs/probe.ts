@@ -13,7 +13,29 @@ import { decide, SYMBOLS } from './verdict.js';
 export interface ProbeSysfsOptions {
   /** Second source of the kernel log when dev/kmsg is unreadable or has wrapped; default `journalctl -k -b` at root `/` only. */
   journal?: JournalReader;
+  /**
+   * Gather only the evidence the verdict needs (probeVerdict): the same verdict, reasons, provider and
+   * needs_privileges; evidence, warnings, SOC_ID, lockdown and tracing only as far as they were read.
+   */
+  verdictOnly?: boolean;
 }
+
+/**
+ * The verdict of probeSysfs, from only the evidence it needs: on x86 the config and cpuinfo (no
+ * kallsyms, no kernel log), on arm64 no kallsyms when the config is readable, and never SOC_ID, lockdown
+ * or tracefs. An `unknown` verdict takes the full probe, whose every denial decides needs_privileges.
+ * For the commands that need a verdict before they write (invalidate --region, erase, stress --region).
+ */
+export async function probeVerdict(
+  sys: SysRoot,
+  log: Logger,
+  options: Omit<ProbeSysfsOptions, 'verdictOnly'> = {},
+): Promise<ProbeReport> {
+  const report = await probeSysfs(sys, log, { ...options, verdictOnly: true });
+  return report.verdict === 'unknown' ? probeSysfs(sys, log, options) : report;
+}
+
+const NOT_EXAMINED = 'not examined (only the evidence the verdict needs was read)';
 
 /** Options shown in the evidence, the framework option first (shown even when absent). */
 const CONFIG_SHOWN = {
@@ -68,22 +90,30 @@ export async function probeSysfs(
     .map((name) => `${name}=${option(name) ?? 'absent'}`);
   note(config.source, config.readable, config.readable ? shown.join(' ') : config.detail);
 
-  const kallsyms = await findSymbols(sys, [...SYMBOLS.api, ...SYMBOLS.smccc, ...SYMBOLS.hisi]);
-  note(
-    '/proc/kallsyms',
-    kallsyms.readable,
-    kallsyms.readable
-      ? `${kallsyms.found.size ? [...kallsyms.found].sort().join(', ') : 'none of the memregion symbols'}${kallsyms.addressesHidden ? ' (addresses hidden from this reader)' : ''}`
-      : `not readable${kallsyms.denied ? ' (permission denied)' : ''}`,
-  );
-  const has = (names: string[]) => (kallsyms.readable ? names.some((n) => kallsyms.found.has(n)) : null);
-
-  const kernelLog = await readKernelLog(sys, options.journal);
-  for (const source of kernelLog.tried) note(source.source, source.readable, source.detail);
-  const facts = scanKernelLog(kernelLog.messages);
-  const logSource = kernelLog.source;
-
   const arm64 = platform.family === 'arm64';
+  const full = options.verdictOnly !== true;
+  // The verdict falls back on kallsyms only where the config is unreadable (verdict.ts, decideFirst).
+  const kallsyms =
+    full || (arm64 && !config.readable)
+      ? await findSymbols(sys, [...SYMBOLS.api, ...SYMBOLS.smccc, ...SYMBOLS.hisi])
+      : null;
+  if (kallsyms) {
+    note(
+      '/proc/kallsyms',
+      kallsyms.readable,
+      kallsyms.readable
+        ? `${kallsyms.found.size ? [...kallsyms.found].sort().join(', ') : 'none of the memregion symbols'}${kallsyms.addressesHidden ? ' (addresses hidden from this reader)' : ''}`
+        : `not readable${kallsyms.denied ? ' (permission denied)' : ''}`,
+    );
+  }
+  const has = (names: string[]) => (kallsyms?.readable ? names.some((n) => kallsyms.found.has(n)) : null);
+
+  // Only arm64 verdicts read the kernel log (x86 and other architectures are decided without it).
+  const kernelLog = full || arm64 ? await readKernelLog(sys, options.journal) : null;
+  for (const source of kernelLog?.tried ?? []) note(source.source, source.readable, source.detail);
+  const facts = scanKernelLog(kernelLog?.messages ?? []);
+  const logSource = kernelLog?.source ?? '/dev/kmsg';
+
   const debugfs = arm64 ? await readPsciDebugfs(sys) : null;
   const dt = arm64 ? await readPsciMethod(sys) : null;
   if (debugfs) note('/sys/kernel/debug/psci', debugfs.readable, debugfs.detail);
@@ -100,7 +130,7 @@ export async function probeSysfs(
             : 'absent',
     );
   }
-  if (arm64 && kernelLog.readable) {
+  if (arm64 && kernelLog?.readable) {
     if (facts.smcccLine) note(logSource, true, facts.smcccLine);
     if (facts.conduitProbe)
       note(logSource, true, `psci: probing for conduit method from ${facts.conduitProbe}.`);
@@ -125,7 +155,7 @@ export async function probeSysfs(
     );
   }
 
-  const soc = await readSocId(sys);
+  const soc = full ? await readSocId(sys) : null;
   const socId =
     soc ??
     (facts.socId
@@ -138,10 +168,12 @@ export async function probeSysfs(
       `SOC_ID ${socId.id}${socId.revision ? ` revision ${socId.revision}` : ''}${socId.machine ? ` (${socId.machine})` : ''}`,
     );
 
-  const lockdown = await readLockdown(sys);
-  note('/sys/kernel/security/lockdown', lockdown.mode !== null, lockdown.detail);
-  const tracing = await readTracing(sys, config.readable ? option('KPROBE_EVENTS') : null, lockdown.mode);
-  note(tracing.tracefs ?? '/sys/kernel/tracing', tracing.kprobes, tracing.reason);
+  const lockdown = full ? await readLockdown(sys) : { mode: null, readable: false, detail: NOT_EXAMINED };
+  if (full) note('/sys/kernel/security/lockdown', lockdown.mode !== null, lockdown.detail);
+  const tracing = full
+    ? await readTracing(sys, config.readable ? option('KPROBE_EVENTS') : null, lockdown.mode)
+    : { kprobes: false, tracefs: null, reason: NOT_EXAMINED };
+  if (full) note(tracing.tracefs ?? '/sys/kernel/tracing', tracing.kprobes, tracing.reason);
 
   const smcccVersion =
     debugfs?.smcccVersion ?? facts.smcccVersion ?? (facts.psciVersion?.startsWith('0.') ? '1.0' : null);
@@ -168,8 +200,8 @@ export async function probeSysfs(
     option,
     has,
     facts,
-    logComplete: kernelLog.completeFromBoot,
-    logReadable: kernelLog.readable,
+    logComplete: kernelLog?.completeFromBoot ?? null,
+    logReadable: kernelLog?.readable ?? false,
     logSource,
     smcccVersion,
     conduit,
@@ -177,9 +209,9 @@ export async function probeSysfs(
   });
   const needsPrivileges =
     decision.verdict === 'unknown' &&
-    (kernelLog.denied ||
+    (Boolean(kernelLog?.denied) ||
       config.denied ||
-      Boolean(kallsyms.denied) ||
+      Boolean(kallsyms?.denied) ||
       Boolean(debugfs?.denied) ||
       platform.cpuinfoDenied);
 
@@ -204,8 +236,8 @@ export async function probeSysfs(
     lockdown: lockdown.mode,
     tracing: { kprobes: tracing.kprobes, tracefs: tracing.tracefs, reason: tracing.reason },
     kernel_log: {
-      readable: kernelLog.readable,
-      complete_from_boot: kernelLog.completeFromBoot,
+      readable: kernelLog?.readable ?? false,
+      complete_from_boot: kernelLog?.completeFromBoot ?? null,
       source: logSource,
     },
   };

@@ -1,4 +1,5 @@
 import { ExitCode, MemregionError } from '../../core/errors.js';
+import { KPROBE_EVENTS, LOCKDOWN, TRACE_FILE } from './evidence-manifest.js';
 import type { SysRoot } from './fs.js';
 import { findSymbols } from './kallsyms.js';
 import {
@@ -21,7 +22,7 @@ export interface TraceTarget {
  * root), a tracefs mount with kprobe_events, and the kernel's invalidation function in kallsyms.
  */
 export async function locateTracefs(sys: SysRoot): Promise<TraceTarget> {
-  const lockdown = lockdownMode(await sys.value('sys/kernel/security/lockdown'));
+  const lockdown = lockdownMode(await sys.value(LOCKDOWN));
   if (lockdown === 'confidentiality') {
     throw new MemregionError(
       'tracing refused: kernel lockdown is "confidentiality", which forbids kprobes and tracefs even for root',
@@ -36,14 +37,14 @@ export async function locateTracefs(sys: SysRoot): Promise<TraceTarget> {
   }
   let base: string | null = null;
   for (const mount of TRACEFS_MOUNTS) {
-    if (await sys.exists(`${mount}/kprobe_events`)) {
+    if (await sys.exists(`${mount}/${KPROBE_EVENTS}`)) {
       base = mount;
       break;
     }
   }
   if (base === null) {
-    const mounted =
-      (await sys.exists('sys/kernel/tracing/trace')) || (await sys.exists('sys/kernel/debug/tracing/trace'));
+    let mounted = false;
+    for (const mount of TRACEFS_MOUNTS) mounted ||= await sys.exists(`${mount}/${TRACE_FILE}`);
     throw new MemregionError(
       mounted
         ? 'tracing unavailable: tracefs has no kprobe_events (kernel built without CONFIG_KPROBE_EVENTS)'

@@ -1,3 +1,4 @@
+import { KPROBE_EVENTS, TRACE_FILE, TRACEFS_MOUNTS } from './evidence-manifest.js';
 import type { SysRoot } from './fs.js';
 import type { LockdownMode } from './platform.js';
 
@@ -9,8 +10,7 @@ export interface TracingSupport {
   reason: string;
 }
 
-/** Where tracefs is mounted: its own mount point, else inside debugfs (older setups). */
-export const TRACEFS_MOUNTS = ['sys/kernel/tracing', 'sys/kernel/debug/tracing'];
+export { TRACEFS_MOUNTS };
 
 /**
  * Which tracing `trace` can use (kernel Documentation/trace/kprobetrace.rst): a tracefs mount with
@@ -25,11 +25,11 @@ export async function readTracing(
   let withKprobes: string | null = null;
   let hidden: string | null = null;
   for (const mount of TRACEFS_MOUNTS) {
-    if (await sys.exists(`${mount}/kprobe_events`)) {
+    if (await sys.exists(`${mount}/${KPROBE_EVENTS}`)) {
       withKprobes = `/${mount}`;
       break;
     }
-    if (await sys.exists(`${mount}/trace`)) tracefs ??= `/${mount}`;
+    if (await sys.exists(`${mount}/${TRACE_FILE}`)) tracefs ??= `/${mount}`;
     else if (!hidden && (await sys.exists(mount)) && (await sys.list(mount)).length === 0)
       hidden = `/${mount}`;
   }

@@ -1,0 +1,33 @@
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { CollectedEntry } from './collector.js';
+
+/** The one directory every archive entry is under, so that unpacking never scatters files into the cwd. */
+export const ARCHIVE_TOP = 'memregion-evidence';
+
+/**
+ * A gzip'd tar of the collected tree under ARCHIVE_TOP/, by node-tar (npm's own tar, which keeps links
+ * as links): the tree is laid out in a private temporary directory, packed portable (no owner names or
+ * ids), and the directory removed again.
+ */
+export async function packEvidence(entries: Map<string, CollectedEntry>): Promise<Buffer> {
+  const { create } = await import('tar');
+  const staging = await mkdtemp(path.join(os.tmpdir(), 'memregion-collect-'));
+  try {
+    const top = path.join(staging, ARCHIVE_TOP);
+    await mkdir(top, { mode: 0o755 });
+    for (const [relative, entry] of entries) {
+      const at = path.join(top, relative);
+      if (entry.type === 'directory') await mkdir(at, { recursive: true, mode: 0o755 });
+      else if (entry.type === 'symlink') await symlink(entry.target, at);
+      else await writeFile(at, entry.data, { mode: 0o644, flag: 'wx' });
+    }
+    const chunks: Buffer[] = [];
+    const stream = create({ gzip: true, cwd: staging, portable: true }, [ARCHIVE_TOP]);
+    for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+    return Buffer.concat(chunks);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
