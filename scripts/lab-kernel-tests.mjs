@@ -50,8 +50,10 @@ try {
 rmSync(scratch, { recursive: true, force: true });
 const count = (name) => Number(tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm'))?.[1] ?? 0);
 const skipped = count('skipped') + count('todo');
+// A scenario whose boot fails cancels its tests: they count as failed, not as nothing.
+const failed = count('fail') + count('cancelled');
 console.log(
-  `\nkernel tests: ${count('pass')} passed, ${count('fail')} failed, ${skipped} skipped (${Math.round((Date.now() - started) / 1000)} s)`,
+  `\nkernel tests: ${count('pass')} passed, ${failed} failed, ${skipped} skipped (${Math.round((Date.now() - started) / 1000)} s)`,
 );
 if (count('tests') === 0) {
   console.error('lab-kernel-tests: no test ran');

@@ -6,7 +6,7 @@
 // the machine's lists. Elsewhere it fails with one line naming what to install. Kernels and busybox are
 // fetched by `memregion lab` itself.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { findDebianArchive } from '../dist/src/lab/apt-sources.js';
 import { labCacheDir } from '../dist/src/lab/cache.js';
@@ -59,18 +59,31 @@ const options = [
   '-oDir::Etc::sourceparts=-',
   `-oDir::State::Lists=${path.join(dir, 'lists')}`,
   `-oDir::Cache=${path.join(dir, 'cache')}`,
+  '-oDPkg::Lock::Timeout=300',
+  '-oAcquire::Retries=3',
   '-q',
 ];
+// No service may start while we install (ndctl ships a monitor unit): Debian's policy-rc.d protocol,
+// 101 = action forbidden, as scripts/provision.mjs does for the tools of npm test.
+const POLICY_RC = '/usr/sbin/policy-rc.d';
+const ownPolicy = !existsSync(POLICY_RC);
 const apt = (args) => {
   const result = spawnSync('apt-get', [...options, ...args], {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', NEEDRESTART_MODE: 'l' },
+    timeout: 15 * 60_000,
+    killSignal: 'SIGKILL',
   });
-  if (result.status !== 0)
+  if (result.status !== 0) {
+    if (ownPolicy) rmSync(POLICY_RC, { force: true });
     fail(`apt-get ${args[0]} failed: ${QEMU_INSTALL_HINT}; and apt-get install ndctl for cxl-cli`);
+  }
 };
 console.error(`lab-provision: installing ${missing.join(', ')} (QEMU from ${codename}-backports)`);
+if (ownPolicy) writeFileSync(POLICY_RC, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
 apt(['update']);
 apt(['install', '-y', '--no-install-recommends', '-t', `${codename}-backports`, ...missing]);
+if (ownPolicy) rmSync(POLICY_RC, { force: true });
 if (!ok('qemu-system-x86_64') || !ok('qemu-system-aarch64'))
   fail(`QEMU is still missing or older than ${MIN_QEMU.join('.')}: ${QEMU_INSTALL_HINT}`);
+if (!has('cxl')) fail('cxl-cli is still missing after installing ndctl: apt-get install ndctl');

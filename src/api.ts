@@ -315,6 +315,13 @@ function checkStressOptions(options: StressOptions): CheckedStress {
   };
   validateRangeSpec(range);
   if (region) {
+    // One request is one decommit+commit cycle: ops counts them as cycles does. A deadline could end the
+    // run between a cycle's two writes and leave the region decommitted, so there is none.
+    const given = (value: unknown) => value !== undefined && value !== null;
+    if (given(options.cycles) && given(options.ops))
+      throw usageError('--cycles and --ops both count the cycles of --region: give one');
+    if (given(options.durationMs))
+      throw usageError('--region runs a number of cycles (--cycles or --ops), not a --duration');
     ops = toCount(options.cycles ?? options.ops ?? 10, options.cycles !== undefined ? '--cycles' : '--ops');
     durationMs = null;
   }

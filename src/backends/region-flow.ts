@@ -33,6 +33,8 @@ export type ProviderCheck =
       why: string;
       /** The backend could not tell for want of privileges (exit 77, as for `probe`). */
       needsPrivileges: boolean;
+      /** What this kernel would do with the write instead (sysfs: from the probe's evidence). */
+      consequence?: string;
     };
 
 /** What a backend saw of the kernel's cpu_cache_invalidate_memregion() calls during a flow's writes. */
@@ -116,9 +118,11 @@ export async function requireProviderOf(
   check: ProviderCheck,
   force: boolean | null,
   what: string,
-  consequence = PROVIDER_CONSEQUENCE,
+  given?: string,
 ): Promise<string | null> {
   if (check.available) return null;
+  // A commit's consequence is the kernel's (check.consequence); an erase gives its own.
+  const consequence = given ?? check.consequence ?? PROVIDER_CONSEQUENCE;
   if (!force) {
     // null: the command has no --force.
     const hint = force === null ? '' : ' (use --force to write anyway)';

@@ -44,7 +44,7 @@ export function stressCommand(run: CommandRunner) {
     .option('--fail-on-error', 'exit 1 when any request failed')
     .option('--interval <time>', 'with --json: print one JSON line per interval, then the final report line')
     .option('--region <name>', 'sysfs backend: cycle this sacrificial CXL region (decommit+commit) instead')
-    .option('--cycles <n>', 'with --region: number of cycles', '10')
+    .option('--cycles <n>', 'with --region: number of cycles, as --ops (default 10)')
     .option('-y, --yes', 'confirm destructive actions without a prompt')
     .action(async (options, command) => run(command, (context) => stress(context, options)));
 }

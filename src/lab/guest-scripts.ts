@@ -73,6 +73,9 @@ copy /boot/config-"$(cat /proc/sys/kernel/osrelease)"
 copy /sys/kernel/debug/psci /proc/device-tree/psci/method /proc/device-tree/psci/compatible
 copy /sys/firmware/devicetree/base/psci/method /sys/firmware/devicetree/base/psci/compatible
 for s in /sys/devices/soc*; do [ -d "$s" ] && copy "$s/soc_id" "$s/family" "$s/revision" "$s/machine"; done
+# Memory blocks: online ones inside a region's range make it in use (region-users.ts).
+copy /sys/devices/system/memory/block_size_bytes
+for m in /sys/devices/system/memory/memory*; do copy "$m/state"; done
 mkdir -p "$dest/dev" "$dest/proc"
 timeout 2 cat /dev/kmsg > "$dest/dev/kmsg" 2>/dev/null
 grep -E ' (cpu_cache_invalidate_memregion|cpu_cache_has_invalidate_memregion|smccc_cache_|hisi_soc_hha|cache_coherency|wbinvd_on_all_cpus)' /proc/kallsyms > "$dest/proc/kallsyms" 2>/dev/null

@@ -475,6 +475,30 @@ describe('stress --region on the emulated backend (the sysfs rules, cycles of a 
     assert.equal(report.coalescing, false);
   });
 
+  test('--ops counts the cycles as --cycles does; both, or a --duration, are refused (64) before anything runs', async () => {
+    const lab = labProfile();
+    const r = await emu(['--profile', lab, 'stress', '--region', 'region1', '--ops', '3', '--yes', '--json']);
+    assertExit(r, EX.OK);
+    const report = parseJson(r);
+    assert.equal(report.requests.completed, 3);
+    assert.equal(report.firmware.calls, 6);
+    assertRefused(
+      await emu(['--profile', lab, 'stress', '--region', 'region1', '--ops', '3', '--cycles', '4', '--yes']),
+      EX.USAGE,
+      /--cycles and --ops both count the cycles of --region/,
+    );
+    assertRefused(
+      await emu(['--profile', lab, 'stress', '--region', 'region1', '--duration', '1s', '--yes']),
+      EX.USAGE,
+      /not a --duration/,
+    );
+    assertRefused(
+      await emu(['--profile', lab, 'stress', '--region', 'region1', '--ops', '0', '--yes']),
+      EX.USAGE,
+      /--ops/,
+    );
+  });
+
   test("a busy firmware: the retries of both invalidations count as the cycle's retries", async () => {
     const r = await emu([
       '--profile',

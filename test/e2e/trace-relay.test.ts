@@ -1,7 +1,8 @@
 /**
  * The emulated trace relay is passive (issue 7 findings 4, 16, and the trace half of 6): a stopped or
  * hostile listener never wedges another memregion process, sockets of killed sessions are removed by the
- * next trace, and a stopped trace removes its socket.
+ * next trace, and a stopped trace removes its socket. And it is faithful: a writer held up at exit (a
+ * loaded machine) still delivers what it emitted.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -10,7 +11,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { assertExit, emu, NODE, scratchDir, spawnCli } from '../helpers/cli.js';
+import { execa } from 'execa';
+import { assertExit, emu, NODE, ROOT, scratchDir, spawnCli } from '../helpers/cli.js';
 
 const folderIn = (tmp: string) => path.join(tmp, `memregion-trace-${process.getuid?.() ?? 0}`);
 
@@ -25,7 +27,57 @@ async function until(check: () => boolean, what: string, ms = 20_000): Promise<v
 const sockets = (folder: string) =>
   existsSync(folder) ? readdirSync(folder).filter((n) => n.endsWith('.sock')) : [];
 
+/** A listener on `socketPath` that keeps every line it receives. */
+async function lineListener(socketPath: string): Promise<{ lines: string[]; close: () => Promise<void> }> {
+  const lines: string[] = [];
+  const server = net.createServer((socket) => {
+    let buffered = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      const parts = buffered.split('\n');
+      buffered = parts.pop()!;
+      lines.push(...parts);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  return { lines, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/**
+ * A writer that emits one event, starts its flush and is then held up for `holdMs` (busy, as a process on a
+ * loaded machine that is not scheduled) before its event loop turns again.
+ */
+const heldUpWriter = (holdMs: number) => `
+const { EventBus } = await import(${JSON.stringify(path.join(ROOT, 'dist/src/backends/emulated/harness/events.js'))});
+const { relayToTraceSessions } = await import(${JSON.stringify(path.join(ROOT, 'dist/src/backends/emulated/harness/trace-relay.js'))});
+const bus = new EventBus();
+const close = relayToTraceSessions(bus);
+bus.emit({ type: 'firmware_call', time_us: 1, seq: 1, start: '0x80000000', size: '4096', flags: 1 });
+const closing = close();
+for (const until = Date.now() + ${holdMs}; Date.now() < until; );
+await closing;
+`;
+
 describe('emulated trace relay', () => {
+  test('an event emitted just before exit arrives even when the writer is held up past the flush bound', async () => {
+    const socketPath = path.join(scratchDir('held-up'), 'listener.sock');
+    const listener = await lineListener(socketPath);
+    try {
+      const r = await execa(NODE, ['--input-type=module', '-e', heldUpWriter(300)], {
+        env: { MEMREGION_TRACE_SOCKET: socketPath },
+        reject: false,
+        timeout: 20_000,
+      });
+      assert.equal(r.exitCode, 0, r.stderr);
+      await until(() => listener.lines.length > 0, 'the relayed line', 5_000).catch(() => {});
+      assert.equal(listener.lines.length, 1);
+      assert.equal(JSON.parse(listener.lines[0]!).type, 'firmware_call');
+    } finally {
+      await listener.close();
+    }
+  });
+
   test('a stopped trace session does not wedge other emulated runs; SIGTERM then removes its socket', async () => {
     const tmp = scratchDir('relay');
     const folder = folderIn(tmp);

@@ -15,12 +15,13 @@ interface Report {
 }
 
 // Linux 7.2 on an x86_64 CPU without the hypervisor bit: cpu_cache_invalidate_memregion is WBINVD on all
-// CPUs, so commits go through; kprobes on it show each call.
+// CPUs, so commits go through; kprobes on it show each call. Tracing itself is x86-bare-metal-trace.kernel.ts.
 describe('x86_64 bare metal, Debian newest kernel', () => {
   let s: Scenario;
   before(async () => {
     s = await bootScenario('x86-bare-metal', ['--cpu', 'bare-metal']);
     await captureFixture(path.join(s.out, 'tree-committed'), 'x86-bare-metal-region-committed');
+    await captureFixture(path.join(s.out, 'tree-in-use'), 'x86-bare-metal-region-in-use');
     console.log(timing('x86_64 bare metal', s));
   });
   after(async () => {
@@ -86,39 +87,21 @@ describe('x86_64 bare metal, Debian newest kernel', () => {
     const region = regions.regions.find((r) => r.name === (report as unknown as { region: string }).region);
     assert.equal(region?.driver, 'cxl_region');
     assert.ok((region?.dax_devices ?? []).length > 0);
+  });
+
+  test('a DAX device bound to device_dax makes the region in use: --cycle is refused (75) and nothing is written', async () => {
+    const dax = (await s.text('dax.name')).trim();
+    assert.match(dax, /^dax[0-9]+\.[0-9]+$/);
     assert.equal(await s.text('dax-bind.err'), '');
-  });
-
-  test('trace -- <command>: each commit write is one traced call with the region range', async () => {
-    assert.equal(await s.rc('trace-writes'), 0);
-    const trace = await s.json<{ summary: { invalidations: number; errors: number } }>('trace-writes');
-    assert.equal(trace.summary.invalidations, 2);
-    assert.equal(trace.summary.errors, 0);
-  });
-
-  test('stress --region: cycles of the real region', async () => {
-    assert.equal(await s.rc('stress'), 0);
-    const stress = await s.json<{ requests: { completed: number; failed: number } }>('stress');
-    assert.equal(stress.requests.completed, 3);
-    assert.equal(stress.requests.failed, 0);
-  });
-
-  for (const [signal, code] of [
-    ['INT', 130],
-    ['TERM', 143],
-    ['HUP', 129],
-  ] as const) {
-    test(`trace removes its kprobes on SIG${signal} (exit ${code})`, async () => {
-      assert.notEqual((await s.text(`trace-${signal}.during`)).trim(), '');
-      assert.equal(Number((await s.text(`trace-${signal}.rc`)).trim()), code);
-      assert.equal((await s.text(`trace-${signal}.after`)).trim(), '');
-    });
-  }
-
-  test('after SIGKILL the probes stay, and the next trace sweeps them', async () => {
-    assert.notEqual((await s.text('trace-KILL.after')).trim(), '');
-    assert.equal(await s.rc('trace-sweep'), 0);
-    assert.equal((await s.text('trace-sweep.after')).trim(), '');
+    assert.equal((await s.text('dax-driver')).trim(), 'device_dax');
+    assert.equal(await s.rc('in-use'), 75);
+    const err = await s.text('in-use.err');
+    assert.match(err, /^memregion: refusing to decommit region[0-9]+: it is in use \(/);
+    assert.ok(err.includes(`(${dax} is bound to device_dax (/dev/${dax}))`), err);
+    assert.equal(err.trim().split('\n').length, 1);
+    assert.equal(await s.text('in-use.out'), '');
+    assert.equal((await s.text('in-use.commit')).trim(), '1');
+    assert.equal((await s.text('in-use.driver')).trim(), 'device_dax');
   });
 
   test('erase: sanitize once decommitted; secure-erase is not offered by the device', async () => {

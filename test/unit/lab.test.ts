@@ -140,6 +140,7 @@ describe('lab: the VM', () => {
     assert.match(line, /cxl-type3,bus=rp1,persistent-memdev=cxlmem1,lsa=cxllsa1,id=cxl-dev1,sn=0x1002/);
     assert.match(line, /cxl-fmw\.0\.targets\.0=cxl\.1/);
     assert.match(line, /console=ttyS0 .*lockdown=confidentiality/);
+    assert.match(line, / no_timer_check /, 'a late timer interrupt under TCG must not panic the boot');
     assert.match(line, /virtserialport,bus=vser\.0,chardev=port-status,name=memregion\.status/);
     assert.doesNotMatch(line, /kvm/);
     const arm = qemuArgs({
@@ -155,6 +156,7 @@ describe('lab: the VM', () => {
     }).join(' ');
     assert.match(arm, /-M virt,virtualization=on -cpu max/);
     assert.match(arm, /console=ttyAMA0/);
+    assert.doesNotMatch(arm, /no_timer_check/, 'an x86 parameter only');
   });
 
   test("the guest's status lines", () => {

@@ -17,11 +17,11 @@ import {
 import type { CommitStep, RegionInvalidateOptions, SysfsKernelCalls, SysfsRegionReport } from '../types.js';
 import { type CxlRegion, readCxlRegion, regionPath } from './cxl.js';
 import type { SysRoot } from './fs.js';
-import { errorCode, type ProbeFn } from './guard.js';
+import { commitWithoutProvider, errorCode, type ProbeFn } from './guard.js';
 import { findSymbols } from './kallsyms.js';
 import { type KernelCalls, withKernelTrace } from './kernel-trace.js';
-import { onlineBlocksInRange, summarizeBlocks } from './memory.js';
 import { requireKernelName } from './names.js';
+import { regionUsers } from './region-users.js';
 import type { TraceTarget } from './tracefs-locate.js';
 import { parseKernelBool } from './values.js';
 
@@ -49,21 +49,6 @@ export async function loadRegion(sys: SysRoot, name: string): Promise<CxlRegion>
   const region = await readCxlRegion(sys, name);
   if (!region) throw dataError(`no such region: ${name} (no ${regionPath(name)}; see \`memregion regions\`)`);
   return region;
-}
-
-/** What keeps a committed region from being decommitted: bound DAX devices, online memory, a pmem region. */
-export async function regionUsers(sys: SysRoot, region: CxlRegion): Promise<string[]> {
-  const users: string[] = [];
-  for (const dax of region.daxDevices) {
-    if (dax.driver) users.push(`${dax.name} is bound to ${dax.driver}`);
-  }
-  if (region.pmemRegion?.driver)
-    users.push(`${region.pmemRegion.name} is bound to ${region.pmemRegion.driver}`);
-  if (region.start !== null && region.size !== null) {
-    const memory = await onlineBlocksInRange(sys, region.start, region.size);
-    if (memory.online.length > 0) users.push(`memory blocks ${summarizeBlocks(memory.online)} are online`);
-  }
-  return users;
 }
 
 export async function requireUnused(sys: SysRoot, region: CxlRegion): Promise<void> {
@@ -163,6 +148,7 @@ export async function providerOfProbe(probe: ProbeFn): Promise<ProviderCheck> {
     available: false,
     why: `the probe verdict is "${report.verdict}"${reasons}`,
     needsPrivileges: report.needs_privileges === true,
+    consequence: commitWithoutProvider(report),
   };
 }
 

@@ -4,9 +4,40 @@ import type { Confirm, SysfsProbeReport } from '../types.js';
 
 export type ProbeFn = () => Promise<SysfsProbeReport>;
 
-const WARN_TEXT =
-  'without a cache invalidation provider the kernel fails the region commit with ENXIO and WARNs ' +
-  '"Failed to synchronize CPU cache state", which taints it';
+/**
+ * What the kernel does with a region commit when no provider is registered, from the probe's evidence:
+ * - cxl_region_invalidate_memregion() (drivers/cxl/core/region.c, Linux 6.2 and later): with
+ *   !cpu_cache_has_invalidate_memregion() it dev_WARN()s "Failed to synchronize CPU cache state" and the
+ *   commit fails with ENXIO; with CONFIG_CXL_REGION_INVALIDATION_TEST it logs "Bypassing
+ *   cpu_cache_invalidate_memregion() for testing!" and the commit succeeds without an invalidation.
+ * - Before 6.2 there is no cpu_cache_invalidate_memregion at all (no symbol in kallsyms, no
+ *   CONFIG_ARCH_HAS_CPU_CACHE_INVALIDATE_MEMREGION line): the commit succeeds and invalidates nothing.
+ */
+export function commitWithoutProvider(report: ProbeReport): string {
+  const evidence = report.evidence ?? [];
+  const config = evidence.find((e) => e.found && /(^|\/)config[-.]|config\.gz$/.test(e.source))?.detail ?? '';
+  const kallsyms = evidence.find((e) => e.found && e.source.endsWith('/kallsyms'))?.detail;
+  const noFunction =
+    /\bARCH_HAS_CPU_CACHE_INVALIDATE_MEMREGION=absent\b/.test(config) ||
+    (kallsyms !== undefined && !/\bcpu_cache_invalidate_memregion\b/.test(kallsyms)) ||
+    (kallsyms === undefined && config === '' && releaseBefore(report, 6, 2));
+  if (noFunction) {
+    return 'this kernel has no cpu_cache_invalidate_memregion (Linux before 6.2): the commit goes through and invalidates nothing';
+  }
+  if (/\bCXL_REGION_INVALIDATION_TEST=y\b/.test(config)) {
+    return 'this kernel is built with CONFIG_CXL_REGION_INVALIDATION_TEST: the commit goes through and the kernel skips the invalidation ("Bypassing cpu_cache_invalidate_memregion() for testing!")';
+  }
+  return 'without a cache invalidation provider the kernel fails the region commit with ENXIO and WARNs "Failed to synchronize CPU cache state", which taints it';
+}
+
+/** Whether the probed kernel's release (`kernel.release`, e.g. 6.1.0-50-amd64) is older than major.minor. */
+function releaseBefore(report: ProbeReport, major: number, minor: number): boolean {
+  const release = (report['kernel'] as { release?: unknown } | undefined)?.release;
+  const match = typeof release === 'string' ? /^(\d+)\.(\d+)/.exec(release) : null;
+  if (!match) return false;
+  const [have, sub] = [Number(match[1]), Number(match[2])];
+  return have < major || (have === major && sub < minor);
+}
 
 /**
  * Writes that lead to a region commit need a provider: refuse unless the probe verdict is `supported`,
@@ -17,19 +48,20 @@ export async function requireProvider(
   force: boolean,
   log: Logger,
   what: string,
-  why = WARN_TEXT,
+  why?: string,
 ): Promise<string | null> {
   const report = await probe();
   if (report.verdict === 'supported') return null;
+  const consequence = why ?? commitWithoutProvider(report);
   const reasons = report.reasons.length > 0 ? ` (${report.reasons.join('; ')})` : '';
   if (!force) {
     // An unknown verdict for want of privileges is a permission problem (77), as for `probe` itself.
     throw new MemregionError(
-      `refusing to ${what}: the probe verdict is "${report.verdict}"${reasons}; ${why} (use --force to write anyway)`,
+      `refusing to ${what}: the probe verdict is "${report.verdict}"${reasons}; ${consequence} (use --force to write anyway)`,
       report.needs_privileges ? ExitCode.NO_PERM : ExitCode.UNAVAILABLE,
     );
   }
-  const warning = `--force: writing although the probe verdict is "${report.verdict}"; ${why}`;
+  const warning = `--force: writing although the probe verdict is "${report.verdict}"; ${consequence}`;
   log.warn(warning);
   return warning;
 }

@@ -38,8 +38,10 @@ make_region() {
   echo "$r"
 }
 uuidgen_from_proc() { cat /proc/sys/kernel/random/uuid; }
-# Waits (at most ~20 s) until the kprobe_events file is non-empty: a traced run has placed its probes.
-wait_probes() { i=0; while [ ! -s "$T/kprobe_events" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done; }
+# Waits until kprobe_events lists a probe: a traced run has placed its probes. Its content, not `-s`: tracefs
+# files all stat as size 0, so `[ -s ]` never held and this was a plain 20 s sleep, too short for node
+# under TCG on a loaded host. The bound (~120 s) is against hangs only.
+wait_probes() { i=0; while [ -z "$(cat "$T/kprobe_events")" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done; }
 # A `memregion trace -- sleep 60` stopped by signal $1 once its probes are in: exit code and what is left.
 trace_signal() {
   memregion trace --json -- sleep 60 > "$O/trace-$1.out" 2> "$O/trace-$1.err" < /dev/null &

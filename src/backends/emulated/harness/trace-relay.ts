@@ -12,16 +12,25 @@ import type { EventBus, ProviderEvent } from './events.js';
  * MEMREGION_TRACE_SOCKET.
  *
  * Tracing is passive: a listener that is slow, stopped, dead or hostile costs a traced process at most
- * FLUSH_MS and WRITER_BUFFER_BYTES per socket; events that do not fit are dropped and counted.
+ * FLUSH_STALL_MS at exit and WRITER_BUFFER_BYTES per socket; events that do not fit are dropped and counted.
  */
 export const TRACE_SOCKET_ENV = 'MEMREGION_TRACE_SOCKET';
 
 /**
- * How long a writer waits at exit for its connections to finish and its last events to drain, all sockets
- * together. Connecting never blocks: a unix socket connects at once (the kernel queues it even for a
- * stopped listener) or fails at once, and the sockets never keep the process alive.
+ * How long a writer's flush at exit may go without progress before it gives up on a socket. A unix
+ * socket connects at once (the kernel queues the connection even for a stopped listener) or fails at once,
+ * and its writes go into the kernel's buffer, where they stay readable after the writer exits: only a
+ * listener that does not read and lets that buffer fill can hold a writer up, and then for this long.
  */
-export const FLUSH_MS = 100;
+export const FLUSH_STALL_MS = 100;
+/**
+ * A safety net for the connection's callback, which the event loop delivers on its next turn: the bound
+ * must not count time in which this process was not running (a loaded machine), or a flush would throw
+ * away events that were never the listener's fault (the lost event of a traced `--dry-run` under load).
+ */
+const CONNECT_LIMIT_MS = 5000;
+/** How often a flush looks at its progress. */
+const FLUSH_STEP_MS = 10;
 /** Bytes a writer may have queued for one socket; past that, events are dropped. */
 export const WRITER_BUFFER_BYTES = 256 * 1024;
 /** Sessions a writer relays to at most. */
@@ -93,16 +102,18 @@ function traceSockets(): string[] {
 interface Relay {
   socket: net.Socket;
   dropped: number;
+  /** The flush at exit gave up with lines still queued (the listener did not read). */
+  abandoned: boolean;
 }
 
 /**
  * Connects this process's provider events to every running trace session; returns a close that flushes
- * for at most FLUSH_MS. Never keeps the process alive, never blocks it.
+ * them (flush()). Never keeps the process alive, never blocks it for longer than FLUSH_STALL_MS.
  */
 export function relayToTraceSessions(events: EventBus, log?: Logger): () => Promise<void> {
   const relays: Relay[] = traceSockets().map((socketPath) => {
     const socket = net.createConnection(socketPath);
-    const relay = { socket, dropped: 0 };
+    const relay: Relay = { socket, dropped: 0, abandoned: false };
     socket.unref();
     socket.on('error', () => socket.destroy());
     return relay;
@@ -118,25 +129,64 @@ export function relayToTraceSessions(events: EventBus, log?: Logger): () => Prom
   });
   return async () => {
     off();
-    const flushed = Promise.all(
-      relays.map((relay) =>
-        relay.socket.destroyed
-          ? undefined
-          : new Promise<void>((resolve) => {
-              relay.socket.once('close', () => resolve());
-              relay.socket.end();
-            }),
-      ),
-    );
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([flushed, new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_MS)))]);
-    clearTimeout(timer);
+    await Promise.all(relays.map(flush));
     for (const relay of relays) {
-      if (!relay.socket.destroyed || relay.socket.writableLength > 0) relay.socket.destroy();
       if (relay.dropped > 0)
         log?.debug(`trace: ${relay.dropped} event(s) dropped: a trace session did not keep up`);
+      if (relay.abandoned)
+        log?.debug('trace: a trace session stopped reading; the events still queued for it were dropped');
     }
   };
+}
+
+/** Resolves after the event loop has polled for I/O once more (setImmediate runs after the poll phase). */
+const afterPendingIo = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Ends one relay once its queued lines are in the kernel's buffer ('finish'): the listener reads them
+ * whenever it runs, even after this process is gone, so there is nothing to wait for from it. Gives up
+ * (dropping what is still queued) after FLUSH_STALL_MS without progress.
+ */
+async function flush(relay: Relay): Promise<void> {
+  const { socket } = relay;
+  if (socket.destroyed) return;
+  let done = false;
+  let wake: () => void = () => {};
+  const settle = () => {
+    done = true;
+    wake();
+  };
+  socket.once('finish', settle);
+  socket.once('close', settle);
+  socket.end();
+  const began = performance.now();
+  let queued = socket.writableLength;
+  let progressAt = began;
+  while (!done) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, FLUSH_STEP_MS);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    if (done) break;
+    // Lets the I/O that became ready meanwhile run first: a late timer is this process's delay, not the listener's.
+    await afterPendingIo();
+    if (done) break;
+    const now = performance.now();
+    if (socket.connecting) {
+      if (now - began > CONNECT_LIMIT_MS) break;
+      progressAt = now;
+    } else if (socket.writableLength < queued) {
+      queued = socket.writableLength;
+      progressAt = now;
+    } else if (now - progressAt >= FLUSH_STALL_MS) {
+      break;
+    }
+  }
+  relay.abandoned = !done && socket.writableLength > 0;
+  socket.destroy();
 }
 
 export interface TraceListener {
@@ -198,6 +248,10 @@ export async function listenForTraceEvents(
   return {
     socketPath,
     close: async () => {
+      // A writer that exited may be in the backlog, not yet accepted (its exit can reach this process
+      // first): one full turn of the event loop (a timer, then the I/O poll) accepts what the kernel queued.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      await afterPendingIo();
       // Writers that just exited may still have lines in flight: let open connections end first.
       for (let waited = 0; connections.size > 0 && waited < 500; waited += 10) {
         await new Promise((resolve) => setTimeout(resolve, 10));

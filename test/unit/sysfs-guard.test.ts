@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { invalidateRegion } from '../../src/backends/sysfs/commit.js';
+import { SysRoot } from '../../src/backends/sysfs/fs.js';
+import { commitWithoutProvider, requireProvider } from '../../src/backends/sysfs/guard.js';
+import { probeSysfs } from '../../src/backends/sysfs/probe.js';
+import type { ProbeReport } from '../../src/backends/types.js';
+import { silentLogger } from '../../src/core/log.js';
+import { copyFixture, FIXTURES } from './helpers/sysfs-fixture.js';
+
+// What a region commit does without a provider depends on the kernel: the no-provider refusal says what
+// this one would do, from the probe's evidence (trees captured from the real kernels, and one built tree).
+const probeOf = (tree: string) => probeSysfs(new SysRoot(path.join(FIXTURES, tree)), silentLogger, {});
+
+const bare = (release: string): ProbeReport => ({
+  backend: 'sysfs',
+  supported: false,
+  verdict: 'unsupported',
+  smccc: { version: null, conduit: null },
+  functions: { clean_inv_memregion: null, attributes: null },
+  attributes: null,
+  provider: { registered: false },
+  reasons: ['no provider'],
+  kernel: { release, arch: 'x86_64' },
+});
+
+describe('the no-provider refusal says what this kernel would do with the commit', () => {
+  test('Linux 7.2 (captured x86 guest): ENXIO, the WARN and the taint', async () => {
+    const text = commitWithoutProvider(await probeOf('kernels/x86-guest-region-configured'));
+    assert.match(
+      text,
+      /fails the region commit with ENXIO and WARNs "Failed to synchronize CPU cache state"/,
+    );
+  });
+
+  test('Linux 6.1 (captured): no cpu_cache_invalidate_memregion, so the commit goes through and invalidates nothing', async () => {
+    const text = commitWithoutProvider(await probeOf('kernels/x86-6.1-region-configured'));
+    assert.match(
+      text,
+      /no cpu_cache_invalidate_memregion \(Linux before 6\.2\): the commit goes through and invalidates nothing/,
+    );
+    assert.doesNotMatch(text, /ENXIO/);
+  });
+
+  test('CONFIG_CXL_REGION_INVALIDATION_TEST: the kernel skips the invalidation and commits', async () => {
+    const text = commitWithoutProvider(await probeOf('machines/arm64-test-bypass'));
+    assert.match(
+      text,
+      /CONFIG_CXL_REGION_INVALIDATION_TEST: the commit goes through and the kernel skips the invalidation/,
+    );
+  });
+
+  test('without kallsyms or config evidence, the release decides (before 6.2: no invalidation function)', () => {
+    assert.match(commitWithoutProvider(bare('6.1.0-50-amd64')), /invalidates nothing/);
+    assert.match(commitWithoutProvider(bare('5.15.0')), /invalidates nothing/);
+    assert.match(commitWithoutProvider(bare('6.2.0')), /ENXIO/);
+    assert.match(commitWithoutProvider(bare('7.2.13+deb14-amd64')), /ENXIO/);
+  });
+
+  test('an explicit reason (erase) is kept, with --force as a warning', async () => {
+    const warning = await requireProvider(
+      async () => bare('6.1.0'),
+      true,
+      silentLogger,
+      'sanitize mem0',
+      'why',
+    );
+    assert.match(warning ?? '', /--force: writing although the probe verdict is "unsupported"; why$/);
+  });
+
+  test('invalidate --region on the captured 6.1 tree: refused (69), naming what 6.1 would do, nothing written', async () => {
+    const fixture = copyFixture('kernels/x86-6.1-region-configured');
+    try {
+      const sys = new SysRoot(fixture.root);
+      const deps = {
+        sys,
+        log: silentLogger,
+        probe: () => probeSysfs(sys, silentLogger, {}),
+        trace: false as const,
+      };
+      const options = {
+        dryRun: false,
+        cycle: false,
+        force: false,
+        confirm: async () => true,
+        signal: new AbortController().signal,
+      };
+      await assert.rejects(
+        invalidateRegion('region0', options, deps),
+        (e: { exitCode: number; message: string }) => {
+          assert.equal(e.exitCode, 69);
+          assert.match(
+            e.message,
+            /^refusing to write region0\/commit: .*goes through and invalidates nothing \(use --force/,
+          );
+          return true;
+        },
+      );
+      assert.equal(await sys.value('sys/bus/cxl/devices/region0/commit'), '0');
+    } finally {
+      fixture.cleanup();
+    }
+  });
+});
