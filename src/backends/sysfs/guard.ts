@@ -13,7 +13,7 @@ export type ProbeFn = () => Promise<SysfsProbeReport>;
  * - Before 6.2 there is no cpu_cache_invalidate_memregion at all (no symbol in kallsyms, no
  *   CONFIG_ARCH_HAS_CPU_CACHE_INVALIDATE_MEMREGION line): the commit succeeds and invalidates nothing.
  */
-export function commitWithoutProvider(report: ProbeReport): string {
+export function commitWithoutProvider(report: SysfsProbeReport): string {
   const evidence = report.evidence ?? [];
   const config = evidence.find((e) => e.found && /(^|\/)config[-.]|config\.gz$/.test(e.source))?.detail ?? '';
   const kallsyms = evidence.find((e) => e.found && e.source.endsWith('/kallsyms'))?.detail;
@@ -31,9 +31,9 @@ export function commitWithoutProvider(report: ProbeReport): string {
 }
 
 /** Whether the probed kernel's release (`kernel.release`, e.g. 6.1.0-50-amd64) is older than major.minor. */
-function releaseBefore(report: ProbeReport, major: number, minor: number): boolean {
-  const release = (report['kernel'] as { release?: unknown } | undefined)?.release;
-  const match = typeof release === 'string' ? /^(\d+)\.(\d+)/.exec(release) : null;
+function releaseBefore(report: SysfsProbeReport, major: number, minor: number): boolean {
+  const release = report.kernel.release;
+  const match = release === null ? null : /^(\d+)\.(\d+)/.exec(release);
   if (!match) return false;
   const [have, sub] = [Number(match[1]), Number(match[2])];
   return have < major || (have === major && sub < minor);
