@@ -42,7 +42,8 @@ export interface Context {
   quiet: boolean;
   verbose: boolean;
   signal: AbortSignal;
-  createBackend(options?: { virtualTime?: boolean }): Promise<Backend>;
+  /** `provider` overrides the global --provider (stress --compare runs each variant). */
+  createBackend(options?: { virtualTime?: boolean; provider?: ProviderVariant }): Promise<Backend>;
 }
 
 export async function createContext(options: GlobalOptions, signal: AbortSignal): Promise<Context> {
@@ -84,13 +85,13 @@ export async function createContext(options: GlobalOptions, signal: AbortSignal)
     quiet,
     verbose,
     signal,
-    createBackend: async ({ virtualTime = false } = {}) =>
+    createBackend: async ({ virtualTime = false, provider = context.provider } = {}) =>
       createBackend({
         backend: context.backendName,
         profile: context.profile,
         root: context.backendName === 'sysfs' ? await requireRoot(context.root) : context.root,
         seed: context.seed,
-        provider: context.provider,
+        provider,
         virtualTime,
         log,
       }),
