@@ -211,7 +211,7 @@ async function stress(context: Context, flags: StressFlags, providerGiven: boole
         {
           json: report,
           human: () => {
-            const histogram = renderLatencyHistogram(latency.distribution(), 'requests');
+            const histogram = renderLatencyHistogram(latency.distribution(), 'request');
             return histogram ? `${renderStress(report)}\n\n${histogram}` : renderStress(report);
           },
           prometheus: async () => (await import('../render/prometheus.js')).stressPrometheus(report),

@@ -57,7 +57,7 @@ async function trace(
         json: report,
         human: () => {
           const summary = renderTraceSummary(report);
-          const histogram = latency ? renderLatencyHistogram(latency.distribution(), 'invalidations') : '';
+          const histogram = latency ? renderLatencyHistogram(latency.distribution(), 'invalidation') : '';
           return histogram ? `${summary}\n\n${histogram}` : summary;
         },
       },

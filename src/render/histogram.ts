@@ -22,6 +22,7 @@ const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
  */
 export function renderLatencyHistogram(
   distribution: LatencyDistribution,
+  /** What was timed, singular: `request`, `invalidation`. */
   what: string,
   paint: ChalkInstance = styleChalk,
 ): string {
@@ -33,7 +34,9 @@ export function renderLatencyHistogram(
     total,
   );
   const peak = Math.max(...buckets.map((b) => b.count));
-  const lines = [paint.bold(`latency histogram (log-scaled buckets), ${total} ${what}`)];
+  const lines = [
+    paint.bold(`latency histogram (log-scaled buckets), ${total} ${what}${total === 1 ? '' : 's'}`),
+  ];
   buckets.forEach((bucket, row) => {
     const label = `< ${formatNs(bucket.to_ns)}`.padStart(LABEL_WIDTH);
     const cells = (bucket.count / peak) * BAR_WIDTH;

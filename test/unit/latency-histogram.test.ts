@@ -94,7 +94,7 @@ const FIXED: LatencyDistribution = {
 
 describe('renderLatencyHistogram', () => {
   test('colour off: plain ASCII, one row per bucket, percentiles on the rows they fall in', () => {
-    const text = renderLatencyHistogram(FIXED, 'requests', plain);
+    const text = renderLatencyHistogram(FIXED, 'request', plain);
     assert.equal(
       text,
       [
@@ -113,7 +113,7 @@ describe('renderLatencyHistogram', () => {
   });
 
   test('colour on: block bars with eighths, coloured, same numbers and marks', () => {
-    const text = renderLatencyHistogram(FIXED, 'requests', colour);
+    const text = renderLatencyHistogram(FIXED, 'request', colour);
     assert.match(text, ANSI);
     const lines = text.replace(ANSI, '').split('\n');
     assert.equal(lines[3], ' < 150 µs ████████████████████████████████████       600  60.0%  p50');
@@ -134,7 +134,7 @@ describe('renderLatencyHistogram', () => {
       [50, 999_999_999],
     ]).distribution();
     for (const paint of [plain, colour]) {
-      for (const line of renderLatencyHistogram(wide, 'invalidations', paint).split('\n')) {
+      for (const line of renderLatencyHistogram(wide, 'invalidation', paint).split('\n')) {
         assert.ok(line.replace(ANSI, '').length <= 80, `too wide: ${JSON.stringify(line)}`);
       }
     }
@@ -146,7 +146,7 @@ describe('renderLatencyHistogram', () => {
         [10, 19_991],
         [1, 9],
       ]).distribution(),
-      'requests',
+      'request',
       plain,
     );
     assert.match(text, />99\.9%/);
@@ -154,9 +154,13 @@ describe('renderLatencyHistogram', () => {
   });
 
   test('one bucket holds every mark; nothing recorded renders nothing', () => {
-    const text = renderLatencyHistogram(recorded([[5, 10]]).distribution(), 'requests', plain);
+    const text = renderLatencyHistogram(recorded([[5, 10]]).distribution(), 'request', plain);
     assert.match(text, /100\.0% {2}p50 p99 p99\.9$/);
-    assert.equal(renderLatencyHistogram({ total: 0, buckets: [] }, 'requests', plain), '');
+    assert.match(
+      renderLatencyHistogram(recorded([[5, 1]]).distribution(), 'request', plain),
+      /, 1 request\n/,
+    );
+    assert.equal(renderLatencyHistogram({ total: 0, buckets: [] }, 'request', plain), '');
   });
 
   test('bounds are printed in the unit that keeps them short', () => {
