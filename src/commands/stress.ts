@@ -102,6 +102,8 @@ async function plan(context: Context, flags: StressFlags, providerGiven: boolean
   }
   if (intervalMs !== undefined && intervalMs < MIN_INTERVAL_MS)
     throw usageError(`--interval ${quote(flags.interval!)} is below the floor of 1us`);
+  if (hdrLog !== undefined && intervalMs !== undefined && intervalMs < 1)
+    throw usageError('--hdr-log needs an --interval of 1ms or more (the log keeps time to the millisecond)');
   if (flags.compare) checkCompare(context, flags, providerGiven, intervalMs);
   const lines = intervalMs !== undefined && context.format === 'json' && !flags.compare;
   if (context.output && lines) throw usageError('--interval prints to stdout; it does not go with --output');

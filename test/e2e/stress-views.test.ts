@@ -196,6 +196,11 @@ describe('stress --hdr-log', () => {
     assertRefused(await emu(['--output', same, ...SIM, '--ops', '10', '--hdr-log', same]), 64, /same file/);
     assertRefused(await emu([...SIM, '--ops', '10', '--hdr-log', '/dev/stdout']), 64, /stdout/);
     assertRefused(await emu([...SIM, '--ops', '10', '--hdr-log', '']), 64, /--hdr-log/);
+    assertRefused(
+      await emu([...SIM, '--ops', '10', '--hdr-log', path.join(dir, 'fine.hlog'), '--interval', '500us']),
+      64,
+      /millisecond/,
+    );
     assert.deepEqual(readdirSync(dir), ['folder'], 'nothing written');
     assertRefused(
       await emu([...SIM, '--ops', '10', '--interval', '1s']),
