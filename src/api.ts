@@ -8,8 +8,11 @@ import type {
   Backend,
   BackendOptions,
   Confirm,
+  EraseMethod,
   InvalidateReport,
   ProbeReport,
+  RegionEraseOptions,
+  RegionEraseReport,
   StressTarget,
 } from './backends/types.js';
 import { usageError } from './core/errors.js';
@@ -113,6 +116,47 @@ export async function invalidate(backend: Backend, request: InvalidateRequest): 
   const size = toU64(request.size, 'size');
   validateRange(start, size);
   return backend.invalidateRange(start, size, { dryRun: request.dryRun === true });
+}
+
+export interface EraseRegionRequest {
+  /** The CXL region (regionN) whose memdevs are erased. */
+  region: string;
+  /** Default sanitize. */
+  method?: EraseMethod;
+  /** Commit the region again once every memdev is erased (the commit invalidates CPU caches). */
+  recommit?: boolean;
+  /** Give up waiting after this long (default 30 minutes); the kernel's operation keeps running. */
+  timeoutMs?: number;
+  /** Erase even when no cache invalidation provider was found. */
+  force?: boolean;
+  /** Asked once, naming every device; the default refuses. */
+  confirm?: Confirm;
+  signal?: AbortSignal;
+  onProgress?: RegionEraseOptions['onProgress'];
+}
+
+const ERASE_METHODS: readonly EraseMethod[] = ['sanitize', 'secure-erase'];
+
+/**
+ * The secure-erase flow of a whole region (`erase --region`): decommit, erase every memdev at once, wait
+ * for all, and with `recommit` commit again. A failed device is a report with `ok: false`; refusals before
+ * anything is written, a timeout and an interruption throw a MemregionError (`partial`: the report so far).
+ */
+export function eraseRegion(backend: Backend, request: EraseRegionRequest): Promise<RegionEraseReport> {
+  const method = request.method ?? 'sanitize';
+  if (!ERASE_METHODS.includes(method))
+    throw usageError(`unknown method ${quote(String(method))} (${ERASE_METHODS.join(', ')})`);
+  const timeoutMs = request.timeoutMs ?? 30 * 60_000;
+  if (!(timeoutMs > 0)) throw usageError('the timeout must be more than 0');
+  return backend.eraseRegion(request.region, {
+    method,
+    recommit: request.recommit === true,
+    timeoutMs,
+    force: request.force === true,
+    confirm: request.confirm ?? (async () => false),
+    signal: request.signal ?? new AbortController().signal,
+    onProgress: request.onProgress,
+  });
 }
 
 export interface StressOptions {

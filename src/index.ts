@@ -5,6 +5,8 @@
 export {
   type CreateBackendOptions,
   createBackend,
+  type EraseRegionRequest,
+  eraseRegion,
   type InvalidateRequest,
   invalidate,
   probe,
@@ -24,6 +26,7 @@ export {
   PROVIDER_VARIANTS,
   type ProbeReport,
   type ProviderVariant,
+  type RegionEraseReport,
   type Verdict,
 } from './backends/types.js';
 export { ExitCode, MemregionError } from './core/errors.js';

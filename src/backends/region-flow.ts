@@ -1,11 +1,95 @@
 /**
- * The region-flow policy both backends follow for `invalidate --region` and `stress --region`: what is
- * refused and with which exit code, the confirmation questions, and how a commit whose invalidation
- * failed is reported. Linux 7.x commits the region whatever cpu_cache_invalidate_memregion() returned
- * (drivers/cxl/core/region.c cxl_region_invalidate_memregion()), so the report must say it.
+ * The region-flow policy both backends follow for `invalidate --region`, `stress --region` and
+ * `erase --region`: the order of the refusals and their exit codes, the confirmation questions, the plan
+ * of writes, and the report of what the writes did. Each backend supplies only its primitives
+ * (RegionPrimitives): read the region, who uses it, whether a provider exists, and the commit writes with
+ * whatever it could observe of the kernel's invalidation. Linux 7.x commits the region whatever
+ * cpu_cache_invalidate_memregion() returned (drivers/cxl/core/region.c cxl_region_invalidate_memregion()),
+ * so the report says so.
  */
-import { ExitCode, MemregionError } from '../core/errors.js';
-import { type Errno, errnoOfReturn } from './errno.js';
+import { dataError, ExitCode, exitCodeForErrno, MemregionError } from '../core/errors.js';
+import { formatHex } from '../core/units.js';
+import { type Errno, errnoOfReturn, isErrno } from './errno.js';
+import type { CommitStep, Confirm } from './types.js';
+
+/** A region as the policy needs it; a backend may carry more (its own handle) in a subtype. */
+export interface FlowRegion {
+  name: string;
+  start: bigint | null;
+  size: bigint | null;
+  committed: boolean;
+  /** The memdevs behind its interleave positions, with their serials (the names that survive a reboot). */
+  memdevs: Array<{ name: string; serial: string | null }>;
+  /** For the question: mode, range, devices. */
+  description: string;
+}
+
+/** Whether a cache invalidation provider exists, as the backend can tell. */
+export type ProviderCheck =
+  | { available: true }
+  | {
+      available: false;
+      /** Why not, e.g. `the probe verdict is "unknown" (…)`. */
+      why: string;
+      /** The backend could not tell for want of privileges (exit 77, as for `probe`). */
+      needsPrivileges: boolean;
+    };
+
+/** What a backend saw of the kernel's cpu_cache_invalidate_memregion() calls during a flow's writes. */
+export type InvalidationSeen =
+  | { kind: 'observed'; calls: number; errno: Errno | null }
+  | { kind: 'unknown'; reason: string }
+  /** The kernel has no cpu_cache_invalidate_memregion at all (Linux 6.1): nothing was invalidated. */
+  | { kind: 'absent' };
+
+/** The writes of one flow: `commit` ← 0, `commit` ← 1, then binding a driver, each optional. */
+export interface CommitPlan {
+  decommit: boolean;
+  commit: boolean;
+  bind: string | null;
+}
+
+export interface CommitOutcome {
+  steps: CommitStep[];
+  invalidation: InvalidationSeen;
+}
+
+export interface RegionPrimitives<R extends FlowRegion, O extends CommitOutcome = CommitOutcome> {
+  /** The region, or a refusal (a bad name or an unknown region is exit 65). */
+  loadRegion(name: string): Promise<R>;
+  /** What keeps it from being decommitted (bound DAX devices, online memory...), one phrase each. */
+  regionUsers(region: R): Promise<string[]>;
+  /** Why a region that is not committed cannot be (null: it can). */
+  notCommittable(region: R): string | null;
+  provider(): Promise<ProviderCheck>;
+  /** The driver to bind after the commit (null: none). */
+  bindAfter(region: R, cycle: boolean): string | null;
+  /** The writes, stopping at the first that fails; `observe`: watch the invalidation during them. */
+  write(region: R, plan: CommitPlan, observe: boolean): Promise<O>;
+  /** `commit` as it reads after the writes (null: unreadable). */
+  committedNow(region: R): Promise<boolean | null>;
+  /** Where a `--force` warning is also said at once (the sysfs backend's log). */
+  warn?(line: string): void;
+}
+
+/** The fields every region commit report carries, on both backends. */
+export interface RegionCommitFields {
+  region: string;
+  start: string;
+  size: string;
+  action: 'commit' | 'cycle';
+  plan: string[];
+  dry_run: boolean;
+  ok: boolean;
+  errno: Errno | null;
+  /** The kernel's invalidation failed and the kernel ignored it: the region committed, `ok` is false. */
+  invalidation_errno: Errno | null;
+  /** Whether the kernel invalidated (null: cannot tell). */
+  invalidated: boolean | null;
+  status: 'committed' | 'configured' | 'decommitted' | 'unknown' | null;
+  steps: CommitStep[];
+  warnings: string[];
+}
 
 export const alreadyCommitted = (name: string): MemregionError =>
   new MemregionError(
@@ -13,16 +97,60 @@ export const alreadyCommitted = (name: string): MemregionError =>
     ExitCode.USAGE,
   );
 
+export const inUse = (name: string, users: string[], action = 'decommit'): MemregionError =>
+  new MemregionError(
+    `refusing to ${action} ${name}: it is in use (${users.join('; ')}); stop using it first`,
+    ExitCode.TEMP_FAIL,
+  );
+
 export const commitQuestion = (name: string, cycle: boolean, what: string): string =>
   cycle
     ? `Decommit and recommit ${name} (${what})? The kernel invalidates CPU caches for its range.`
     : `Commit ${name} (${what})? The kernel invalidates CPU caches for its range and the region starts decoding.`;
+
+export const stressQuestion = (name: string): string =>
+  `Decommit and recommit ${name} repeatedly? Nothing may use it while the stress runs.`;
 
 export const ignoredInvalidationWarning = (name: string, errno: string): string =>
   `the kernel ignored the failed cache invalidation of ${name} (${errno}) and committed it: stale cache lines may remain for its range`;
 
 export const unknownInvalidationWarning = (name: string, reason: string): string =>
   `the outcome of ${name}'s cache invalidation cannot be known (${reason}): the kernel commits the region even when it fails`;
+
+/** The error line of a commit whose invalidation the kernel ignored: the user's intent failed. */
+export const ignoredInvalidationError = (name: string, errno: string): string =>
+  `${name} is committed, but the kernel ignored its failed cache invalidation (${errno}): stale cache lines may remain`;
+
+export const PROVIDER_CONSEQUENCE =
+  'without a cache invalidation provider the kernel fails the region commit with ENXIO and WARNs ' +
+  '"Failed to synchronize CPU cache state", which taints it';
+
+/**
+ * The provider rule: refuse (69, or 77 when privileges were missing) unless `force`, which returns the
+ * warning to report. Checked before any confirmation, so a script without a provider learns that first.
+ */
+export async function requireProviderOf(
+  check: ProviderCheck,
+  force: boolean | null,
+  what: string,
+  consequence = PROVIDER_CONSEQUENCE,
+): Promise<string | null> {
+  if (check.available) return null;
+  if (!force) {
+    // null: the command has no --force.
+    const hint = force === null ? '' : ' (use --force to write anyway)';
+    throw new MemregionError(
+      `refusing to ${what}: ${check.why}; ${consequence}${hint}`,
+      check.needsPrivileges ? ExitCode.NO_PERM : ExitCode.UNAVAILABLE,
+    );
+  }
+  return `--force: writing although ${check.why}; ${consequence}`;
+}
+
+/** Asks; a refusal ends the action before any write (exit 64). */
+export async function requireConfirmation(confirm: Confirm, question: string): Promise<void> {
+  if (!(await confirm(question))) throw new MemregionError('cancelled', ExitCode.USAGE);
+}
 
 /**
  * The first failure among the return values of cpu_cache_invalidate_memregion() a flow's writes made
@@ -39,3 +167,245 @@ export function firstInvalidationError(
   }
   return null;
 }
+
+const ERRNOS: readonly Errno[] = ['EINVAL', 'EOPNOTSUPP', 'EAGAIN', 'EBUSY', 'EIO', 'ENODEV', 'ENXIO'];
+/** A failed write's error code as one of the errnos a region flow reports. */
+export const toErrno = (code: string): Errno =>
+  (ERRNOS as readonly string[]).includes(code) ? (code as Errno) : isErrno(code) ? code : 'EIO';
+
+/** One line saying what a failed write means, with the exit code that goes with it. */
+export function commitFailure(
+  region: string,
+  step: CommitStep,
+  steps: CommitStep[],
+  partial?: object,
+): MemregionError {
+  const code = step.error ?? 'EIO';
+  const leftDecommitted =
+    steps[0]?.value === '0' && steps[0].ok && step.value === '1' && step.file.endsWith('/commit')
+      ? `; ${region} is left decommitted (commit reads 0)`
+      : '';
+  const target = `${step.file.split('/').slice(-2).join('/')} <- ${step.value}`;
+  const options = partial ? { partial: partial as Record<string, unknown> } : undefined;
+  switch (code) {
+    case 'ENXIO':
+      return new MemregionError(
+        `the kernel refused ${target} (ENXIO): no CPU cache invalidation provider, or the region is not ready; the kernel log says which ("Failed to synchronize CPU cache state")${leftDecommitted}`,
+        ExitCode.UNAVAILABLE,
+        options,
+      );
+    case 'EBUSY':
+      return new MemregionError(
+        `the kernel refused ${target} (EBUSY): busy, try again${leftDecommitted}`,
+        ExitCode.TEMP_FAIL,
+        options,
+      );
+    case 'EACCES':
+    case 'EPERM':
+      return new MemregionError(
+        `cannot write ${target} (${code}): this needs root`,
+        ExitCode.NO_PERM,
+        options,
+      );
+    case 'EINVAL':
+      return new MemregionError(
+        `the kernel rejected ${target} (EINVAL)${leftDecommitted}`,
+        ExitCode.DATA_ERR,
+        options,
+      );
+    default:
+      return new MemregionError(
+        `writing ${target} failed (${code})${leftDecommitted}`,
+        ExitCode.IO_ERR,
+        options,
+      );
+  }
+}
+
+/** The writes a plan makes, as the report lists them. */
+export const planText = (plan: CommitPlan): string[] => [
+  ...(plan.decommit ? ['commit <- 0'] : []),
+  ...(plan.commit ? ['commit <- 1'] : []),
+  ...(plan.bind ? [`bind ${plan.bind}`] : []),
+];
+
+export interface CommitRequest {
+  dryRun: boolean;
+  cycle: boolean;
+  force: boolean;
+  confirm: Confirm;
+}
+
+export interface CommitFlowResult<R extends FlowRegion, O extends CommitOutcome> {
+  region: R;
+  fields: RegionCommitFields;
+  /** null on a dry run. */
+  outcome: O | null;
+}
+
+/**
+ * The preflight of a commit or a cycle, in this order: the region (65), already committed without
+ * `--cycle` (64), in use (75), not configured (65), no provider (69/77, unless `--force`).
+ */
+async function preflightCommit<R extends FlowRegion, O extends CommitOutcome>(
+  p: RegionPrimitives<R, O>,
+  name: string,
+  request: CommitRequest,
+): Promise<{ region: R; cycle: boolean; warnings: string[] }> {
+  const region = await p.loadRegion(name);
+  const cycle = region.committed;
+  if (cycle) {
+    if (!request.cycle) throw alreadyCommitted(name);
+    const users = await p.regionUsers(region);
+    if (users.length > 0) throw inUse(name, users);
+  } else {
+    const problem = p.notCommittable(region);
+    if (problem) throw dataError(problem);
+  }
+  const forced = await requireProviderOf(await p.provider(), request.force, `write ${name}/commit`);
+  if (forced) p.warn?.(forced);
+  return { region, cycle, warnings: forced ? [forced] : [] };
+}
+
+/**
+ * `invalidate --region`: preflight → plan → (dry run: stop) → confirm → writes → report. A failed
+ * `commit` write is an error whose `partial` is the report (`finish` builds the backend's document).
+ */
+export async function runCommitFlow<R extends FlowRegion, O extends CommitOutcome, Report extends object>(
+  p: RegionPrimitives<R, O>,
+  name: string,
+  request: CommitRequest,
+  finish: (result: CommitFlowResult<R, O>) => Report | Promise<Report>,
+): Promise<Report> {
+  const { region, cycle, warnings } = await preflightCommit(p, name, request);
+  const plan: CommitPlan = { decommit: cycle, commit: true, bind: p.bindAfter(region, cycle) };
+  const base = commitBaseFields(region, plan, request.dryRun, warnings);
+  if (request.dryRun) return finish({ region, fields: base, outcome: null });
+  await requireConfirmation(request.confirm, commitQuestion(name, cycle, region.description));
+  const outcome = await p.write(region, plan, true);
+  const fields = await commitFields(p, region, base, plan, outcome);
+  const report = await finish({ region, fields, outcome });
+  const failed = outcome.steps.find((s) => !s.ok);
+  if (failed?.file.endsWith('/commit')) throw commitFailure(name, failed, outcome.steps, report);
+  return report;
+}
+
+/** A commit report's fields before its writes (a dry run's report). */
+export function commitBaseFields(
+  region: FlowRegion,
+  plan: CommitPlan,
+  dryRun: boolean,
+  warnings: string[],
+): RegionCommitFields {
+  return {
+    region: region.name,
+    start: region.start === null ? 'unknown' : formatHex(region.start),
+    size: region.size === null ? 'unknown' : region.size.toString(),
+    action: plan.decommit ? 'cycle' : 'commit',
+    plan: planText(plan),
+    dry_run: dryRun,
+    ok: true,
+    errno: null,
+    invalidation_errno: null,
+    invalidated: null,
+    status: null,
+    steps: [],
+    warnings,
+  };
+}
+
+/** What the writes did, as the report says it: status, the invalidation's outcome, warnings. */
+export async function commitFields<R extends FlowRegion, O extends CommitOutcome>(
+  p: RegionPrimitives<R, O>,
+  region: R,
+  base: RegionCommitFields,
+  plan: CommitPlan,
+  outcome: CommitOutcome,
+): Promise<RegionCommitFields> {
+  const name = region.name;
+  const warnings = [...base.warnings];
+  const failed = outcome.steps.find((s) => !s.ok);
+  if (failed && !failed.file.endsWith('/commit'))
+    warnings.push(
+      `${name} is committed but binding ${plan.bind} failed (${failed.error}): bind it again with cxl enable-region ${name}`,
+    );
+  const committed = await p.committedNow(region);
+  const seen = outcome.invalidation;
+  const commitFailed = failed?.file.endsWith('/commit') === true;
+  // The kernel commits whatever its invalidation returned: only the return probe can tell.
+  const invalidationErrno = seen.kind === 'observed' ? seen.errno : null;
+  if (!commitFailed) {
+    if (seen.kind === 'absent')
+      warnings.push(
+        `${name} is committed, but this kernel has no cpu_cache_invalidate_memregion: nothing was invalidated`,
+      );
+    else if (seen.kind === 'unknown') warnings.push(unknownInvalidationWarning(name, seen.reason));
+    else if (seen.calls === 0)
+      warnings.push(
+        `${name} is committed, but the kernel made no cpu_cache_invalidate_memregion call (traced)`,
+      );
+    else if (invalidationErrno && committed)
+      warnings.push(ignoredInvalidationWarning(name, invalidationErrno));
+  }
+  const errno: Errno | null = commitFailed
+    ? toErrno(failed?.error ?? 'EIO')
+    : seen.kind === 'absent'
+      ? 'EOPNOTSUPP'
+      : invalidationErrno;
+  return {
+    ...base,
+    ok: errno === null,
+    errno,
+    invalidation_errno: invalidationErrno,
+    invalidated: seen.kind === 'observed' ? seen.calls > 0 : seen.kind === 'absent' ? false : null,
+    status: statusOf(committed, plan.decommit && outcome.steps[0]?.ok === true),
+    steps: outcome.steps,
+    warnings,
+  };
+}
+
+/** How a question names a region: mode, range, size, devices. */
+export function describeRegionFor(
+  mode: string | null,
+  start: bigint | null,
+  size: bigint | null,
+  memdevs: string[],
+): string {
+  const parts = [mode ?? 'mode unknown'];
+  if (start !== null) parts.push(`at ${formatHex(start)}`);
+  if (size !== null) parts.push(`${size} bytes`);
+  if (memdevs.length > 0) parts.push(`on ${memdevs.join(', ')}`);
+  return parts.join(', ');
+}
+
+const statusOf = (committed: boolean | null, decommitted: boolean): RegionCommitFields['status'] =>
+  committed === null ? 'unknown' : committed ? 'committed' : decommitted ? 'decommitted' : 'configured';
+
+/**
+ * `stress --region`: a committed (65), unused (75) region, a provider (69, no --force), one
+ * confirmation (64) for the whole run.
+ */
+export async function preflightStress<R extends FlowRegion, O extends CommitOutcome>(
+  p: RegionPrimitives<R, O>,
+  name: string,
+  confirm: Confirm,
+): Promise<R> {
+  const region = await p.loadRegion(name);
+  if (!region.committed) throw dataError(`${name} is not committed: stress cycles a committed region`);
+  const users = await p.regionUsers(region);
+  if (users.length > 0) throw inUse(name, users);
+  await requireProviderOf(await p.provider(), null, `cycle ${name}`);
+  await requireConfirmation(confirm, stressQuestion(name));
+  return region;
+}
+
+/** The errno a stress cycle counts: a failed write's, else the invalidation the kernel ignored. */
+export function cycleErrno(outcome: CommitOutcome): Errno | null {
+  const failed = outcome.steps.find((s) => !s.ok);
+  if (failed) return toErrno(failed.error ?? 'EIO');
+  return outcome.invalidation.kind === 'observed' ? outcome.invalidation.errno : null;
+}
+
+/** The exit code of a region commit report: its errno's (the ignored invalidation's included). */
+export const commitExitCode = (fields: Pick<RegionCommitFields, 'errno'>): number =>
+  exitCodeForErrno(fields.errno);

@@ -207,6 +207,7 @@ export interface Backend {
   regions(): Promise<RegionsReport>;
   invalidateRegion(name: string, options: RegionInvalidateOptions): Promise<InvalidateReport>;
   erase(memdev: string, options: EraseOptions): Promise<EraseReport>;
+  eraseRegion(name: string, options: RegionEraseOptions): Promise<RegionEraseReport>;
   trace(options: TraceOptions): Promise<TraceReport>;
   stressTarget(options: StressTargetOptions): Promise<StressTarget>;
   close(): Promise<void>;
@@ -277,4 +278,67 @@ export interface EmulatedTraceReport extends TraceReport {
   profile: string;
   events_dropped: number;
   interrupted: boolean;
+}
+
+/** `erase --region`: the whole secure-erase flow of a region (every memdev behind it). */
+export interface RegionEraseOptions {
+  method: EraseMethod;
+  /** Commit the region again after every memdev was erased (the commit invalidates CPU caches). */
+  recommit: boolean;
+  timeoutMs: number;
+  force: boolean;
+  confirm: Confirm;
+  signal: AbortSignal;
+  /** Called while waiting, with each memdev's state. */
+  onProgress?: (states: Record<string, string>, elapsedMs: number) => void;
+}
+
+/** One memdev of an `erase --region`. */
+export interface MemdevEraseResult {
+  memdev: string;
+  serial: string | null;
+  ok: boolean;
+  /** `security/state` when the wait for it ended. */
+  state: string;
+  /** Why it failed: the errno of the refused write, `timeout`, `interrupted` or `state unknown`; null when ok. */
+  error: string | null;
+  elapsed_ms: number;
+}
+
+/** The recommit of an `erase --region`, with the invalidation's outcome as `invalidate --region` reports it. */
+export interface RegionRecommitReport {
+  plan: string[];
+  steps: CommitStep[];
+  ok: boolean;
+  errno: Errno | null;
+  /** The kernel's invalidation failed and the kernel ignored it: the region committed, `ok` is false. */
+  invalidation_errno: Errno | null;
+  /** Whether the kernel invalidated (null: cannot tell). */
+  invalidated: boolean | null;
+}
+
+export interface RegionEraseReport {
+  backend: BackendName;
+  profile?: string;
+  region: string;
+  method: EraseMethod;
+  recommit: boolean;
+  ok: boolean;
+  /** The first failure as an errno name (a memdev's refused write, the recommit's), null otherwise. */
+  errno: Errno | null;
+  /** `done`, `failed` (a memdev or the recommit failed), `timeout` or `interrupted`. */
+  outcome: 'done' | 'failed' | 'timeout' | 'interrupted';
+  /** Whether this run decommitted the region (it was committed). */
+  decommitted: boolean;
+  memdevs: MemdevEraseResult[];
+  /** How many memdevs were erased, and how many failed. */
+  erased: number;
+  failed: number;
+  /** The region's commit state at the end. */
+  status: 'committed' | 'configured' | 'decommitted' | 'unknown';
+  commit: RegionRecommitReport | null;
+  invalidation_errno: Errno | null;
+  elapsed_ms: number;
+  next_step: string;
+  warnings: string[];
 }

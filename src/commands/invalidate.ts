@@ -1,4 +1,5 @@
 import { Command } from '@commander-js/extra-typings';
+import { ignoredInvalidationError } from '../backends/region-flow.js';
 import type { InvalidateReport } from '../backends/types.js';
 import { confirmation } from '../cli/confirm.js';
 import { type Context, requireFormat } from '../cli/context.js';
@@ -6,6 +7,7 @@ import { chalk, table } from '../cli/style.js';
 import { ExitCode, exitCodeForErrno, usageError } from '../core/errors.js';
 import { emit } from '../core/output.js';
 import { formatBytes, parseU64, validateRange } from '../core/units.js';
+import { withPartialReport } from './partial-report.js';
 import type { CommandRunner } from './runner.js';
 
 interface InvalidateOptions {
@@ -62,22 +64,22 @@ async function invalidate(
   try {
     const report = range
       ? await backend.invalidateRange(range.start, range.size, { dryRun: options.dryRun === true })
-      : await backend.invalidateRegion(options.region!, {
-          dryRun: options.dryRun === true,
-          cycle: options.cycle === true,
-          force: options.force === true,
-          enable: options.enable === true,
-          confirm: confirmation(options.yes === true, context.signal),
-          signal: context.signal,
-        });
+      : await withPartialReport(context, renderInvalidate, () =>
+          backend.invalidateRegion(options.region!, {
+            dryRun: options.dryRun === true,
+            cycle: options.cycle === true,
+            force: options.force === true,
+            enable: options.enable === true,
+            confirm: confirmation(options.yes === true, context.signal),
+            signal: context.signal,
+          }),
+        );
     await emit({ json: report, human: () => renderInvalidate(report) }, context.format, context.output);
     const code = exitCodeForErrno(report.errno);
     const ignored = (report as { invalidation_errno?: string | null }).invalidation_errno;
     if (code !== ExitCode.OK && ignored && report.status === 'committed') {
       // The kernel committed the region although its cache invalidation failed: the user's intent failed.
-      context.log.error(
-        `${report.region} is committed, but the kernel ignored its failed cache invalidation (${ignored}): stale cache lines may remain`,
-      );
+      context.log.error(ignoredInvalidationError(report.region ?? 'the region', ignored));
     } else if (code !== ExitCode.OK) {
       context.log.error(
         `invalidation failed: ${report.errno}${report.attempts > 1 ? ` after ${report.attempts} attempts` : ''}`,

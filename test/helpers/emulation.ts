@@ -16,11 +16,22 @@ import {
   type Profile,
   type ProfileOverrides,
 } from '../../src/backends/emulated/profiles.js';
-import type { InvalidationOutcome, ProviderVariant } from '../../src/backends/types.js';
+import type { BackendOptions, InvalidationOutcome, ProviderVariant } from '../../src/backends/types.js';
 import { VirtualClock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/log.js';
 import { Random } from '../../src/core/random.js';
 
 export const VARIANTS: readonly ProviderVariant[] = ['v2', 'v1', 'rfc', 'batched'];
+
+/** Options of an emulated backend on the virtual clock, seed 1, provider v2. */
+export const virtualBackendOptions: BackendOptions = {
+  backend: 'emulated',
+  root: '/',
+  seed: 1,
+  provider: 'v2',
+  virtualTime: true,
+  log: silentLogger,
+};
 
 /** A profile: `base` (a built-in name or a profile) with `overrides` merged over it. */
 export function profileWith(

@@ -5,10 +5,11 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { invalidateRegion, type RegionFlowDeps } from '../../src/backends/sysfs/commit.js';
 import { createSysfsBackend } from '../../src/backends/sysfs/index.js';
 import { regionStressTarget } from '../../src/backends/sysfs/stress.js';
-import type { RegionInvalidateOptions, Verdict } from '../../src/backends/types.js';
+import type { Verdict } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
 import { FakeKernelTracefs } from './helpers/fake-tracefs.js';
 import { errnoError, RecordingRoot } from './helpers/recording-root.js';
+import { refusal, regionOptions } from './helpers/refusal.js';
 import { confirmer, copyFixture, fakeProbe } from './helpers/sysfs-fixture.js';
 
 let fixture: { root: string; cleanup: () => void };
@@ -25,22 +26,9 @@ const deps = (verdict: Verdict = 'supported'): RegionFlowDeps => ({
   probe: fakeProbe(verdict),
   trace: false,
 });
-const options = (over: Partial<RegionInvalidateOptions> = {}): RegionInvalidateOptions => ({
-  dryRun: false,
-  cycle: false,
-  force: false,
-  confirm: async () => true,
-  signal: new AbortController().signal,
-  ...over,
-});
+const options = regionOptions;
 const commitOf = (name: string) =>
   readFileSync(path.join(fixture.root, `sys/bus/cxl/devices/${name}/commit`), 'utf8').trim();
-const refusal = (code: number, pattern: RegExp) => (e: { exitCode: number; message: string }) => {
-  assert.equal(e.exitCode, code, e.message);
-  assert.match(e.message, pattern);
-  assert.ok(!e.message.includes('\n'), 'one line');
-  return true;
-};
 
 describe('invalidate --region: a configured region that is not committed', () => {
   it('asks after the preflight, then writes 1 to commit and reports the region range', async () => {
@@ -185,25 +173,32 @@ describe('invalidate --region: the provider rule, confirmation and names', () =>
   });
 });
 
+/** A commit of region1 traced through a fake tracefs whose return probe sees `ret`. */
+function tracedCommit(ret: number, group = 'memregion_committest') {
+  const tracefs = new FakeKernelTracefs(sys);
+  sys.hook = (file) => {
+    if (!file.endsWith('/commit')) return;
+    tracefs.emit(
+      `instances/${group}`,
+      '  bash-9 [001] .... 50.000000: inv: (cpu_cache_invalidate_memregion+0x0/0x60) start=0x40c0000000 len=1073741824',
+    );
+    tracefs.emit(
+      `instances/${group}`,
+      `  bash-9 [001] .... 50.000900: inv_ret: (cxl_region_probe+0x10/0x20 <- cpu_cache_invalidate_memregion) ret=${ret}`,
+    );
+  };
+  const report = invalidateRegion('region1', options(), {
+    ...deps(),
+    trace: { target: { tracefs, providers: [], warnings: [] }, group, settleMs: 5 },
+  });
+  return { tracefs, report };
+}
+
 describe('invalidate --region with tracefs', () => {
   it("reports the kernel's invalidation calls made during the write", async () => {
-    const tracefs = new FakeKernelTracefs(sys);
     const group = 'memregion_committest';
-    sys.hook = (file) => {
-      if (!file.endsWith('/commit')) return;
-      tracefs.emit(
-        `instances/${group}`,
-        '  bash-9 [001] .... 50.000000: inv: (cpu_cache_invalidate_memregion+0x0/0x60) start=0x40c0000000 len=1073741824',
-      );
-      tracefs.emit(
-        `instances/${group}`,
-        '  bash-9 [001] .... 50.000900: inv_ret: (cxl_region_probe+0x10/0x20 <- cpu_cache_invalidate_memregion) ret=0',
-      );
-    };
-    const report = await invalidateRegion('region1', options(), {
-      ...deps(),
-      trace: { target: { tracefs, providers: [], warnings: [] }, group, settleMs: 5 },
-    });
+    const traced = tracedCommit(0, group);
+    const report = await traced.report;
     const calls = report['kernel_calls'] as {
       count: number;
       latency_us: { max: number };
@@ -213,8 +208,48 @@ describe('invalidate --region with tracefs', () => {
     assert.equal(calls.latency_us.max, 900);
     assert.deepEqual(calls.returns, { '0': 1 });
     assert.deepEqual(
-      [...tracefs.live()].filter((p) => p.startsWith(group)),
+      [...traced.tracefs.live()].filter((p) => p.startsWith(group)),
       [],
+    );
+  });
+});
+
+describe('invalidate --region: the invalidation the kernel ignores (issue 8 item 4)', () => {
+  it('a commit whose traced invalidation returned -EBUSY: committed, invalidation_errno EBUSY, ok false', async () => {
+    const report = await tracedCommit(-16).report;
+    assert.equal(commitOf('region1'), '1');
+    assert.equal(report.status, 'committed');
+    assert.equal(report.ok, false);
+    assert.equal(report.errno, 'EBUSY');
+    assert.equal(report['invalidation_errno'], 'EBUSY');
+    assert.ok(
+      (report['warnings'] as string[]).some((w) =>
+        /ignored the failed cache invalidation of region1 \(EBUSY\).*stale cache lines may remain/.test(w),
+      ),
+    );
+  });
+
+  it('without tracing: ok, but the report says the outcome cannot be known', async () => {
+    const report = await invalidateRegion('region1', options(), deps());
+    assert.equal(report.ok, true);
+    assert.equal(report['invalidation_errno'], null);
+    assert.equal(report['invalidated'], null);
+    assert.ok(
+      (report['warnings'] as string[]).some((w) =>
+        /outcome of region1's cache invalidation cannot be known/.test(w),
+      ),
+    );
+  });
+
+  it('a commit the kernel refuses is an error whose partial report says what happened', async () => {
+    sys.hook = (file, value) => {
+      if (file.endsWith('/commit') && value === '1') throw errnoError('ENXIO');
+    };
+    const error = await invalidateRegion('region1', options(), deps()).catch((e) => e);
+    assert.equal(error.exitCode, 69);
+    assert.deepEqual(
+      [error.partial.ok, error.partial.errno, error.partial.status, error.partial.invalidation_errno],
+      [false, 'ENXIO', 'configured', null],
     );
   });
 });

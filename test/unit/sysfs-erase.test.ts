@@ -6,6 +6,7 @@ import { type EraseDeps, eraseMemdev } from '../../src/backends/sysfs/erase.js';
 import type { EraseOptions, Verdict } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
 import { errnoError, RecordingRoot } from './helpers/recording-root.js';
+import { refusal } from './helpers/refusal.js';
 import { confirmer, copyFixture, fakeProbe } from './helpers/sysfs-fixture.js';
 
 let fixture: { root: string; cleanup: () => void };
@@ -55,12 +56,6 @@ const options = (over: Partial<EraseOptions> = {}): EraseOptions => ({
   force: false,
   ...over,
 });
-const refusal = (code: number, pattern: RegExp) => (e: { exitCode: number; message: string }) => {
-  assert.equal(e.exitCode, code, e.message);
-  assert.match(e.message, pattern);
-  assert.ok(!e.message.includes('\n'), 'one line');
-  return true;
-};
 
 describe('erase --method sanitize', () => {
   it('asks after the preflight, writes 1, waits for the state to leave sanitize with progress, reports', async () => {

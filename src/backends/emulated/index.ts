@@ -11,6 +11,8 @@ import type {
   EraseReport,
   InvalidateOptions,
   InvalidationOutcome,
+  RegionEraseOptions,
+  RegionEraseReport,
   RegionInvalidateOptions,
   RegionsReport,
   StressTarget,
@@ -19,7 +21,7 @@ import type {
   TraceReport,
 } from '../types.js';
 import type { DiscoveryResult } from './harness/discovery.js';
-import { eraseMemdev } from './harness/erase.js';
+import { eraseEmulatedRegion, eraseMemdev } from './harness/erase.js';
 import { EventBus } from './harness/events.js';
 import { EmulatedFirmware } from './harness/firmware.js';
 import {
@@ -226,6 +228,17 @@ export class EmulatedBackend implements Backend {
           profileName: this.profile.name,
         },
         memdev,
+        options,
+      ),
+    );
+  }
+
+  eraseRegion(name: string, options: RegionEraseOptions): Promise<RegionEraseReport> {
+    const errors = new Map(this.profile.regions.flatMap((r) => Object.entries(r.erase_errors ?? {})));
+    return this.run(
+      eraseEmulatedRegion(
+        { ...this.regionContext(), sanitizing: this.sanitizing, eraseError: (m) => errors.get(m) ?? null },
+        name,
         options,
       ),
     );

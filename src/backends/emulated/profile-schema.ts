@@ -75,13 +75,23 @@ const feature = z.union([z.boolean(), status]).transform((value): bigint => {
   return value;
 });
 
+const memdevName = z.string().regex(/^mem[0-9]+$/, 'must be a kernel memdev name such as mem0');
+
 const regionSchema = z.strictObject({
   name: z.string().regex(/^region[0-9]+$/, 'must be a kernel region name such as region0'),
   start: u64,
   size: u64.refine((size) => size > 0n, 'must not be 0'),
-  memdev: z
-    .string()
-    .regex(/^mem[0-9]+$/, 'must be a kernel memdev name such as mem0')
+  memdev: memdevName.optional(),
+  /** An interleaved region: its memdevs in interleave order (instead of `memdev`). */
+  memdevs: z
+    .array(memdevName)
+    .min(1)
+    .max(16)
+    .refine((names) => new Set(names).size === names.length, 'must not name a memdev twice')
+    .optional(),
+  /** Memdevs whose erase write the device refuses, and the errno it refuses with. */
+  erase_errors: z
+    .record(memdevName, z.enum(['EBUSY', 'EIO', 'ENXIO', 'EACCES', 'EPERM', 'EINVAL', 'EOPNOTSUPP']))
     .optional(),
   sanitize_ms: z.number().nonnegative().default(2000),
   committed: z.boolean().default(false),
@@ -142,10 +152,15 @@ export const profileFileSchema = z.strictObject({
   checks: z.strictObject({ align_bytes: u64.optional() }).optional(),
   regions: z
     .array(
-      regionSchema.refine((r) => r.start + r.size <= U64_MAX + 1n, {
-        message: 'start + size is past 2^64',
-        path: ['size'],
-      }),
+      regionSchema
+        .refine((r) => r.start + r.size <= U64_MAX + 1n, {
+          message: 'start + size is past 2^64',
+          path: ['size'],
+        })
+        .refine((r) => r.memdev === undefined || r.memdevs === undefined, {
+          message: 'give memdev or memdevs, not both',
+          path: ['memdevs'],
+        }),
     )
     .optional(),
 });

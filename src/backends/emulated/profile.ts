@@ -6,6 +6,10 @@ export interface RegionSpec {
   start: bigint;
   size: bigint;
   memdev?: string;
+  /** An interleaved region's memdevs, in interleave order (a profile gives `memdev` or `memdevs`). */
+  memdevs?: string[];
+  /** Memdevs whose erase write the device refuses, with the errno (e.g. `{ "mem1": "EIO" }`). */
+  erase_errors?: Record<string, string>;
   sanitize_ms: number;
   committed: boolean;
   used_by: string[];

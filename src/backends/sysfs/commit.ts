@@ -1,28 +1,37 @@
 import { dataError, ExitCode, MemregionError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { Errno } from '../errno.js';
 import {
-  alreadyCommitted,
-  commitQuestion,
+  type CommitOutcome,
+  type CommitPlan,
+  commitFailure,
+  describeRegionFor,
+  type FlowRegion,
   firstInvalidationError,
-  ignoredInvalidationWarning,
-  unknownInvalidationWarning,
+  type InvalidationSeen,
+  inUse,
+  type ProviderCheck,
+  type RegionPrimitives,
+  runCommitFlow,
+  toErrno,
 } from '../region-flow.js';
-import type { InvalidateReport, RegionInvalidateOptions } from '../types.js';
+import type { CommitStep, InvalidateReport, RegionInvalidateOptions } from '../types.js';
 import { type CxlRegion, readCxlRegion, regionPath } from './cxl.js';
 import type { SysRoot } from './fs.js';
-import { errorCode, type ProbeFn, requireConfirmation, requireProvider } from './guard.js';
+import { errorCode, type ProbeFn } from './guard.js';
 import { findSymbols } from './kallsyms.js';
 import { type KernelCalls, withKernelTrace } from './kernel-trace.js';
 import { onlineBlocksInRange, summarizeBlocks } from './memory.js';
 import { requireKernelName } from './names.js';
 import type { TraceTarget } from './tracefs-locate.js';
-import { dec, hex } from './values.js';
+import { parseKernelBool } from './values.js';
 
 /**
  * `invalidate --region regionZ` on the sysfs backend: the kernel invalidates a CXL region's range when
- * the region is committed (and again when it is decommitted), so this drives `regionZ/commit`.
+ * the region is committed (and again when it is decommitted), so this drives `regionZ/commit`. The
+ * policy (order of refusals, questions, report) is region-flow.ts; this module supplies its primitives.
  */
+
+export { commitFailure, toErrno };
 
 export interface RegionFlowDeps {
   sys: SysRoot;
@@ -32,13 +41,7 @@ export interface RegionFlowDeps {
   trace?: { target?: TraceTarget; group?: string; settleMs?: number } | false;
 }
 
-export interface WriteStep {
-  file: string;
-  value: string;
-  ok: boolean;
-  elapsed_us: number;
-  error?: string;
-}
+export type WriteStep = CommitStep;
 
 /** Reads the region or refuses: a bad name or an unknown region is bad input (exit 65). */
 export async function loadRegion(sys: SysRoot, name: string): Promise<CxlRegion> {
@@ -65,25 +68,23 @@ export async function regionUsers(sys: SysRoot, region: CxlRegion): Promise<stri
 
 export async function requireUnused(sys: SysRoot, region: CxlRegion): Promise<void> {
   const users = await regionUsers(sys, region);
-  if (users.length > 0) {
-    throw new MemregionError(
-      `refusing to decommit ${region.name}: it is in use (${users.join('; ')}); stop using it first`,
-      ExitCode.TEMP_FAIL,
-    );
-  }
+  if (users.length > 0) throw inUse(region.name, users);
 }
 
 /** A configured region has its size and every interleave position filled: otherwise commit fails with ENXIO. */
-export function requireConfigured(region: CxlRegion): void {
-  if (region.size === null)
-    throw dataError(`${region.name} is not configured (size is 0): nothing to commit`);
+export function configurationProblem(region: CxlRegion): string | null {
+  if (region.size === null) return `${region.name} is not configured (size is 0): nothing to commit`;
   const ways = region.interleaveWays ?? 0;
   const empty = Array.from({ length: ways }, (_, i) => i).filter((i) => !region.targets[i]);
   if (ways === 0 || empty.length > 0) {
-    throw dataError(
-      `${region.name} is not fully configured (${ways === 0 ? 'no interleave ways' : `target${empty[0]} is empty`}): the kernel would refuse the commit`,
-    );
+    return `${region.name} is not fully configured (${ways === 0 ? 'no interleave ways' : `target${empty[0]} is empty`}): the kernel would refuse the commit`;
   }
+  return null;
+}
+
+export function requireConfigured(region: CxlRegion): void {
+  const problem = configurationProblem(region);
+  if (problem) throw dataError(problem);
 }
 
 async function timedWrite(sys: SysRoot, file: string, value: string): Promise<WriteStep> {
@@ -109,64 +110,98 @@ export function driverToBind(region: CxlRegion, cycle: boolean, enable: boolean)
   return enable ? 'cxl_region' : null;
 }
 
+/** The writes of a plan, in order (`commit` ← 0, ← 1, then the bind); stops at the first failed write. */
+export async function writePlan(sys: SysRoot, name: string, plan: CommitPlan): Promise<WriteStep[]> {
+  const commitFile = `${regionPath(name)}/commit`;
+  const writes: Array<[string, string]> = [
+    ...(plan.decommit ? [[commitFile, '0'] as [string, string]] : []),
+    ...(plan.commit ? [[commitFile, '1'] as [string, string]] : []),
+    ...(plan.bind ? [[`sys/bus/cxl/drivers/${plan.bind}/bind`, name] as [string, string]] : []),
+  ];
+  const steps: WriteStep[] = [];
+  for (const [file, value] of writes) {
+    const step = await timedWrite(sys, file, value);
+    steps.push(step);
+    if (!step.ok) break;
+  }
+  return steps;
+}
+
 /**
- * The writes themselves: `commit` ← 1, or for a cycle `commit` ← 0 then ← 1, then the binding
- * driverToBind() names. Stops at the first failed write.
+ * The writes of a commit (`commit` ← 1) or a cycle (← 0 then ← 1), then the binding driverToBind()
+ * names. Stops at the first failed write.
  */
-export async function writeCommit(
+export function writeCommit(
   sys: SysRoot,
   region: CxlRegion,
   cycle: boolean,
   enable = false,
 ): Promise<WriteStep[]> {
-  const commitFile = `${regionPath(region.name)}/commit`;
-  const steps: WriteStep[] = [];
-  if (cycle) {
-    const off = await timedWrite(sys, commitFile, '0');
-    steps.push(off);
-    if (!off.ok) return steps;
-  }
-  const on = await timedWrite(sys, commitFile, '1');
-  steps.push(on);
-  const driver = driverToBind(region, cycle, enable);
-  if (on.ok && driver) steps.push(await timedWrite(sys, `sys/bus/cxl/drivers/${driver}/bind`, region.name));
-  return steps;
+  return writePlan(sys, region.name, {
+    decommit: cycle,
+    commit: true,
+    bind: driverToBind(region, cycle, enable),
+  });
 }
 
-const ERRNOS: readonly Errno[] = ['EINVAL', 'EOPNOTSUPP', 'EAGAIN', 'EBUSY', 'EIO', 'ENODEV', 'ENXIO'];
-export const toErrno = (code: string): Errno =>
-  (ERRNOS as readonly string[]).includes(code) ? (code as Errno) : 'EIO';
+/** A CXL region as the region-flow policy sees it, with the sysfs reading it came from. */
+export interface SysfsFlowRegion extends FlowRegion {
+  cxl: CxlRegion;
+}
 
-/** One line saying what a failed write means, with the exit code that goes with it. */
-export function commitFailure(region: string, step: WriteStep, steps: WriteStep[]): MemregionError {
-  const code = step.error ?? 'EIO';
-  const leftDecommitted =
-    steps[0]?.value === '0' && steps[0].ok && step.value === '1' && step.file.endsWith('/commit')
-      ? `; ${region} is left decommitted (commit reads 0)`
-      : '';
-  const target = `${step.file.split('/').slice(-2).join('/')} <- ${step.value}`;
-  switch (code) {
-    case 'ENXIO':
-      return new MemregionError(
-        `the kernel refused ${target} (ENXIO): no CPU cache invalidation provider, or the region is not ready; the kernel log says which ("Failed to synchronize CPU cache state")${leftDecommitted}`,
-        ExitCode.UNAVAILABLE,
-      );
-    case 'EBUSY':
-      return new MemregionError(
-        `the kernel refused ${target} (EBUSY): busy, try again${leftDecommitted}`,
-        ExitCode.TEMP_FAIL,
-      );
-    case 'EACCES':
-    case 'EPERM':
-      return new MemregionError(`cannot write ${target} (${code}): this needs root`, ExitCode.NO_PERM);
-    case 'EINVAL':
-      return new MemregionError(
-        `the kernel rejected ${target} (EINVAL)${leftDecommitted}`,
-        ExitCode.DATA_ERR,
-      );
-    default:
-      return new MemregionError(`writing ${target} failed (${code})${leftDecommitted}`, ExitCode.IO_ERR);
-  }
+export interface SysfsCommitOutcome extends CommitOutcome {
+  /** What the return probe saw (count null: not traced, and the reason). */
+  calls: KernelCalls;
+}
+
+/** The probe verdict as the provider rule sees it: only `supported` has a provider. */
+export async function providerOfProbe(probe: ProbeFn): Promise<ProviderCheck> {
+  const report = await probe();
+  if (report.verdict === 'supported') return { available: true };
+  const reasons = report.reasons.length > 0 ? ` (${report.reasons.join('; ')})` : '';
+  return {
+    available: false,
+    why: `the probe verdict is "${report.verdict}"${reasons}`,
+    needsPrivileges: report.needs_privileges === true,
+  };
+}
+
+/** The region-flow primitives of the sysfs backend; `enable` binds the region driver after a commit. */
+export function sysfsRegionPrimitives(
+  deps: RegionFlowDeps,
+  enable = false,
+): RegionPrimitives<SysfsFlowRegion, SysfsCommitOutcome> {
+  const { sys, log } = deps;
+  return {
+    async loadRegion(name) {
+      const cxl = await loadRegion(sys, name);
+      if (cxl.committed === null) throw new MemregionError(`cannot read ${name}/commit`, ExitCode.IO_ERR);
+      return {
+        name,
+        start: cxl.start,
+        size: cxl.size,
+        committed: cxl.committed,
+        memdevs: cxl.memdevs.map((memdev, i) => ({ name: memdev, serial: cxl.serials[i] ?? null })),
+        description: describe(cxl),
+        cxl,
+      };
+    },
+    regionUsers: (region) => regionUsers(sys, region.cxl),
+    notCommittable: (region) => configurationProblem(region.cxl),
+    provider: () => providerOfProbe(deps.probe),
+    bindAfter: (region, cycle) => driverToBind(region.cxl, cycle, enable),
+    async write(region, plan, observe) {
+      const run = () => writePlan(sys, region.name, plan);
+      if (!observe || deps.trace === false) {
+        const calls = { count: null, reason: observe ? 'tracing not requested' : 'not traced' };
+        return { steps: await run(), calls, invalidation: await invalidationSeen(sys, calls) };
+      }
+      const { result: steps, calls } = await withKernelTrace(sys, log, run, deps.trace ?? {});
+      return { steps, calls, invalidation: await invalidationSeen(sys, calls) };
+    },
+    committedNow: async (region) => parseKernelBool(await sys.value(`${regionPath(region.name)}/commit`)),
+    warn: (line) => log.warn(line),
+  };
 }
 
 export async function invalidateRegion(
@@ -174,112 +209,41 @@ export async function invalidateRegion(
   options: RegionInvalidateOptions,
   deps: RegionFlowDeps,
 ): Promise<InvalidateReport> {
-  const { sys, log } = deps;
-  const region = await loadRegion(sys, name);
-  let cycle = false;
-  if (region.committed === null) throw new MemregionError(`cannot read ${name}/commit`, ExitCode.IO_ERR);
-  if (region.committed) {
-    if (!options.cycle) throw alreadyCommitted(name);
-    await requireUnused(sys, region);
-    cycle = true;
-  } else {
-    requireConfigured(region);
-  }
-  const forced = await requireProvider(deps.probe, options.force, log, `write ${name}/commit`);
-  const enable = options.enable === true;
-  const driver = driverToBind(region, cycle, enable);
-  const plan = [...(cycle ? ['commit <- 0'] : []), 'commit <- 1', ...(driver ? [`bind ${driver}`] : [])];
-  const base = {
+  const primitives = sysfsRegionPrimitives(deps, options.enable === true);
+  return runCommitFlow(primitives, name, options, async ({ fields, outcome }) => ({
     backend: 'sysfs' as const,
-    start: hex(region.start) ?? 'unknown',
-    size: dec(region.size) ?? 'unknown',
-    region: name,
-    action: cycle ? 'cycle' : 'commit',
-    plan,
-    ...(forced ? { warnings: [forced] } : {}),
-  };
-  if (options.dryRun) {
-    return {
-      ...base,
-      dry_run: true,
-      ok: true,
-      errno: null,
-      attempts: 0,
-      retries: 0,
-      elapsed_us: 0,
-      status: null,
-    };
-  }
-  await requireConfirmation(options.confirm, commitQuestion(name, cycle, describe(region)));
-  const run = () => writeCommit(sys, region, cycle, enable);
-  let steps: WriteStep[];
-  let calls: KernelCalls;
-  if (deps.trace === false) {
-    steps = await run();
-    calls = { count: null, reason: 'tracing not requested' };
-  } else {
-    ({ result: steps, calls } = await withKernelTrace(sys, log, run, deps.trace ?? {}));
-  }
-  const failed = steps.find((s) => !s.ok);
-  if (failed?.file.endsWith('/commit')) throw commitFailure(name, failed, steps);
-  const warnings = [...(forced ? [forced] : [])];
-  if (failed)
-    warnings.push(
-      `${name} is committed but binding ${driver} failed (${failed.error}): bind it again with cxl enable-region ${name}`,
-    );
-  const committedNow = (await sys.value(`${regionPath(name)}/commit`)) ?? null;
-  const after = await readCxlRegion(sys, name);
-  const invalidated = await didInvalidate(sys, calls);
-  // Linux 6.1 commits CXL regions without any cache invalidation: a success would claim one that never happened.
-  const noInvalidation = invalidated === false && calls.count === null;
-  // The kernel commits whatever its invalidation returned: the return probe is the only way to know.
-  const invalidationErrno =
-    calls.count === null
-      ? null
-      : firstInvalidationError((calls.events ?? []).filter((e) => e.kind === 'invalidate').map((e) => e.ret));
-  if (noInvalidation)
-    warnings.push(
-      `${name} is committed, but this kernel has no cpu_cache_invalidate_memregion: nothing was invalidated`,
-    );
-  else if (calls.count === null)
-    warnings.push(unknownInvalidationWarning(name, calls.reason ?? 'no tracing'));
-  else if (invalidated === false)
-    warnings.push(
-      `${name} is committed, but the kernel made no cpu_cache_invalidate_memregion call (traced)`,
-    );
-  else if (invalidationErrno) warnings.push(ignoredInvalidationWarning(name, invalidationErrno));
-  const errno = noInvalidation ? 'EOPNOTSUPP' : invalidationErrno;
-  return {
-    ...base,
-    dry_run: false,
-    ok: errno === null,
-    errno,
-    invalidation_errno: invalidationErrno,
-    invalidated,
-    attempts: 1,
+    ...fields,
+    attempts: outcome ? 1 : 0,
     retries: 0,
-    elapsed_us: Math.round(steps.reduce((sum, s) => sum + s.elapsed_us, 0)),
-    status: committedNow === '1' ? 'committed' : `commit reads ${committedNow ?? 'nothing'}`,
-    // A commit alone leaves the region unbound (no DAX or pmem device): --enable binds it.
-    driver: after?.driver ?? null,
-    steps,
-    kernel_calls: calls.count === null ? { count: null, reason: calls.reason } : summarizeCalls(calls),
-    warnings,
-  };
+    elapsed_us: outcome ? Math.round(outcome.steps.reduce((sum, s) => sum + s.elapsed_us, 0)) : 0,
+    ...(outcome
+      ? {
+          // A commit alone leaves the region unbound (no DAX or pmem device): --enable binds it.
+          driver: (await readCxlRegion(deps.sys, name))?.driver ?? null,
+          kernel_calls: kernelCallsReport(outcome.calls),
+        }
+      : {}),
+  }));
 }
 
 /**
- * Whether the kernel invalidated: the traced call count when tracing worked; otherwise false only when
- * kallsyms shows the kernel has no cpu_cache_invalidate_memregion at all (null: cannot tell).
+ * What the sysfs backend saw of the invalidation: the return probe's values when tracing worked;
+ * otherwise "absent" only when kallsyms shows the kernel has no cpu_cache_invalidate_memregion at all
+ * (Linux 6.1 commits CXL regions without one), else unknown.
  */
-async function didInvalidate(sys: SysRoot, calls: KernelCalls): Promise<boolean | null> {
-  if (calls.count !== null) return calls.count > 0;
+async function invalidationSeen(sys: SysRoot, calls: KernelCalls): Promise<InvalidationSeen> {
+  if (calls.count !== null) {
+    const returns = (calls.events ?? []).filter((e) => e.kind === 'invalidate').map((e) => e.ret);
+    return { kind: 'observed', calls: calls.count, errno: firstInvalidationError(returns) };
+  }
+  const reason = calls.reason ?? 'no tracing';
   const symbols = await findSymbols(sys, ['cpu_cache_invalidate_memregion']);
-  if (!symbols.readable) return null;
-  return symbols.found.has('cpu_cache_invalidate_memregion') ? null : false;
+  if (symbols.readable && !symbols.found.has('cpu_cache_invalidate_memregion')) return { kind: 'absent' };
+  return { kind: 'unknown', reason };
 }
 
-function summarizeCalls(calls: KernelCalls): Record<string, unknown> {
+export function kernelCallsReport(calls: KernelCalls): Record<string, unknown> {
+  if (calls.count === null) return { count: null, reason: calls.reason };
   return {
     count: calls.count,
     errors: calls.errors,
@@ -289,10 +253,5 @@ function summarizeCalls(calls: KernelCalls): Record<string, unknown> {
   };
 }
 
-function describe(region: CxlRegion): string {
-  const parts = [region.mode ?? 'mode unknown'];
-  if (region.start !== null) parts.push(`at ${hex(region.start)}`);
-  if (region.size !== null) parts.push(`${region.size} bytes`);
-  if (region.memdevs.length > 0) parts.push(`on ${region.memdevs.join(', ')}`);
-  return parts.join(', ');
-}
+export const describe = (region: CxlRegion): string =>
+  describeRegionFor(region.mode, region.start, region.size, region.memdevs);

@@ -1,11 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dataError, ExitCode, MemregionError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { EraseMethod, EraseOptions, EraseReport } from '../types.js';
-import { memdevPath, readCxlMemdev } from './cxl.js';
+import { type MemdevPrimitives, runRegionErase } from '../region-erase.js';
+import type {
+  EraseMethod,
+  EraseOptions,
+  EraseReport,
+  RegionEraseOptions,
+  RegionEraseReport,
+} from '../types.js';
+import { type RegionFlowDeps, type SysfsFlowRegion, sysfsRegionPrimitives } from './commit.js';
+import { type CxlMemdev, memdevPath, readCxlMemdev } from './cxl.js';
 import type { SysRoot } from './fs.js';
 import { errorCode, type ProbeFn, requireConfirmation, requireProvider } from './guard.js';
-import { requireKernelName } from './names.js';
+import { kernelIndex, requireKernelName } from './names.js';
 
 /**
  * `erase memX`: CXL sanitize or secure erase through `memX/security/{sanitize,erase}` (sysfs-bus-cxl).
@@ -37,25 +45,8 @@ export async function eraseMemdev(
   if (!device)
     throw dataError(`no such memdev: ${memdev} (no ${memdevPath(memdev)}; see \`memregion regions\`)`);
   const file = `${memdevPath(memdev)}/security/${METHOD_FILE[options.method]}`;
-  const supported = options.method === 'sanitize' ? device.sanitizeSupported : device.eraseSupported;
-  if (!supported) {
-    throw new MemregionError(
-      `${memdev} has no security/${METHOD_FILE[options.method]}: the device does not support ${options.method}`,
-      ExitCode.UNAVAILABLE,
-    );
-  }
-  if (device.securityState === 'sanitize') {
-    throw new MemregionError(
-      `${memdev} is already sanitizing (security/state reads sanitize)`,
-      ExitCode.TEMP_FAIL,
-    );
-  }
-  if (device.securityState === 'frozen') {
-    throw new MemregionError(
-      `${memdev} security state is frozen: security commands are refused until reset`,
-      ExitCode.UNAVAILABLE,
-    );
-  }
+  const refusal = deviceRefusal(device, options.method);
+  if (refusal) throw new MemregionError(refusal.message, refusal.exitCode);
   const warnings: string[] = [];
   if (device.decodersCommitted === null) {
     warnings.push(
@@ -91,6 +82,30 @@ export async function eraseMemdev(
     next_step: 'the next commit of a region on this device invalidates CPU caches for its range',
     warnings,
   };
+}
+
+/** Why a device cannot take the method now: no such file, already sanitizing, frozen. */
+function deviceRefusal(device: CxlMemdev, method: EraseMethod): { message: string; exitCode: number } | null {
+  const memdev = device.name;
+  const supported = method === 'sanitize' ? device.sanitizeSupported : device.eraseSupported;
+  if (!supported) {
+    return {
+      message: `${memdev} has no security/${METHOD_FILE[method]}: the device does not support ${method}`,
+      exitCode: ExitCode.UNAVAILABLE,
+    };
+  }
+  if (device.securityState === 'sanitize')
+    return {
+      message: `${memdev} is already sanitizing (security/state reads sanitize)`,
+      exitCode: ExitCode.TEMP_FAIL,
+    };
+  if (device.securityState === 'frozen') {
+    return {
+      message: `${memdev} security state is frozen: security commands are refused until reset`,
+      exitCode: ExitCode.UNAVAILABLE,
+    };
+  }
+  return null;
 }
 
 /** Polls `security/state` until it leaves `sanitize`, reporting progress; timeout → 75, abort → 130. */
@@ -156,4 +171,73 @@ function triggerFailure(memdev: string, method: EraseMethod, code: string): Memr
     default:
       return new MemregionError(`${method} of ${memdev} failed (${code})`, ExitCode.IO_ERR);
   }
+}
+
+/**
+ * The sysfs backend's memdev primitives of `erase --region` (region-erase.ts): `memX/security/*` as
+ * sysfs-bus-cxl describes it, and the committed-decoder count of each memdev's endpoint, since the kernel
+ * refuses sanitize and secure erase with EBUSY while any decoder of the device is committed.
+ */
+export function sysfsMemdevPrimitives(deps: EraseDeps): MemdevPrimitives<SysfsFlowRegion> {
+  const { sys } = deps;
+  return {
+    async checkMemdev(region, memdev, method) {
+      const device = await readCxlMemdev(sys, memdev);
+      if (!device)
+        return {
+          ok: false,
+          message: `${region.name} names ${memdev}, which has no ${memdevPath(memdev)}`,
+          exitCode: ExitCode.DATA_ERR,
+        };
+      const refusal = deviceRefusal(device, method);
+      if (refusal) return { ok: false, ...refusal };
+      if (device.decodersCommitted === null)
+        return {
+          ok: true,
+          warning: `cannot read the committed decoders of ${memdev}: the kernel refuses with EBUSY if any other region's is committed`,
+        };
+      // The region's own decoders on this device are decommitted first; any other keeps it decoding.
+      const own = region.committed
+        ? region.cxl.targets.filter(
+            (t) => t !== null && `endpoint${kernelIndex(t.split('.')[0]!)}` === device.endpoint,
+          ).length
+        : 0;
+      if (device.decodersCommitted > own) {
+        return {
+          ok: false,
+          message: `refusing to ${method} ${region.name}: ${memdev} also decodes another region (${device.decodersCommitted} decoder(s) committed on ${device.endpoint}, ${own} of them ${region.name}'s); the kernel refuses ${method} with EBUSY while any is committed: decommit the other regions first`,
+          exitCode: ExitCode.TEMP_FAIL,
+        };
+      }
+      return { ok: true };
+    },
+    async startErase(memdev, method) {
+      try {
+        await sys.write(`${memdevPath(memdev)}/security/${METHOD_FILE[method]}`, '1');
+        return null;
+      } catch (error) {
+        return errorCode(error);
+      }
+    },
+    state: async (memdev) => (await sys.value(`${memdevPath(memdev)}/security/state`)) ?? 'unknown',
+    now: () => Date.now(),
+    sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => {}),
+    stateFile: (memdev) => `${memdevPath(memdev)}/security/state`,
+    pollMs: deps.pollMs ?? 250,
+  };
+}
+
+/** `erase --region regionN` on the sysfs backend. */
+export function eraseRegion(
+  name: string,
+  options: RegionEraseOptions,
+  deps: EraseDeps & RegionFlowDeps,
+): Promise<RegionEraseReport> {
+  return runRegionErase(
+    sysfsRegionPrimitives(deps),
+    sysfsMemdevPrimitives(deps),
+    { backend: 'sysfs' },
+    name,
+    options,
+  );
 }

@@ -8,6 +8,8 @@ import type {
   InvalidateOptions,
   InvalidateReport,
   ProbeReport,
+  RegionEraseOptions,
+  RegionEraseReport,
   RegionInvalidateOptions,
   RegionsReport,
   StressTarget,
@@ -16,7 +18,7 @@ import type {
   TraceReport,
 } from '../types.js';
 import { invalidateRegion, type RegionFlowDeps } from './commit.js';
-import { eraseMemdev } from './erase.js';
+import { eraseMemdev, eraseRegion } from './erase.js';
 import { SysRoot } from './fs.js';
 import { probeSysfs } from './probe.js';
 import { listRegions } from './regions.js';
@@ -68,6 +70,10 @@ export class SysfsBackend implements Backend {
 
   erase(memdev: string, options: EraseOptions): Promise<EraseReport> {
     return eraseMemdev(memdev, options, this.deps);
+  }
+
+  eraseRegion(name: string, options: RegionEraseOptions): Promise<RegionEraseReport> {
+    return eraseRegion(name, options, this.deps);
   }
 
   trace(options: TraceOptions): Promise<TraceReport> {

@@ -1,8 +1,8 @@
 import { RealClock } from '../../core/clock.js';
-import { dataError, usageError } from '../../core/errors.js';
+import { usageError } from '../../core/errors.js';
+import { preflightStress } from '../region-flow.js';
 import type { InvalidationOutcome, StressTarget, StressTargetOptions } from '../types.js';
-import { loadRegion, type RegionFlowDeps, requireUnused, toErrno, writeCommit } from './commit.js';
-import { requireConfirmation, requireProvider } from './guard.js';
+import { type RegionFlowDeps, sysfsRegionPrimitives, toErrno, writeCommit } from './commit.js';
 
 /**
  * `stress --region regionZ`: each "invalidation" is one decommit+commit cycle of a sacrificial CXL
@@ -16,14 +16,7 @@ export async function regionStressTarget(
 ): Promise<StressTarget> {
   if (!options.region)
     throw usageError('stress on the sysfs backend needs --region regionN (a sacrificial CXL region)');
-  const region = await loadRegion(deps.sys, options.region);
-  if (!region.committed) throw dataError(`${region.name} is not committed: stress cycles a committed region`);
-  await requireUnused(deps.sys, region);
-  await requireProvider(deps.probe, false, deps.log, `cycle ${region.name}`);
-  await requireConfirmation(
-    options.confirm,
-    `Decommit and recommit ${region.name} repeatedly? Nothing may use it while the stress runs.`,
-  );
+  const region = (await preflightStress(sysfsRegionPrimitives(deps), options.region, options.confirm)).cxl;
   const clock = new RealClock();
   const results: Record<string, number> = {};
   let arrivals = 0;

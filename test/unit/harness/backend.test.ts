@@ -1,18 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EmulatedBackend } from '../../../src/backends/emulated/index.js';
-import type { BackendOptions } from '../../../src/backends/types.js';
-import { silentLogger } from '../../../src/core/log.js';
-import { profileWith } from '../../helpers/emulation.js';
+import { profileWith, virtualBackendOptions } from '../../helpers/emulation.js';
 
-const options: BackendOptions = {
-  backend: 'emulated',
-  root: '/',
-  seed: 1,
-  provider: 'v2',
-  virtualTime: true,
-  log: silentLogger,
-};
+const options = virtualBackendOptions;
 
 describe('emulated backend: probe reports what the kernel saw', () => {
   test('no conduit: SMCCC reads as 1.0 (the version check fails first)', async () => {

@@ -1,7 +1,13 @@
 import type { Clock } from '../../../core/clock.js';
 import { ExitCode, MemregionError, usageError } from '../../../core/errors.js';
-import type { EraseOptions, EraseReport } from '../../types.js';
-import { type EmulatedRegion, findMemdevRegions } from './regions.js';
+import { type MemdevPrimitives, runRegionErase } from '../../region-erase.js';
+import type { EraseOptions, EraseReport, RegionEraseOptions, RegionEraseReport } from '../../types.js';
+import {
+  type EmulatedFlowRegion,
+  emulatedRegionPrimitives,
+  type RegionContext,
+} from './region-invalidate.js';
+import { type EmulatedRegion, findMemdevRegions, memdevsOf } from './regions.js';
 
 /** What an erase sees of the emulated backend. */
 export interface EraseContext {
@@ -113,4 +119,83 @@ async function waitForSanitize(
       Math.max(0, Math.min(POLL_MS, durationMs - elapsed, options.timeoutMs - elapsed)) * 1000,
     );
   }
+}
+
+/** What `erase --region` sees of the emulated backend: the region flows' context and the running sanitizes. */
+export interface RegionEraseContext extends RegionContext {
+  /** Memdevs whose sanitize runs (the erase adds its own, and removes them when they finish). */
+  sanitizing: Set<string>;
+  /** An emulated memdev's answer to the erase write (the profile's `erase_errors`), null: accepted. */
+  eraseError(memdev: string): string | null;
+}
+
+/**
+ * The emulated memdev primitives of `erase --region` (region-erase.ts): a sanitize takes the longest
+ * `sanitize_ms` of the memdev's regions on the backend's clock; the kernel refuses it with EBUSY while any
+ * decoder of the device is committed (drivers/cxl/core/mbox.c cxl_mem_sanitize()); once it is done, the
+ * memdev's regions need an invalidation at their next commit.
+ */
+export function emulatedMemdevPrimitives(context: RegionEraseContext): MemdevPrimitives<EmulatedFlowRegion> {
+  const { clock } = context;
+  const endsAt = new Map<string, number>();
+  const regionsOf = (memdev: string) => context.regions.filter((r) => memdevsOf(r.spec).includes(memdev));
+  return {
+    async checkMemdev(region, memdev, method) {
+      if (context.sanitizing.has(memdev))
+        return {
+          ok: false,
+          message: `${memdev} is already sanitizing (security/state reads sanitize)`,
+          exitCode: ExitCode.TEMP_FAIL,
+        };
+      const others = regionsOf(memdev).filter((r) => r.kernel.committed && r.spec.name !== region.name);
+      if (others.length > 0) {
+        return {
+          ok: false,
+          message: `refusing to ${method} ${region.name}: ${memdev} also decodes ${others.map((r) => r.spec.name).join(', ')} (committed); the kernel refuses ${method} with EBUSY while any decoder is committed: decommit the other regions first`,
+          exitCode: ExitCode.TEMP_FAIL,
+        };
+      }
+      return { ok: true };
+    },
+    async startErase(memdev) {
+      if (regionsOf(memdev).some((r) => r.kernel.committed)) return 'EBUSY';
+      const refused = context.eraseError(memdev);
+      if (refused) return refused;
+      const durationMs = Math.max(...regionsOf(memdev).map((r) => r.spec.sanitize_ms));
+      endsAt.set(memdev, clock.now() / 1000 + durationMs);
+      context.sanitizing.add(memdev);
+      return null;
+    },
+    async state(memdev) {
+      const end = endsAt.get(memdev);
+      if (end === undefined) return 'disabled';
+      if (clock.now() / 1000 < end) return 'sanitize';
+      endsAt.delete(memdev);
+      context.sanitizing.delete(memdev);
+      for (const region of regionsOf(memdev)) region.needsInvalidation = true;
+      return 'disabled';
+    },
+    now: () => clock.now() / 1000,
+    sleep: async (ms, signal) => {
+      if (!signal.aborted) await clock.sleep(ms * 1000);
+    },
+    stateFile: (memdev) => `${memdev}/security/state`,
+    pollMs: POLL_MS,
+  };
+}
+
+/** `erase --region regionN` on the emulated backend. */
+export function eraseEmulatedRegion(
+  context: RegionEraseContext,
+  name: string,
+  options: RegionEraseOptions,
+): Promise<RegionEraseReport> {
+  const { backend, profile } = context.reportBase;
+  return runRegionErase(
+    emulatedRegionPrimitives(context),
+    emulatedMemdevPrimitives(context),
+    { backend, profile },
+    name,
+    options,
+  );
 }

@@ -1,13 +1,21 @@
 import type { Clock } from '../../../core/clock.js';
-import { dataError, ExitCode, MemregionError, usageError } from '../../../core/errors.js';
 import { LatencyRecorder } from '../../../core/latency.js';
-import { formatHex } from '../../../core/units.js';
 import type { Errno } from '../../errno.js';
-import { alreadyCommitted, commitQuestion, ignoredInvalidationWarning } from '../../region-flow.js';
+import {
+  type CommitOutcome,
+  type CommitPlan,
+  cycleErrno,
+  describeRegionFor,
+  type FlowRegion,
+  preflightStress,
+  type RegionPrimitives,
+  runCommitFlow,
+} from '../../region-flow.js';
 import type {
   CommitStep,
   EmulatedRegionInvalidateReport,
   InvalidationOutcome,
+  KernelCallsReport,
   ProviderVariant,
   RegionInvalidateOptions,
   StressTarget,
@@ -15,7 +23,7 @@ import type {
 } from '../../types.js';
 import type { CacheMaint } from '../kernel/cache-maint.js';
 import { type CxlRegionContext, commitStore } from '../kernel/cxl-region.js';
-import { type EmulatedRegion, findRegion } from './regions.js';
+import { type EmulatedRegion, emulatedSerial, findRegion, memdevsOf } from './regions.js';
 
 /** What the region flows see of the emulated backend. */
 export interface RegionContext {
@@ -37,102 +45,109 @@ interface KernelCall {
   latency_us: number;
 }
 
+export interface EmulatedFlowRegion extends FlowRegion {
+  emulated: EmulatedRegion;
+}
+
+export interface EmulatedCommitOutcome extends CommitOutcome {
+  calls: KernelCall[];
+}
+
 /**
- * `invalidate --region` on the emulated backend, with the sysfs backend's rules and report shape, so a
- * script sees the same answers: a configured region is committed (one invalidation, as the kernel's
- * commit does); a committed one needs `--cycle` (decommit and commit: two invalidations) and must be
- * unused; without a provider, refuse unless `--force`; confirmation before anything changes.
+ * The emulated backend's primitives of the region-flow policy (region-flow.ts): the profile's regions,
+ * the framework's "has invalidate" as the provider rule, and `commit` writes through the kernel's
+ * commit_store() with a return probe on cpu_cache_invalidate_memregion() that always sees.
  */
-export async function invalidateEmulatedRegion(
+export function emulatedRegionPrimitives(
   context: RegionContext,
-  name: string,
-  options: RegionInvalidateOptions,
-): Promise<EmulatedRegionInvalidateReport> {
-  const region = findRegion(context.regions, name);
-  const { start, size } = region.spec;
-  const cycle = region.kernel.committed;
-  if (cycle && !options.cycle) throw alreadyCommitted(name);
-  if (cycle && region.spec.used_by.length > 0) {
-    throw new MemregionError(
-      `refusing to decommit ${name}: it is in use (${region.spec.used_by.join(', ')})`,
-      ExitCode.TEMP_FAIL,
-    );
-  }
-  const warnings: string[] = [];
-  if (!context.framework.cpuCacheHasInvalidateMemregion()) {
-    if (!options.force) {
-      throw new MemregionError(
-        `refusing to write ${name}/commit: no cache invalidation provider, so the kernel would fail the commit with ENXIO and WARN "Failed to synchronize CPU cache state", which taints it (use --force to write anyway)`,
-        ExitCode.UNAVAILABLE,
-      );
-    }
-    warnings.push('--force: writing without a cache invalidation provider');
-  }
-  const plan = cycle ? ['commit <- 0', 'commit <- 1'] : ['commit <- 1'];
-  const base: EmulatedRegionInvalidateReport = {
-    ...context.reportBase,
-    start: formatHex(start),
-    size: size.toString(),
-    dry_run: options.dryRun,
-    ok: true,
-    errno: null,
-    invalidation_errno: null,
-    attempts: 0,
-    retries: 0,
-    sleeps: 0,
-    slept_us: 0,
-    coalesced: false,
-    elapsed_us: 0,
-    region: name,
-    action: cycle ? 'cycle' : 'commit',
-    plan,
-    status: null,
-    steps: [],
-    kernel_calls: null,
-    warnings,
-  };
-  if (options.dryRun) return base;
-
-  if (!(await options.confirm(commitQuestion(name, cycle, `${base.start}, ${base.size} bytes`))))
-    throw usageError('cancelled');
-
-  const began = context.clock.now();
-  const { steps, calls } = await writeCommits(context, region, cycle);
-  const failedWrite = steps.find((s) => !s.ok);
-  const failedInvalidation = calls.find((c) => c.ret !== null)?.ret ?? null;
-  if (!failedWrite && !failedInvalidation) region.needsInvalidation = false;
-  if (failedInvalidation && region.kernel.committed)
-    warnings.push(ignoredInvalidationWarning(name, failedInvalidation));
-  const outcomes = calls.flatMap((c) => (c.outcome ? [c.outcome] : []));
-  const latency = new LatencyRecorder();
-  for (const call of calls) latency.recordUs(call.latency_us);
+): RegionPrimitives<EmulatedFlowRegion, EmulatedCommitOutcome> {
   return {
-    ...base,
-    ok: !failedWrite && !failedInvalidation,
-    errno: (failedWrite?.error as Errno | undefined) ?? failedInvalidation,
-    invalidation_errno: failedInvalidation,
-    attempts: outcomes.reduce((sum, r) => sum + r.attempts, 0),
-    retries: outcomes.reduce((sum, r) => sum + Math.max(0, r.attempts - 1), 0),
-    sleeps: outcomes.reduce((sum, r) => sum + r.sleeps, 0),
-    slept_us: outcomes.reduce((sum, r) => sum + r.slept_us, 0),
-    elapsed_us: Math.round(context.clock.now() - began),
-    status: region.kernel.committed ? 'committed' : cycle ? 'decommitted' : 'configured',
-    steps,
-    kernel_calls: {
-      count: calls.length,
-      errors: calls.filter((c) => c.ret !== null).length,
-      latency_us: latency.summary(),
-      returns: calls.map((c) => c.ret ?? 0),
+    async loadRegion(name) {
+      const emulated = findRegion(context.regions, name);
+      const { start, size } = emulated.spec;
+      const memdevs = memdevsOf(emulated.spec);
+      return {
+        name,
+        start,
+        size,
+        committed: emulated.kernel.committed,
+        memdevs: memdevs.map((memdev) => ({ name: memdev, serial: emulatedSerial(memdev) })),
+        description: describeRegionFor('ram', start, size, memdevs),
+        emulated,
+      };
     },
-    warnings,
+    regionUsers: async (region) => [...region.emulated.spec.used_by],
+    notCommittable: () => null,
+    provider: async () =>
+      context.framework.cpuCacheHasInvalidateMemregion()
+        ? { available: true }
+        : {
+            available: false,
+            why: 'no cache invalidation provider is registered (cpu_cache_has_invalidate_memregion() is false)',
+            needsPrivileges: false,
+          },
+    bindAfter: () => null,
+    write: async (region, plan) => writeCommits(context, region.emulated, plan),
+    committedNow: async (region) => region.emulated.kernel.committed,
   };
 }
 
 /**
- * The writes of a commit (`1`) or a cycle (`0` then `1`), each through the kernel's commit_store(), with a
- * return probe on cpu_cache_invalidate_memregion(). Stops at the first failed write.
+ * `invalidate --region` on the emulated backend, by the policy both backends share: a configured region
+ * is committed (one invalidation, as the kernel's commit does); a committed one needs `--cycle`
+ * (decommit and commit: two invalidations) and must be unused; without a provider, refuse unless
+ * `--force`; confirmation before anything changes.
  */
-export async function writeCommits(context: RegionContext, region: EmulatedRegion, cycle: boolean) {
+export function invalidateEmulatedRegion(
+  context: RegionContext,
+  name: string,
+  options: RegionInvalidateOptions,
+): Promise<EmulatedRegionInvalidateReport> {
+  return runCommitFlow(emulatedRegionPrimitives(context), name, options, ({ fields, outcome }) => ({
+    ...context.reportBase,
+    ...fields,
+    // The emulated kernel's commit state is always known.
+    status: fields.status === 'unknown' ? null : fields.status,
+    ...attemptsOf(outcome?.calls ?? []),
+    coalesced: false,
+    elapsed_us: Math.round((outcome?.steps ?? []).reduce((sum, s) => sum + s.elapsed_us, 0)),
+    // A dry run makes no call: nothing was observed.
+    kernel_calls: outcome ? kernelCallsReport(outcome.calls) : null,
+  }));
+}
+
+/** The provider's attempts, retries and sleeps over every invalidation a flow's writes made. */
+function attemptsOf(calls: KernelCall[]) {
+  const outcomes = calls.flatMap((c) => (c.outcome ? [c.outcome] : []));
+  return {
+    attempts: outcomes.reduce((sum, r) => sum + r.attempts, 0),
+    retries: outcomes.reduce((sum, r) => sum + Math.max(0, r.attempts - 1), 0),
+    sleeps: outcomes.reduce((sum, r) => sum + r.sleeps, 0),
+    slept_us: outcomes.reduce((sum, r) => sum + r.slept_us, 0),
+  };
+}
+
+export function kernelCallsReport(calls: KernelCall[]): KernelCallsReport {
+  const latency = new LatencyRecorder();
+  for (const call of calls) latency.recordUs(call.latency_us);
+  return {
+    count: calls.length,
+    errors: calls.filter((c) => c.ret !== null).length,
+    latency_us: latency.summary(),
+    returns: calls.map((c) => c.ret ?? 0),
+  };
+}
+
+/**
+ * The writes of a plan (`commit` ← 0 and/or ← 1), each through the kernel's commit_store(), with a
+ * return probe on cpu_cache_invalidate_memregion(). Stops at the first failed write. A commit whose
+ * invalidations all succeeded leaves no stale lines after an erase.
+ */
+export async function writeCommits(
+  context: RegionContext,
+  region: EmulatedRegion,
+  plan: Pick<CommitPlan, 'decommit' | 'commit'>,
+): Promise<EmulatedCommitOutcome> {
   const { clock, framework } = context;
   const calls: KernelCall[] = [];
   const kernel: CxlRegionContext = {
@@ -151,7 +166,8 @@ export async function writeCommits(context: RegionContext, region: EmulatedRegio
     invalidationTest: false,
   };
   const steps: CommitStep[] = [];
-  for (const value of cycle ? ['0', '1'] : ['1']) {
+  const values = [...(plan.decommit ? ['0'] : []), ...(plan.commit ? ['1'] : [])];
+  for (const value of values) {
     const t0 = clock.now();
     const error = await commitStore(region.kernel, value === '1', kernel);
     steps.push({
@@ -163,40 +179,26 @@ export async function writeCommits(context: RegionContext, region: EmulatedRegio
     });
     if (error) break;
   }
-  return { steps, calls };
+  const failedInvalidation = calls.find((c) => c.ret !== null)?.ret ?? null;
+  if (plan.commit && region.kernel.committed && !failedInvalidation) region.needsInvalidation = false;
+  return {
+    steps,
+    calls,
+    invalidation: { kind: 'observed', calls: calls.length, errno: failedInvalidation },
+  };
 }
 
 /**
- * `stress --region` on the emulated backend, with the sysfs backend's rules: each request is one
- * decommit+commit cycle of a committed, unused region (two invalidations of its range), one at a time.
- * A cycle whose invalidation failed fails, though the kernel committed the region.
+ * `stress --region` on the emulated backend, by the shared policy: each request is one decommit+commit
+ * cycle of a committed, unused region (two invalidations of its range), one at a time. A cycle whose
+ * invalidation failed fails, though the kernel committed the region.
  */
 export async function regionStressTarget(
   context: RegionContext,
   options: StressTargetOptions,
 ): Promise<StressTarget> {
-  const region = findRegion(context.regions, options.region!);
-  const name = region.spec.name;
-  if (!region.kernel.committed) throw dataError(`${name} is not committed: stress cycles a committed region`);
-  if (region.spec.used_by.length > 0) {
-    throw new MemregionError(
-      `refusing to decommit ${name}: it is in use (${region.spec.used_by.join(', ')})`,
-      ExitCode.TEMP_FAIL,
-    );
-  }
-  if (!context.framework.cpuCacheHasInvalidateMemregion()) {
-    throw new MemregionError(
-      `refusing to cycle ${name}: no cache invalidation provider`,
-      ExitCode.UNAVAILABLE,
-    );
-  }
-  if (
-    !(await options.confirm(
-      `Decommit and recommit ${name} repeatedly? Nothing may use it while the stress runs.`,
-    ))
-  ) {
-    throw usageError('cancelled');
-  }
+  const primitives = emulatedRegionPrimitives(context);
+  const region = await preflightStress(primitives, options.region!, options.confirm);
   let arrivals = 0;
   let chain: Promise<unknown> = Promise.resolve();
   return {
@@ -206,15 +208,14 @@ export async function regionStressTarget(
     invalidate(): Promise<InvalidationOutcome> {
       const arrival = arrivals++;
       const run = chain.then(async (): Promise<InvalidationOutcome> => {
-        const { steps, calls } = await writeCommits(context, region, true);
-        const failed = steps.find((step) => !step.ok);
-        const outcomes = calls.flatMap((c) => (c.outcome ? [c.outcome] : []));
+        const outcome = await writeCommits(context, region.emulated, { decommit: true, commit: true });
+        const { retries, sleeps, slept_us } = attemptsOf(outcome.calls);
         return {
-          errno: (failed?.error as Errno | undefined) ?? calls.find((c) => c.ret !== null)?.ret ?? null,
+          errno: cycleErrno(outcome),
           // One cycle is one request: its retries are those of the two invalidations it made.
-          attempts: 1 + outcomes.reduce((sum, r) => sum + Math.max(0, r.attempts - 1), 0),
-          sleeps: outcomes.reduce((sum, r) => sum + r.sleeps, 0),
-          slept_us: outcomes.reduce((sum, r) => sum + r.slept_us, 0),
+          attempts: 1 + retries,
+          sleeps,
+          slept_us,
           coalesced: false,
           arrival_seq: arrival,
           served_by_seq: arrival,

@@ -16,9 +16,10 @@ export function describeRegion(region: EmulatedRegion): RegionInfo {
     size: region.spec.size.toString(),
     mode: 'ram',
     committed: region.kernel.committed,
-    interleave_ways: 1,
+    interleave_ways: Math.max(1, memdevsOf(region.spec).length),
     targets: [],
-    memdevs: region.spec.memdev ? [region.spec.memdev] : [],
+    memdevs: memdevsOf(region.spec),
+    serials: memdevsOf(region.spec).map(emulatedSerial),
     driver: region.kernel.committed ? 'cxl_region' : null,
     dax_devices: region.spec.used_by.map((name) => ({ name, driver: 'kmem' })),
     pmem_region: null,
@@ -28,15 +29,16 @@ export function describeRegion(region: EmulatedRegion): RegionInfo {
 
 /** The memdevs the profile's regions name, in the shape the sysfs backend gives a CXL memdev. */
 export function describeMemdevs(regions: EmulatedRegion[], sanitizing: ReadonlySet<string>): RegionInfo[] {
-  const names = [...new Set(regions.flatMap((r) => (r.spec.memdev ? [r.spec.memdev] : [])))].sort();
-  return names.map((name) => {
-    const own = regions.filter((r) => r.spec.memdev === name);
-    const size = own.reduce((sum, r) => sum + r.spec.size, 0n);
+  return memdevNames(regions).map((name) => {
+    const own = regions.filter((r) => memdevsOf(r.spec).includes(name));
+    // An interleaved region takes an equal share of each of its memdevs.
+    const size = own.reduce((sum, r) => sum + r.spec.size / BigInt(memdevsOf(r.spec).length), 0n);
     return {
       name,
       kind: 'cxl_memdev',
       start: null,
       size: size.toString(),
+      serial: emulatedSerial(name),
       ram_size: size.toString(),
       pmem_size: '0',
       security_state: sanitizing.has(name) ? 'sanitize' : 'disabled',
@@ -47,6 +49,18 @@ export function describeMemdevs(regions: EmulatedRegion[], sanitizing: ReadonlyS
     };
   });
 }
+
+/** The memdevs behind a profile region, in interleave order. */
+export const memdevsOf = (spec: RegionSpec): string[] => spec.memdevs ?? (spec.memdev ? [spec.memdev] : []);
+
+const memdevNames = (regions: EmulatedRegion[]): string[] =>
+  [...new Set(regions.flatMap((r) => memdevsOf(r.spec)))].sort(
+    (a, b) => Number(a.slice(3)) - Number(b.slice(3)),
+  );
+
+/** An emulated memdev's serial number (memN → 0x100N in hex), the name a real one keeps across boots. */
+export const emulatedSerial = (memdev: string): string =>
+  `0x${(0x1000 + Number(memdev.slice(3))).toString(16)}`;
 
 /** A region's state during one run: commit state, and whether an erase left its caches stale. */
 export interface EmulatedRegion {
@@ -70,10 +84,9 @@ export function findRegion(regions: EmulatedRegion[], name: string): EmulatedReg
 export function findMemdevRegions(regions: EmulatedRegion[], memdev: string): EmulatedRegion[] {
   if (!MEMDEV_NAME.test(memdev))
     throw dataError(`"${memdev}" is not a memdev name (expected memN, e.g. mem0)`);
-  const found = regions.filter((r) => r.spec.memdev === memdev);
+  const found = regions.filter((r) => memdevsOf(r.spec).includes(memdev));
   if (found.length === 0) {
-    const known =
-      [...new Set(regions.flatMap((r) => (r.spec.memdev ? [r.spec.memdev] : [])))].join(', ') || 'none';
+    const known = memdevNames(regions).join(', ') || 'none';
     throw dataError(`no memdev named ${memdev} (this profile has: ${known})`);
   }
   return found;

@@ -1,0 +1,270 @@
+/**
+ * `erase --region regionN`: the whole secure-erase flow of a CXL region, on the region-flow policy
+ * (region-flow.ts) both backends share. The kernel refuses sanitize and secure erase with EBUSY while any
+ * decoder of the device is committed (drivers/cxl/core/mbox.c cxl_mem_sanitize()) and leaves the cache
+ * invalidation to the next region commit (commit_region() → cxl_region_invalidate_memregion()), so the
+ * flow is: preflight, one confirmation naming every device, decommit, the erase on every memdev at once,
+ * one wait for all of them, then with `--recommit` the commit that invalidates.
+ */
+import { dataError, ExitCode, exitCodeForErrno, MemregionError } from '../core/errors.js';
+import type { Errno } from './errno.js';
+import {
+  type CommitOutcome,
+  commitBaseFields,
+  commitFailure,
+  commitFields,
+  type FlowRegion,
+  inUse,
+  type RegionCommitFields,
+  type RegionPrimitives,
+  requireConfirmation,
+  requireProviderOf,
+  toErrno,
+} from './region-flow.js';
+import type {
+  EraseMethod,
+  MemdevEraseResult,
+  RegionEraseOptions,
+  RegionEraseReport,
+  RegionRecommitReport,
+} from './types.js';
+
+/** Whether one memdev can be erased now: a refusal carries its exit code; a warning does not refuse. */
+export type MemdevCheck = { ok: true; warning?: string } | { ok: false; message: string; exitCode: number };
+
+export interface MemdevPrimitives<R extends FlowRegion> {
+  /** Supported method, not already sanitizing, no other region's decoder committed on it. */
+  checkMemdev(region: R, memdev: string, method: EraseMethod): Promise<MemdevCheck>;
+  /** Starts the erase (writes `security/sanitize` or `security/erase`): the refused write's errno code, or null. */
+  startErase(memdev: string, method: EraseMethod): Promise<string | null>;
+  /** `security/state`: `sanitize` while the operation runs; `unknown` when unreadable. */
+  state(memdev: string): Promise<string>;
+  /** Milliseconds on the backend's clock. */
+  now(): number;
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+  /** Where to watch a memdev's state, for the "keeps running" line. */
+  stateFile(memdev: string): string;
+  pollMs: number;
+}
+
+export const methodVerb = (method: EraseMethod): string => (method === 'sanitize' ? 'sanitized' : 'erased');
+
+const capitalized = (method: EraseMethod): string => (method === 'sanitize' ? 'Sanitize' : 'Secure-erase');
+
+/** ndctl's habit: "sanitized 2 memdevs". */
+export function eraseCount(method: EraseMethod, erased: number, failed: number): string {
+  const n = (k: number) => `${k} memdev${k === 1 ? '' : 's'}`;
+  return `${methodVerb(method)} ${n(erased)}${failed > 0 ? `, ${failed} failed` : ''}`;
+}
+
+const ERASE_CONSEQUENCE =
+  'the erased devices need a cache invalidation provider at the next commit of the region: without one that commit fails with ENXIO and the kernel WARNs "Failed to synchronize CPU cache state", which taints it';
+
+type Base = Pick<RegionEraseReport, 'backend' | 'profile'>;
+
+/**
+ * Runs the flow. Refusals before anything is written throw (65 region, 75 in use or busy device,
+ * 69/77 no provider, 64 no confirmation). After the decommit, every outcome is a report; a timeout or an
+ * interruption throws with the report so far as `partial` (75, 130).
+ */
+export async function runRegionErase<R extends FlowRegion, O extends CommitOutcome>(
+  p: RegionPrimitives<R, O>,
+  m: MemdevPrimitives<R>,
+  base: Base,
+  name: string,
+  options: RegionEraseOptions,
+): Promise<RegionEraseReport> {
+  const region = await p.loadRegion(name);
+  const memdevs = region.memdevs;
+  if (memdevs.length === 0)
+    throw dataError(`${name} has no memdevs (no interleave position is set): nothing to erase`);
+  const committed = region.committed;
+  if (committed) {
+    const users = await p.regionUsers(region);
+    if (users.length > 0) throw inUse(name, users);
+  } else if (options.recommit) {
+    const problem = p.notCommittable(region);
+    if (problem) throw dataError(`${problem}; --recommit needs a configured region`);
+  }
+  const warnings: string[] = [];
+  for (const memdev of memdevs) {
+    const check = await m.checkMemdev(region, memdev.name, options.method);
+    if (!check.ok) throw new MemregionError(check.message, check.exitCode);
+    if (check.warning) warnings.push(check.warning);
+  }
+  const forced = await requireProviderOf(
+    await p.provider(),
+    options.force,
+    `${options.method} ${name}`,
+    ERASE_CONSEQUENCE,
+  );
+  if (forced) {
+    p.warn?.(forced);
+    warnings.push(forced);
+  }
+  const devices = memdevs.map((d) => (d.serial ? `${d.name} serial ${d.serial}` : d.name)).join(', ');
+  await requireConfirmation(
+    options.confirm,
+    `${capitalized(options.method)} ${name} (${devices})? ${committed ? 'It is decommitted first, then all' : 'All'} data on ${memdevs.length === 1 ? 'the device' : `these ${memdevs.length} devices`} is destroyed${options.recommit ? ', and the region is committed again' : ''}.`,
+  );
+
+  const began = m.now();
+  if (committed) {
+    const off = await p.write(region, { decommit: true, commit: false, bind: null }, false);
+    const failed = off.steps.find((s) => !s.ok);
+    if (failed) throw commitFailure(name, failed, off.steps);
+  }
+  const results = await eraseAll(m, region, options);
+  const report = (outcome: RegionEraseReport['outcome'], status: RegionEraseReport['status']) =>
+    buildReport(base, region, options, { outcome, status, results, committed, began, warnings }, m);
+
+  const stopped = results.find((r) => r.error === 'timeout' || r.error === 'interrupted')?.error;
+  if (stopped) {
+    const partial = report(
+      stopped === 'timeout' ? 'timeout' : 'interrupted',
+      committed ? 'decommitted' : 'configured',
+    );
+    const running = results.filter((r) => r.state === 'sanitize').map((r) => r.memdev);
+    const watch = running.map((r) => m.stateFile(r)).join(', ');
+    throw new MemregionError(
+      stopped === 'timeout'
+        ? `timed out after ${Math.round((m.now() - began) / 1000)} s waiting for ${running.join(', ')}: the kernel's ${options.method} keeps running (watch ${watch}); ${name} is left decommitted`
+        : `interrupted: the kernel's ${options.method} of ${running.join(', ')} keeps running (watch ${watch}); ${name} is left decommitted`,
+      stopped === 'timeout' ? ExitCode.TEMP_FAIL : ExitCode.INTERRUPTED,
+      { partial: { ...partial } },
+    );
+  }
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length > 0 || !options.recommit) {
+    return report(failed.length > 0 ? 'failed' : 'done', committed ? 'decommitted' : 'configured');
+  }
+  const plan = { decommit: false, commit: true, bind: p.bindAfter(region, committed) };
+  const outcome = await p.write(region, plan, true);
+  const fields = await commitFields(p, region, commitBaseFields(region, plan, false, []), plan, outcome);
+  warnings.push(...fields.warnings);
+  const done = report(fields.ok ? 'done' : 'failed', fields.status ?? 'unknown');
+  return {
+    ...done,
+    ok: done.ok && fields.ok,
+    errno: done.errno ?? fields.errno,
+    commit: recommitReport(fields),
+    invalidation_errno: fields.invalidation_errno,
+    next_step: fields.ok
+      ? fields.invalidated
+        ? `${name} is committed again: the kernel invalidated CPU caches for its range`
+        : `${name} is committed again; whether the kernel's cache invalidation succeeded cannot be known (see the warnings)`
+      : fields.invalidation_errno && fields.status === 'committed'
+        ? `${name} is committed, but its cache invalidation failed (${fields.invalidation_errno}): stale cache lines may remain; decommit and commit it again (memregion invalidate --region ${name} --cycle)`
+        : `commit ${name} again before using it (memregion invalidate --region ${name})`,
+  };
+}
+
+const recommitReport = (fields: RegionCommitFields): RegionRecommitReport => ({
+  plan: fields.plan,
+  steps: fields.steps,
+  ok: fields.ok,
+  errno: fields.errno,
+  invalidation_errno: fields.invalidation_errno,
+  invalidated: fields.invalidated,
+});
+
+/**
+ * Starts the erase on every memdev at once, then waits for all of them in one loop (a device that failed
+ * to start does not stop the wait for the others). A timeout or an interruption ends the wait for all.
+ */
+async function eraseAll<R extends FlowRegion>(
+  m: MemdevPrimitives<R>,
+  region: R,
+  options: RegionEraseOptions,
+): Promise<MemdevEraseResult[]> {
+  const began = m.now();
+  const errors = await Promise.all(region.memdevs.map((d) => m.startErase(d.name, options.method)));
+  const results: MemdevEraseResult[] = region.memdevs.map((d, i) => ({
+    memdev: d.name,
+    serial: d.serial,
+    ok: false,
+    state: 'sanitize',
+    error: errors[i] ?? null,
+    elapsed_ms: 0,
+  }));
+  const waiting = new Set(results.filter((r) => r.error === null));
+  for (const r of results) if (r.error !== null) r.state = await m.state(r.memdev);
+  for (;;) {
+    const states = await Promise.all([...waiting].map(async (r) => [r, await m.state(r.memdev)] as const));
+    const elapsed = m.now() - began;
+    for (const [r, state] of states) {
+      r.state = state;
+      r.elapsed_ms = Math.round(elapsed);
+      if (state === 'sanitize') continue;
+      waiting.delete(r);
+      // Done when the state left `sanitize`; an unreadable state confirms nothing.
+      r.ok = state !== 'unknown';
+      if (!r.ok) r.error = 'state unknown';
+    }
+    options.onProgress?.(Object.fromEntries(results.map((r) => [r.memdev, r.state])), elapsed);
+    if (waiting.size === 0) return results;
+    const stop = options.signal.aborted ? 'interrupted' : elapsed >= options.timeoutMs ? 'timeout' : null;
+    if (stop) {
+      for (const r of waiting) r.error = stop;
+      return results;
+    }
+    await m.sleep(Math.min(m.pollMs, Math.max(1, options.timeoutMs - elapsed)), options.signal);
+  }
+}
+
+function buildReport<R extends FlowRegion>(
+  base: Base,
+  region: R,
+  options: RegionEraseOptions,
+  run: {
+    outcome: RegionEraseReport['outcome'];
+    status: RegionEraseReport['status'];
+    results: MemdevEraseResult[];
+    committed: boolean;
+    began: number;
+    warnings: string[];
+  },
+  m: MemdevPrimitives<R>,
+): RegionEraseReport {
+  const name = region.name;
+  const failed = run.results.filter((r) => !r.ok);
+  const warnings = [...run.warnings];
+  if (failed.length > 0 && run.outcome === 'failed') {
+    const what = failed.map((r) => `${r.memdev} (${r.error})`).join(', ');
+    warnings.push(
+      `${name} is left ${run.committed ? 'decommitted' : 'uncommitted'}: the ${options.method} of ${what} failed; erase ${failed.length === 1 ? 'it' : 'them'} again before committing ${name}`,
+    );
+  }
+  const firstErrno = failed.map((r) => r.error).find((e): e is string => !!e && /^E[A-Z]+$/.test(e));
+  const errno: Errno | null = firstErrno ? toErrno(firstErrno) : null;
+  return {
+    ...base,
+    region: name,
+    method: options.method,
+    recommit: options.recommit,
+    ok: failed.length === 0 && run.outcome === 'done',
+    errno,
+    outcome: run.outcome,
+    decommitted: run.committed,
+    memdevs: run.results,
+    erased: run.results.length - failed.length,
+    failed: failed.length,
+    status: run.status,
+    commit: null,
+    invalidation_errno: null,
+    elapsed_ms: Math.round(m.now() - run.began),
+    next_step:
+      run.outcome === 'timeout' || run.outcome === 'interrupted'
+        ? `the kernel's ${options.method} keeps running: watch ${failed.map((r) => m.stateFile(r.memdev)).join(', ')}, then commit ${name} again`
+        : failed.length > 0
+          ? `erase ${failed.map((r) => r.memdev).join(', ')} again (memregion erase --region ${name}), then commit ${name}`
+          : `commit ${name} again before using it (memregion invalidate --region ${name}): the commit invalidates CPU caches for its range`,
+    warnings,
+  };
+}
+
+/** The exit code of an `erase --region` report: 0 only when every step succeeded. */
+export function regionEraseExitCode(report: RegionEraseReport): number {
+  if (report.ok) return ExitCode.OK;
+  return report.errno ? exitCodeForErrno(report.errno) : ExitCode.IO_ERR;
+}

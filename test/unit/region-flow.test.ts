@@ -1,0 +1,107 @@
+/**
+ * The region-flow policy is one (region-flow.ts): both backends refuse in the same order, with the same
+ * lines and exit codes, and report a commit with the same fields.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { EmulatedBackend } from '../../src/backends/emulated/index.js';
+import { invalidateRegion } from '../../src/backends/sysfs/commit.js';
+import type { RegionInvalidateOptions } from '../../src/backends/types.js';
+import { silentLogger } from '../../src/core/log.js';
+import { profileWith, virtualBackendOptions } from '../helpers/emulation.js';
+import { RecordingRoot } from './helpers/recording-root.js';
+import { refusal, regionOptions } from './helpers/refusal.js';
+import { confirmer, copyFixture, fakeProbe } from './helpers/sysfs-fixture.js';
+
+let fixture: { root: string; cleanup: () => void };
+beforeEach(() => {
+  fixture = copyFixture('cxl');
+});
+afterEach(() => fixture.cleanup());
+
+const options = regionOptions;
+
+/** Both backends on a region of the same state: sysfs region1/region2 of the fixture, emulated region0/region1. */
+async function both(verdict: 'supported' | 'unsupported' = 'supported') {
+  const sys = new RecordingRoot(fixture.root);
+  const emulated = await EmulatedBackend.create(
+    virtualBackendOptions,
+    profileWith(verdict === 'supported' ? {} : { implements: { clean_inv_memregion: -1n } }),
+  );
+  return {
+    sysfs: (name: 'configured' | 'committed', o: RegionInvalidateOptions) =>
+      invalidateRegion(name === 'configured' ? 'region1' : 'region2', o, {
+        sys,
+        log: silentLogger,
+        probe: fakeProbe(verdict),
+        trace: false,
+      }),
+    emulated: (name: 'configured' | 'committed', o: RegionInvalidateOptions) =>
+      emulated.invalidateRegion(name === 'configured' ? 'region0' : 'region1', o),
+    sys,
+  };
+}
+
+describe('one region-flow policy for both backends', () => {
+  test('no provider → 69 before the confirmation is asked (so a script without --yes learns that first)', async () => {
+    const b = await both('unsupported');
+    for (const run of [b.sysfs, b.emulated]) {
+      const ask = confirmer(false);
+      await assert.rejects(
+        run('configured', options({ confirm: ask.confirm })),
+        refusal(
+          69,
+          /^refusing to write region[0-9]\/commit: .*ENXIO.*WARNs.*taints it \(use --force to write anyway\)$/,
+        ),
+      );
+      assert.equal(ask.questions.length, 0);
+    }
+    assert.deepEqual(b.sys.writes, []);
+  });
+
+  test('a committed region without --cycle → 64, the same line on both', async () => {
+    const b = await both();
+    const lines: string[] = [];
+    for (const run of [b.sysfs, b.emulated]) {
+      const error = await run('committed', options()).catch((e) => e);
+      assert.equal(error.exitCode, 64);
+      lines.push(error.message.replace(/region[0-9]/g, 'regionN'));
+    }
+    assert.equal(lines[0], lines[1]);
+  });
+
+  test('a refused confirmation → 64 "cancelled" on both, nothing written', async () => {
+    const b = await both();
+    for (const run of [b.sysfs, b.emulated])
+      await assert.rejects(
+        run('configured', options({ confirm: confirmer(false).confirm })),
+        refusal(64, /^cancelled$/),
+      );
+    assert.deepEqual(b.sys.writes, []);
+  });
+
+  test('the commit report carries the same policy fields on both backends', async () => {
+    const b = await both();
+    const reports = [await b.sysfs('configured', options()), await b.emulated('configured', options())];
+    const policy = [
+      'action',
+      'dry_run',
+      'errno',
+      'invalidation_errno',
+      'ok',
+      'plan',
+      'region',
+      'status',
+      'steps',
+      'warnings',
+    ];
+    for (const report of reports) {
+      for (const key of policy) assert.ok(key in report, `${report.backend}: ${key}`);
+      assert.equal(report.status, 'committed');
+      assert.equal(report['action'], 'commit');
+    }
+    // The emulated return probe always sees; the sysfs one was off here, and says so.
+    assert.equal(reports[1]!['invalidated'], true);
+    assert.equal(reports[0]!['invalidated'], null);
+  });
+});
