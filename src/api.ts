@@ -25,6 +25,7 @@ import {
   type StressTarget,
 } from './backends/types.js';
 import { ExitCode, MemregionError, usageError } from './core/errors.js';
+import type { LatencyRecorder } from './core/latency.js';
 import { silentLogger } from './core/log.js';
 import { quote } from './core/quote.js';
 import { freshSeed, Random } from './core/random.js';
@@ -260,6 +261,8 @@ export interface StressOptions {
   /** Called with a snapshot every `progressMs` (default 200) of real time while the run goes on. */
   onProgress?: (snapshot: StressSnapshot) => void;
   progressMs?: number;
+  /** Record every request's latency into this recorder too (its distribution, its tap): default a new one. */
+  latency?: LatencyRecorder;
 }
 
 /** The stress report of DESIGN §5, with the wall-clock times of the run (ISO 8601). */
@@ -374,7 +377,7 @@ async function runStress(
   const { StressRun } = await import('./stress/engine.js');
   const stressRun = new StressRun(
     target,
-    { ...settings, signal, intervalMs, onInterval: options.onInterval },
+    { ...settings, signal, intervalMs, onInterval: options.onInterval, latency: options.latency },
     new Random(settings.seed ^ 0x5eed),
   );
   const startedAt = new Date();

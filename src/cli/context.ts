@@ -38,7 +38,8 @@ export interface Context {
   quiet: boolean;
   verbose: boolean;
   signal: AbortSignal;
-  createBackend(options?: { virtualTime?: boolean }): Promise<Backend>;
+  /** `provider` overrides the global --provider (stress --compare runs each variant). */
+  createBackend(options?: { virtualTime?: boolean; provider?: ProviderVariant }): Promise<Backend>;
 }
 
 export async function createContext(options: GlobalOptions, signal: AbortSignal): Promise<Context> {
@@ -68,14 +69,14 @@ export async function createContext(options: GlobalOptions, signal: AbortSignal)
     quiet,
     verbose,
     signal,
-    createBackend: ({ virtualTime = false } = {}) =>
+    createBackend: ({ virtualTime = false, provider = context.provider } = {}) =>
       createBackend({
         // Text as commander gave it: the API checks the names.
         backend: context.backendName as BackendName,
         profile: context.profile,
         root: context.root,
         seed: context.seed,
-        provider: context.provider as ProviderVariant,
+        provider: provider as ProviderVariant,
         virtualTime,
         log,
       }),

@@ -1,13 +1,20 @@
+import path from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { stress as stressApi } from '../api.js';
+import { PROVIDER_VARIANTS } from '../backends/types.js';
 import { confirmation } from '../cli/confirm.js';
 import type { Context } from '../cli/context.js';
 import { createSpinner } from '../cli/spinner.js';
 import { chalk, table } from '../cli/style.js';
 import { ExitCode, usageError } from '../core/errors.js';
+import { LatencyRecorder } from '../core/latency.js';
 import { emit, toJson } from '../core/output.js';
 import { interruptedExitCode } from '../core/stop.js';
-import { formatBytes } from '../core/units.js';
+import { formatBytes, MIN_INTERVAL_MS, parseDuration } from '../core/units.js';
+import { renderCompare } from '../render/compare.js';
+import { HdrIntervalLog } from '../render/hdr-log.js';
+import { renderLatencyHistogram } from '../render/histogram.js';
+import { buildCompareReport } from '../stress/compare.js';
 import { PATTERNS, type Pattern } from '../stress/ranges.js';
 import type { StressReport } from '../stress/report.js';
 import type { CommandRunner } from './runner.js';
@@ -24,6 +31,8 @@ interface StressFlags {
   virtualTime?: boolean;
   failOnError?: boolean;
   interval?: string;
+  hdrLog?: string;
+  compare?: boolean;
   region?: string;
   cycles?: string;
   yes?: boolean;
@@ -42,83 +51,257 @@ export function stressCommand(run: CommandRunner) {
     .option('--verify', 'check that every request is served by a firmware call that started after it arrived')
     .option('--virtual-time', 'emulated backend: simulate on a virtual clock as fast as the CPU allows')
     .option('--fail-on-error', 'exit 1 when any request failed')
-    .option('--interval <time>', 'with --json: print one JSON line per interval, then the final report line')
+    .option(
+      '--interval <time>',
+      'with --json: print one JSON line per interval, then the final report line; with --hdr-log: one histogram per interval (default 1s)',
+    )
+    .option(
+      '--hdr-log <file>',
+      'write the latencies as an HdrHistogram interval log, one histogram per --interval',
+    )
+    .option(
+      '--compare',
+      'emulated backend: run the same seeded workload under each provider variant, side by side',
+    )
     .option('--region <name>', 'sysfs backend: cycle this sacrificial CXL region (decommit+commit) instead')
     .option('--cycles <n>', 'with --region: number of cycles, as --ops (default 10)')
     .option('-y, --yes', 'confirm destructive actions without a prompt')
-    .action(async (options, command) => run(command, (context) => stress(context, options)));
+    .action(async (options, command) =>
+      run(command, (context) =>
+        stress(context, options, command.getOptionValueSourceWithGlobals('provider') === 'cli'),
+      ),
+    );
 }
 
-async function stress(context: Context, flags: StressFlags): Promise<number> {
-  // What only the command line has: where the interval lines go. The run's own options are the API's to check.
-  if (flags.interval !== undefined && context.format !== 'json')
-    throw usageError('--interval needs --json and a duration above 0');
-  if (context.output && flags.interval !== undefined)
-    throw usageError('--interval prints to stdout; it does not go with --output');
-  const virtualTime = flags.virtualTime === true;
-  const backend = await context.createBackend({ virtualTime });
+/**
+ * What only the command line decides: where the interval lines and the HdrHistogram log go, and what
+ * --compare goes with. The run's own options (counts, durations, range, --virtual-time) are the API's to
+ * check; the command hands their text over as it came.
+ */
+interface StressPlan {
+  virtualTime: boolean;
+  /** The NDJSON lines of `--json --interval`. */
+  lines: boolean;
+  /** Period of the interval snapshots (lines, --hdr-log), or undefined without either. */
+  intervalMs?: number;
+  hdrLog?: string;
+}
+
+async function plan(context: Context, flags: StressFlags, providerGiven: boolean): Promise<StressPlan> {
+  const hdrLog = flags.hdrLog;
+  if (hdrLog === '') throw usageError('--hdr-log needs a file name');
+  // Parsed here as the API parses it, for the command line's own rules on where snapshots go.
+  const intervalMs = flags.interval === undefined ? undefined : parseDuration(flags.interval, '--interval');
+  if (intervalMs !== undefined && (intervalMs <= 0 || (context.format !== 'json' && hdrLog === undefined))) {
+    throw usageError('--interval needs --json or --hdr-log, and a duration above 0');
+  }
+  if (hdrLog !== undefined && intervalMs !== undefined && intervalMs >= MIN_INTERVAL_MS && intervalMs < 1)
+    throw usageError('--hdr-log needs an --interval of 1ms or more (the log keeps time to the millisecond)');
+  if (flags.compare) checkCompare(context, flags, providerGiven, intervalMs);
+  const lines = intervalMs !== undefined && context.format === 'json' && !flags.compare;
+  if (context.output && lines) throw usageError('--interval prints to stdout; it does not go with --output');
+  if (hdrLog !== undefined) await checkHdrLog(context, hdrLog);
+  return {
+    virtualTime: flags.virtualTime === true,
+    lines,
+    intervalMs: lines || hdrLog !== undefined ? (intervalMs ?? DEFAULT_HDR_INTERVAL_MS) : undefined,
+    hdrLog,
+  };
+}
+
+const DEFAULT_HDR_INTERVAL_MS = 1000;
+
+/** What `--compare` does not go with: it runs every provider, on the emulated range workload. */
+function checkCompare(
+  context: Context,
+  flags: StressFlags,
+  providerGiven: boolean,
+  intervalMs: number | undefined,
+): void {
+  if (context.backendName !== 'emulated')
+    throw usageError('--compare needs --backend emulated (the provider variants are emulated)');
+  if (providerGiven)
+    throw usageError('--compare runs every provider variant; it does not go with --provider');
+  if (flags.region !== undefined)
+    throw usageError('--compare runs the range workload; it does not go with --region');
+  if (context.format === 'prometheus')
+    throw usageError('--compare has no prometheus format (human or --json)');
+  if (intervalMs !== undefined && context.format === 'json' && flags.hdrLog === undefined)
+    throw usageError('--compare --json prints one document: --interval lines do not go with it');
+  if (process.env.MEMREGION_PROVIDER)
+    context.log.warn('MEMREGION_PROVIDER is ignored: --compare runs every provider variant');
+}
+
+/** The log is written at the end: a target that can never be written is refused before the run. */
+async function checkHdrLog(context: Context, file: string): Promise<void> {
+  const resolved = path.resolve(file);
+  if (context.output !== undefined && path.resolve(context.output) === resolved)
+    throw usageError('--hdr-log and --output name the same file');
+  const toStdout = ['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1'].includes(resolved);
+  if (toStdout && context.output === undefined)
+    throw usageError('--hdr-log to stdout would mix with the report: give --output for the report');
+  const { checkOutputTarget } = await import('../core/output-file.js');
+  await checkOutputTarget(file, HDR_LOG_LABEL);
+}
+
+const HDR_LOG_LABEL = '--hdr-log file';
+
+async function stress(context: Context, flags: StressFlags, providerGiven: boolean): Promise<number> {
+  const settings = await plan(context, flags, providerGiven);
+  const hdr = settings.hdrLog
+    ? await HdrIntervalLog.create({
+        startedAtMs: Date.now(),
+        virtualTime: settings.virtualTime,
+        what: flags.compare ? 'stress --compare' : 'stress',
+      })
+    : undefined;
+  if (flags.compare) return compare(context, flags, settings, hdr);
+  const backend = await context.createBackend({ virtualTime: settings.virtualTime });
   // NDJSON: one line per interval while the run goes on, then the report (a closed stdout ends the
   // process quietly with 74, see main.ts).
   const writeLine = (line: object) => process.stdout.write(`${toJson(line, 0)}\n`);
+  const latency = new LatencyRecorder(hdr ? { tap: hdr.record } : {});
   try {
     const spinner = await createSpinner(context);
     let report: StressReport;
     try {
       // The run itself is the library's `stress()`: the command only turns flags into its options.
       report = await stressApi(backend, {
-        workers: flags.workers,
-        ops: flags.ops,
-        cycles: flags.region !== undefined ? flags.cycles : undefined,
-        durationMs: flags.duration,
-        pattern: flags.pattern as Pattern,
-        base: flags.base,
-        size: flags.size,
-        span: flags.span,
-        verify: flags.verify === true,
+        ...runOptions(context, flags, settings),
         region: flags.region,
-        confirm: confirmation(flags.yes === true, context.signal),
-        signal: context.signal,
-        intervalMs: flags.interval,
+        latency,
         onInterval:
-          flags.interval !== undefined
-            ? (snapshot) => writeLine({ type: 'interval', ...snapshot })
+          settings.intervalMs !== undefined
+            ? (snapshot) => {
+                hdr?.endInterval(snapshot.elapsed_us);
+                if (settings.lines) writeLine({ type: 'interval', ...snapshot });
+              }
             : undefined,
         onProgress: spinner ? (snapshot) => spinner.update(progressText(snapshot)) : undefined,
       });
     } finally {
       spinner?.stop();
     }
-    if (flags.interval !== undefined) writeLine({ type: 'report', ...report });
+    if (settings.lines) writeLine({ type: 'report', ...report });
     else {
       await emit(
         {
           json: report,
-          human: () => renderStress(report),
+          human: () => {
+            const histogram = renderLatencyHistogram(latency.distribution(), 'request');
+            return histogram ? `${renderStress(report)}\n\n${histogram}` : renderStress(report);
+          },
           prometheus: async () => (await import('../render/prometheus.js')).stressPrometheus(report),
         },
         context.format,
         context.output,
       );
     }
-    return stressExitCode(report, flags.failOnError === true, context);
+    if (hdr) await writeHdrLog(hdr, settings.hdrLog!, Math.round(report.elapsed_s * 1e6));
+    return stressExitCode([report], flags.failOnError === true, context);
   } finally {
     await backend.close();
   }
 }
 
-function stressExitCode(report: StressReport, failOnError: boolean, context: Context): number {
-  if (report.interrupted) return interruptedExitCode(context.signal);
-  if (report.verify && report.verify.violations > 0) {
-    context.log.error(
-      `verify: ${report.verify.violations} request(s) were served by a firmware call that started before they arrived`,
-    );
-    return ExitCode.FAILURE;
+/** The library options every run of the command shares (one run, or each variant of --compare). */
+function runOptions(context: Context, flags: StressFlags, settings: StressPlan) {
+  return {
+    workers: flags.workers,
+    ops: flags.ops,
+    cycles: flags.region !== undefined ? flags.cycles : undefined,
+    durationMs: flags.duration,
+    pattern: flags.pattern as Pattern,
+    base: flags.base,
+    size: flags.size,
+    span: flags.span,
+    verify: flags.verify === true || flags.compare === true,
+    seed: context.seed,
+    confirm: confirmation(flags.yes === true, context.signal),
+    signal: context.signal,
+    intervalMs: settings.intervalMs,
+  };
+}
+
+async function writeHdrLog(hdr: HdrIntervalLog, file: string, endUs: number, tag?: string): Promise<void> {
+  hdr.endInterval(endUs, tag);
+  const { writeOutput } = await import('../core/output-file.js');
+  await writeOutput(file, hdr.toString(), HDR_LOG_LABEL);
+}
+
+/**
+ * `stress --compare`: the same seeded workload under v2, v1, rfc and batched in turn, each on a backend
+ * of its own, every request verified (the violations column). Ctrl-C stops the variant running and
+ * prints the rows so far.
+ */
+async function compare(
+  context: Context,
+  flags: StressFlags,
+  settings: StressPlan,
+  hdr: HdrIntervalLog | undefined,
+): Promise<number> {
+  const reports: StressReport[] = [];
+  const spinner = await createSpinner(context);
+  try {
+    for (const provider of PROVIDER_VARIANTS) {
+      if (context.signal.aborted) break;
+      const backend = await context.createBackend({ virtualTime: settings.virtualTime, provider });
+      try {
+        const report = await stressApi(backend, {
+          ...runOptions(context, flags, settings),
+          latency: hdr ? new LatencyRecorder({ tap: hdr.record }) : undefined,
+          onInterval: hdr ? (snapshot) => hdr.endInterval(snapshot.elapsed_us, provider) : undefined,
+          onProgress: spinner
+            ? (snapshot) => spinner.update(`${provider}: ${progressText(snapshot)}`)
+            : undefined,
+        });
+        reports.push(report);
+        hdr?.endInterval(Math.round(report.elapsed_s * 1e6), provider);
+        hdr?.restartClock();
+      } finally {
+        await backend.close();
+      }
+    }
+  } finally {
+    spinner?.stop();
   }
-  if (failOnError && report.requests.failed > 0) {
-    context.log.error(`${report.requests.failed} request(s) failed (--fail-on-error)`);
-    return ExitCode.FAILURE;
+  const document = buildCompareReport(reports, context.signal.aborted);
+  await emit({ json: document, human: () => renderCompare(document) }, context.format, context.output);
+  if (hdr) {
+    const { writeOutput } = await import('../core/output-file.js');
+    await writeOutput(settings.hdrLog!, hdr.toString(), HDR_LOG_LABEL);
   }
-  return ExitCode.OK;
+  return stressExitCode(reports, flags.failOnError === true, context, flags.verify === true);
+}
+
+/**
+ * 130 (or 128 + the signal) after an interruption; 1 when --verify found a violation or, with
+ * --fail-on-error, a request failed (in any variant of --compare); else 0. --compare verifies every
+ * request for its table, but only an explicit --verify turns a violation into exit 1.
+ */
+function stressExitCode(
+  reports: StressReport[],
+  failOnError: boolean,
+  context: Context,
+  verify = true,
+): number {
+  if (reports.some((r) => r.interrupted) || context.signal.aborted)
+    return interruptedExitCode(context.signal);
+  const named = (r: StressReport) => (reports.length > 1 ? `${r.provider}: ` : '');
+  let code: number = ExitCode.OK;
+  for (const report of reports) {
+    if (verify && report.verify && report.verify.violations > 0) {
+      context.log.error(
+        `${named(report)}verify: ${report.verify.violations} request(s) were served by a firmware call that started before they arrived`,
+      );
+      code = ExitCode.FAILURE;
+    }
+    if (failOnError && report.requests.failed > 0) {
+      context.log.error(`${named(report)}${report.requests.failed} request(s) failed (--fail-on-error)`);
+      code = ExitCode.FAILURE;
+    }
+  }
+  return code;
 }
 
 /** Progress of a run on the spinner: counts, rate and time so far. */

@@ -4,9 +4,11 @@ import type { TraceEvent, TraceReport } from '../backends/types.js';
 import { type Context, requireFormat } from '../cli/context.js';
 import { chalk, table } from '../cli/style.js';
 import { ExitCode, usageError } from '../core/errors.js';
+import { LatencyRecorder } from '../core/latency.js';
 import { emit } from '../core/output.js';
 import { interruptedExitCode } from '../core/stop.js';
 import { parseDuration } from '../core/units.js';
+import { renderLatencyHistogram } from '../render/histogram.js';
 import type { CommandRunner } from './runner.js';
 
 export function traceCommand(run: CommandRunner) {
@@ -34,15 +36,34 @@ async function trace(
     throw usageError('give either --duration or -- <command>, not both');
   const backend = await context.createBackend();
   const live = context.format === 'human' && !context.output;
+  // The histogram is of the latencies the summary's percentiles are of (human output only).
+  const latency = context.format === 'human' ? new LatencyRecorder() : null;
   try {
     const report = await backend.trace({
       durationMs,
       command: commandArgs.length > 0 ? commandArgs : undefined,
       signal: context.signal,
-      onEvent: live ? (event) => process.stdout.write(`${formatEvent(event)}\n`) : undefined,
+      onEvent:
+        live || latency
+          ? (event) => {
+              if (latency && isInvalidation(event)) latency.recordUs(event.latency_us);
+              if (live) process.stdout.write(`${formatEvent(event)}\n`);
+            }
+          : undefined,
       commandStdout: context.format === 'human' && !context.output ? 'inherit' : 'stderr',
     });
-    await emit({ json: report, human: () => renderTraceSummary(report) }, context.format, context.output);
+    await emit(
+      {
+        json: report,
+        human: () => {
+          const summary = renderTraceSummary(report);
+          const histogram = latency ? renderLatencyHistogram(latency.distribution(), 'invalidation') : '';
+          return histogram ? `${summary}\n\n${histogram}` : summary;
+        },
+      },
+      context.format,
+      context.output,
+    );
     // A signal that stopped the trace decides the exit code (128 + its number), not the traced command
     // that the trace then stopped.
     const signal = (report as { signal?: string }).signal;
@@ -57,6 +78,15 @@ async function trace(
   } finally {
     await backend.close();
   }
+}
+
+/**
+ * An invalidation that completed with a latency: the emulated provider's `complete` events and the
+ * sysfs backend's `invalidate` events (cpu_cache_invalidate_memregion entry to return), as counted in
+ * the summary's percentiles.
+ */
+export function isInvalidation(event: TraceEvent): event is TraceEvent & { latency_us: number } {
+  return (event.kind === 'complete' || event.kind === 'invalidate') && typeof event.latency_us === 'number';
 }
 
 export function formatEvent(event: TraceEvent): string {

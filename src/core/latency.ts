@@ -1,9 +1,67 @@
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import type { LatencySummary } from '../backends/types.js';
 
+/** One log-scaled bucket of a latency distribution: [from_ns, to_ns). */
+export interface LatencyBucket {
+  from_ns: number;
+  to_ns: number;
+  count: number;
+}
+
+/** The counts of a run's latencies in log-scaled buckets (STEPS per decade), first to last non-empty one. */
+export interface LatencyDistribution {
+  total: number;
+  buckets: LatencyBucket[];
+}
+
+/** Every latency is also handed to this, in nanoseconds (e.g. the interval histograms of --hdr-log). */
+export type LatencyTap = (ns: number) => void;
+
+/** Six round bounds per decade, each 1.3 to 1.7 times the last: 1, 1.5, 2, 3, 5, 7, 10, 15, ... */
+const STEPS = [1, 1.5, 2, 3, 5, 7] as const;
+/** 1 ns up to 10^13 ns (2.8 hours): past the recorder's highest trackable value. */
+const DECADES = 13;
+const BUCKETS = DECADES * STEPS.length;
+const POW10 = Array.from({ length: DECADES + 1 }, (_, d) => 10 ** d);
+
+/** Lower bound in ns of bucket `index`: 1, 1.5, 2, 3, 5, 7, 10, 15, ... */
+export const bucketFloorNs = (index: number): number =>
+  POW10[Math.floor(index / STEPS.length)]! * STEPS[index % STEPS.length]!;
+
+const FLOORS = Array.from({ length: BUCKETS + 1 }, (_, i) => bucketFloorNs(i));
+/** The bucket holding 2^k ns, for each k below 31: a bound search starts there (at most 2 steps on). */
+const OCTAVE_FIRST = Int32Array.from({ length: 31 }, (_, k) => {
+  let i = 0;
+  while (FLOORS[i + 1]! <= 2 ** k) i += 1;
+  return i;
+});
+
 /**
- * Latency percentiles in constant memory (HdrHistogram-style, 3 significant figures). Values are recorded
- * in nanoseconds so that sub-microsecond virtual latencies are kept; reports are in microseconds.
+ * The bucket of a latency in whole nanoseconds (≥ 1). This runs for every simulated request, so below
+ * 2^31 ns (2.1 s) it goes by the octave (a count of leading zeros) and a step or two along the bounds,
+ * not by a logarithm.
+ */
+export function bucketIndex(ns: number): number {
+  if (ns < 0x8000_0000) {
+    let i = OCTAVE_FIRST[31 - Math.clz32(ns)]!;
+    while (ns >= FLOORS[i + 1]!) i += 1;
+    return i;
+  }
+  let decade = Math.floor(Math.log10(ns));
+  // log10 of an exact power of ten may come out a hair low or high.
+  if (ns < POW10[decade]!) decade -= 1;
+  else if (ns >= POW10[decade + 1]!) decade += 1;
+  if (decade >= DECADES) return BUCKETS - 1;
+  const mantissa = ns / POW10[decade]!;
+  let step = STEPS.length - 1;
+  while (mantissa < STEPS[step]!) step -= 1;
+  return decade * STEPS.length + step;
+}
+
+/**
+ * Latency percentiles in constant memory (HdrHistogram-style, 3 significant figures), and counts in
+ * log-scaled buckets for the terminal histogram. Values are recorded in nanoseconds so that
+ * sub-microsecond virtual latencies are kept; reports are in microseconds.
  */
 export class LatencyRecorder {
   private readonly histogram: RecordableHistogram = createHistogram({
@@ -11,12 +69,20 @@ export class LatencyRecorder {
     highest: 3_600_000_000_000,
     figures: 3,
   });
+  private readonly buckets = new Float64Array(BUCKETS);
   private total = 0;
+  private readonly tap: LatencyTap | null;
+
+  constructor(options: { tap?: LatencyTap } = {}) {
+    this.tap = options.tap ?? null;
+  }
 
   recordUs(us: number): void {
     const ns = Math.max(1, Math.round(us * 1000));
     this.histogram.record(ns);
+    this.buckets[bucketIndex(ns)]! += 1;
     this.total += us;
+    if (this.tap !== null) this.tap(ns);
   }
 
   get count(): number {
@@ -35,5 +101,20 @@ export class LatencyRecorder {
       max: us(h.max),
       mean: Math.round((this.total / h.count) * 1000) / 1000,
     };
+  }
+
+  distribution(): LatencyDistribution {
+    const first = this.buckets.findIndex((n) => n > 0);
+    if (first < 0) return { total: 0, buckets: [] };
+    let last = BUCKETS - 1;
+    while (this.buckets[last] === 0) last -= 1;
+    const buckets: LatencyBucket[] = [];
+    let total = 0;
+    for (let i = first; i <= last; i++) {
+      const count = this.buckets[i]!;
+      total += count;
+      buckets.push({ from_ns: bucketFloorNs(i), to_ns: bucketFloorNs(i + 1), count });
+    }
+    return { total, buckets };
   }
 }

@@ -18,6 +18,8 @@ export interface StressOptions {
   /** Called with a snapshot every `intervalMs` of clock time (after a request completes). */
   onInterval?: (snapshot: StressSnapshot) => void;
   intervalMs?: number;
+  /** Record latencies into this recorder (the caller keeps its distribution); default a new one. */
+  latency?: LatencyRecorder;
 }
 
 export interface Violation {
@@ -54,7 +56,7 @@ export class StressRun {
   private readonly target: StressTarget;
   private readonly options: StressOptions;
   private readonly pick: () => bigint;
-  private readonly latency = new LatencyRecorder();
+  private readonly latency: LatencyRecorder;
   private readonly errors: Record<string, number> = {};
   private readonly examples: Violation[] = [];
   private issued = 0;
@@ -77,6 +79,7 @@ export class StressRun {
   constructor(target: StressTarget, options: StressOptions, random: Random) {
     this.target = target;
     this.options = options;
+    this.latency = options.latency ?? new LatencyRecorder();
     this.pick = rangePicker(options.range, random);
   }
 
