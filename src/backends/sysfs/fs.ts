@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { access, readdir, readlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -7,6 +7,12 @@ export const MAX_KERNEL_FILE_BYTES = 32 * 1024 * 1024;
 /** Most kernel files are a line (sysfs attributes are at most a page): start small, grow for kallsyms. */
 const FIRST_CHUNK = 16 * 1024;
 const MAX_CHUNK = 1024 * 1024;
+/**
+ * Every kernel file memregion reads with `read` is a regular file (procfs, sysfs, securityfs); a device or
+ * FIFO in its place (a hostile or broken --root tree: /dev/zero as osrelease) is read no further than this,
+ * so that it costs milliseconds rather than 32 MiB of parsing.
+ */
+const MAX_NON_REGULAR_BYTES = 64 * 1024;
 
 /** How a kernel file is opened: non-blocking (a FIFO without a writer reads as empty instead of blocking). */
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
@@ -34,6 +40,11 @@ export class KernelFile {
     }
   }
 
+  /** Whether this is a regular file, as every procfs and sysfs node is. */
+  isRegular(): boolean {
+    return fstatSync(this.fd).isFile();
+  }
+
   close(): void {
     try {
       closeSync(this.fd);
@@ -56,8 +67,9 @@ async function readBounded(file: string): Promise<Buffer> {
     let total = 0;
     let chunk = FIRST_CHUNK;
     let ended = false;
-    while (!ended && total < MAX_KERNEL_FILE_BYTES) {
-      const buffer = Buffer.allocUnsafe(Math.min(chunk, MAX_KERNEL_FILE_BYTES - total));
+    const limit = handle.isRegular() ? MAX_KERNEL_FILE_BYTES : MAX_NON_REGULAR_BYTES;
+    while (!ended && total < limit) {
+      const buffer = Buffer.allocUnsafe(Math.min(chunk, limit - total));
       if (chunk === MAX_CHUNK) await yieldNow();
       chunk = Math.min(chunk * 2, MAX_CHUNK);
       // procfs hands out a page per read: fill this buffer before taking the next.
