@@ -32,7 +32,8 @@ export function commitWithoutProvider(report: SysfsProbeReport): string {
 
 /** Whether the probed kernel's release (`kernel.release`, e.g. 6.1.0-50-amd64) is older than major.minor. */
 function releaseBefore(report: SysfsProbeReport, major: number, minor: number): boolean {
-  const release = report.kernel.release;
+  // A partial document (a caller's own probe function) may lack the kernel part.
+  const release = report.kernel?.release ?? null;
   const match = release === null ? null : /^(\d+)\.(\d+)/.exec(release);
   if (!match) return false;
   const [have, sub] = [Number(match[1]), Number(match[2])];
