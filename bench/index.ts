@@ -171,4 +171,4 @@ line(
 
 const { probeBench } = await import('./probe.js');
 probeBench();
-await simulatorSection('6.');
+await simulatorSection('7.');
