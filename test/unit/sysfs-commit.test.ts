@@ -159,7 +159,7 @@ describe('invalidate --region: the provider rule, confirmation and names', () =>
     it(`refuses the name ${JSON.stringify(name)} before touching any path (65)`, async () => {
       await assert.rejects(
         invalidateRegion(name, options(), deps()),
-        refusal(65, /is not a CXL region name/),
+        refusal(65, /is not a region name/),
       );
       assert.deepEqual(sys.writes, []);
     });
@@ -320,7 +320,7 @@ describe('stress --region', () => {
     await assert.rejects(stress(undefined), refusal(64, /--region/));
     await assert.rejects(stress('region2', true, 'unsupported'), refusal(69, /verdict/));
     await assert.rejects(stress('region2', false), refusal(64, /cancelled/));
-    await assert.rejects(stress('../x'), refusal(65, /not a CXL region name/));
+    await assert.rejects(stress('../x'), refusal(65, /is not a region name/));
     assert.deepEqual(sys.writes, []);
   });
 });

@@ -193,7 +193,7 @@ describe('erase refusals', () => {
     it(`refuses the name ${JSON.stringify(name)} (65)`, async () => {
       await assert.rejects(
         eraseMemdev(name, options(), deps()),
-        refusal(65, /is not a CXL memory device name/),
+        refusal(65, /is not a memdev name/),
       );
     });
   }

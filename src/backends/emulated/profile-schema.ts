@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { dataError } from '../../core/errors.js';
+import { isKernelName, type KernelNameKind, kernelNameRule } from '../../core/names.js';
 import { U64_MAX } from '../../core/u64.js';
 import { lower32, MAX_VERSION_MAJOR, MAX_VERSION_MINOR, parseStatusName } from './kernel/arm-smccc.js';
 import type { ProfileOverrides } from './profile.js';
@@ -75,10 +76,14 @@ const feature = z.union([z.boolean(), status]).transform((value): bigint => {
   return value;
 });
 
-const memdevName = z.string().regex(/^mem[0-9]+$/, 'must be a kernel memdev name such as mem0');
+/** Names as the kernel spells them: the rule both backends apply to a name on the command line. */
+const kernelName = (kind: KernelNameKind) =>
+  z.string().refine((name) => isKernelName(kind, name), kernelNameRule(kind));
+
+const memdevName = kernelName('memdev');
 
 const regionSchema = z.strictObject({
-  name: z.string().regex(/^region[0-9]+$/, 'must be a kernel region name such as region0'),
+  name: kernelName('region'),
   start: u64,
   size: u64.refine((size) => size > 0n, 'must not be 0'),
   memdev: memdevName.optional(),

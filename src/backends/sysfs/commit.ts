@@ -1,5 +1,6 @@
 import { dataError, ExitCode, MemregionError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { requireKernelName } from '../../core/names.js';
 import {
   type CommitOutcome,
   type CommitPlan,
@@ -20,7 +21,6 @@ import type { SysRoot } from './fs.js';
 import { commitWithoutProvider, errorCode, type ProbeFn } from './guard.js';
 import { findSymbols } from './kallsyms.js';
 import { type KernelCalls, withKernelTrace } from './kernel-trace.js';
-import { requireKernelName } from './names.js';
 import { regionUsers } from './region-users.js';
 import type { TraceTarget } from './tracefs-locate.js';
 import { parseKernelBool } from './values.js';

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { isKernelName, type KernelNameKind, kernelIds, kernelIndex } from '../../core/names.js';
 import {
   CXL_DEVICES,
   CXL_ENDPOINT_FILES,
@@ -9,7 +10,6 @@ import {
   DRIVER_LINK,
 } from './evidence-manifest.js';
 import type { SysRoot } from './fs.js';
-import { isKernelName, kernelIndex } from './names.js';
 import { NO_RESOURCE, parseKernelBool, parseKernelInt } from './values.js';
 
 export { CXL_DEVICES };
@@ -57,6 +57,12 @@ export interface CxlMemdev {
   decodersCommitted: number | null;
 }
 
+/** The endpoint port an endpoint decoder belongs to: `decoderP.N` is decoder N of port P (`endpointP`). */
+export function endpointOfDecoder(decoder: string): string | null {
+  const ids = kernelIds('decoder', decoder);
+  return ids ? `endpoint${ids[0]}` : null;
+}
+
 export const regionPath = (name: string): string => `${CXL_DEVICES}/${name}`;
 export const memdevPath = (name: string): string => `${CXL_DEVICES}/${name}`;
 
@@ -84,10 +90,10 @@ export async function readCxlRegion(sys: SysRoot, name: string): Promise<CxlRegi
   const memdevs: string[] = [];
   for (const target of targets) {
     if (target === null) continue;
-    const memdev = await memdevOfEndpoint(sys, `endpoint${kernelIndex(target.split('.')[0]!)}`);
+    const memdev = await memdevOfEndpoint(sys, endpointOfDecoder(target));
     if (memdev && !memdevs.includes(memdev)) memdevs.push(memdev);
   }
-  const index = kernelIndex(name);
+  const index = kernelIndex('region', name);
   const daxRegion = `${base}/dax_region${index}`;
   const daxDevices: BoundDevice[] = [];
   for (const entry of await sys.list(daxRegion)) {
@@ -114,10 +120,13 @@ export async function readCxlRegion(sys: SysRoot, name: string): Promise<CxlRegi
   };
 }
 
-const byIndex = (a: string, b: string) => kernelIndex(a) - kernelIndex(b);
+const byIndex = (kind: KernelNameKind) => (a: string, b: string) =>
+  kernelIndex(kind, a) - kernelIndex(kind, b);
 
 export async function listCxlRegions(sys: SysRoot): Promise<CxlRegion[]> {
-  const names = (await sys.list(CXL_DEVICES)).filter((n) => isKernelName('region', n)).sort(byIndex);
+  const names = (await sys.list(CXL_DEVICES))
+    .filter((n) => isKernelName('region', n))
+    .sort(byIndex('region'));
   const regions: CxlRegion[] = [];
   for (const name of names) {
     const region = await readCxlRegion(sys, name);
@@ -127,8 +136,8 @@ export async function listCxlRegions(sys: SysRoot): Promise<CxlRegion[]> {
 }
 
 /** The memdev an endpoint port stands for: the basename of its `uport` link. */
-async function memdevOfEndpoint(sys: SysRoot, endpoint: string): Promise<string | null> {
-  if (!isKernelName('endpoint', endpoint)) return null;
+async function memdevOfEndpoint(sys: SysRoot, endpoint: string | null): Promise<string | null> {
+  if (endpoint === null || !isKernelName('endpoint', endpoint)) return null;
   const target = await sys.link(`${CXL_DEVICES}/${endpoint}/${CXL_ENDPOINT_FILES.uport}`);
   const name = target === null ? null : path.basename(target);
   return name && isKernelName('memdev', name) ? name : null;
@@ -166,7 +175,9 @@ export async function readCxlMemdev(sys: SysRoot, name: string): Promise<CxlMemd
 }
 
 export async function listCxlMemdevs(sys: SysRoot): Promise<CxlMemdev[]> {
-  const names = (await sys.list(CXL_DEVICES)).filter((n) => isKernelName('memdev', n)).sort(byIndex);
+  const names = (await sys.list(CXL_DEVICES))
+    .filter((n) => isKernelName('memdev', n))
+    .sort(byIndex('memdev'));
   const memdevs: CxlMemdev[] = [];
   for (const name of names) {
     const memdev = await readCxlMemdev(sys, name);

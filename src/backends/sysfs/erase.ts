@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dataError, ExitCode, MemregionError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { requireKernelName } from '../../core/names.js';
 import { type MemdevPrimitives, runRegionErase } from '../region-erase.js';
 import type {
   EraseMethod,
@@ -11,10 +12,9 @@ import type {
   SysfsRegionEraseReport,
 } from '../types.js';
 import { type RegionFlowDeps, type SysfsFlowRegion, sysfsRegionPrimitives } from './commit.js';
-import { type CxlMemdev, memdevPath, readCxlMemdev } from './cxl.js';
+import { type CxlMemdev, endpointOfDecoder, memdevPath, readCxlMemdev } from './cxl.js';
 import type { SysRoot } from './fs.js';
 import { errorCode, type ProbeFn, requireConfirmation, requireProvider } from './guard.js';
-import { kernelIndex, requireKernelName } from './names.js';
 
 /**
  * `erase memX`: CXL sanitize or secure erase through `memX/security/{sanitize,erase}` (sysfs-bus-cxl).
@@ -199,9 +199,7 @@ export function sysfsMemdevPrimitives(deps: EraseDeps): MemdevPrimitives<SysfsFl
         };
       // The region's own decoders on this device are decommitted first; any other keeps it decoding.
       const own = region.committed
-        ? region.cxl.targets.filter(
-            (t) => t !== null && `endpoint${kernelIndex(t.split('.')[0]!)}` === device.endpoint,
-          ).length
+        ? region.cxl.targets.filter((t) => t !== null && endpointOfDecoder(t) === device.endpoint).length
         : 0;
       if (device.decodersCommitted > own) {
         return {

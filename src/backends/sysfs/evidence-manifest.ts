@@ -1,4 +1,4 @@
-import { KERNEL_NAMES, type KernelNameKind } from './names.js';
+import { isKernelName, type KernelNameKind } from '../../core/names.js';
 
 /**
  * Every path the sysfs backend reads, relative to `--root` and spelled as the kernel spells it (DESIGN §6).
@@ -91,6 +91,11 @@ export const MEMORY_BLOCKS = 'sys/devices/system/memory';
 export const MEMORY_BLOCK_SIZE = 'block_size_bytes';
 export const MEMORY_BLOCK_STATE = 'state';
 
+/** Which entry names a child spec applies to: a RegExp, or a kernel-name check (core/names.ts). */
+export interface NameMatch {
+  test(name: string): boolean;
+}
+
 /**
  * What `collect` records under one directory. Paths inside are relative to it; a name the readers build
  * from a number (`target3`) is a pattern over the directory's entries.
@@ -107,7 +112,7 @@ export interface TreeSpec {
   /** The directory's entry names are evidence (counted or filtered): each recorded empty, links as links. */
   listed?: boolean;
   /** Sub-directories by name, each with its own spec. */
-  children?: readonly { match: RegExp; spec: TreeSpec }[];
+  children?: readonly { match: NameMatch; spec: TreeSpec }[];
 }
 
 /** One item of the evidence: a file, the kernel log ring, or a directory tree. */
@@ -116,7 +121,7 @@ export type EvidenceItem =
   | { kind: 'ring'; path: string }
   | { kind: 'tree'; path: string; spec: TreeSpec };
 
-const named = (kind: KernelNameKind) => KERNEL_NAMES[kind].pattern;
+const named = (kind: KernelNameKind): NameMatch => ({ test: (name) => isKernelName(kind, name) });
 
 const CXL_TREE: TreeSpec = {
   children: [

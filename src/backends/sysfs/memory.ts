@@ -1,6 +1,6 @@
+import { isKernelName, kernelIndex } from '../../core/names.js';
 import { MEMORY_BLOCKS as MEMORY, MEMORY_BLOCK_SIZE, MEMORY_BLOCK_STATE } from './evidence-manifest.js';
 import type { SysRoot } from './fs.js';
-import { isKernelName, kernelIndex } from './names.js';
 import { parseKernelInt } from './values.js';
 
 export interface OnlineMemory {
@@ -19,12 +19,12 @@ export async function onlineBlocksInRange(sys: SysRoot, start: bigint, size: big
   const online: string[] = [];
   for (const entry of await sys.list(MEMORY)) {
     if (!isKernelName('memoryBlock', entry)) continue;
-    const index = BigInt(kernelIndex(entry));
+    const index = BigInt(kernelIndex('memoryBlock', entry));
     if (index < first || index > last) continue;
     const state = await sys.value(`${MEMORY}/${entry}/${MEMORY_BLOCK_STATE}`);
     if (state?.startsWith('online')) online.push(entry);
   }
-  online.sort((a, b) => kernelIndex(a) - kernelIndex(b));
+  online.sort((a, b) => kernelIndex('memoryBlock', a) - kernelIndex('memoryBlock', b));
   return { checked: true, online };
 }
 

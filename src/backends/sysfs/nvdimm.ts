@@ -1,13 +1,14 @@
 import path from 'node:path';
+import { isKernelName, type KernelNameKind, kernelIndex } from '../../core/names.js';
 import type { NvdimmDimmInfo, NvdimmRegionInfo } from '../types.js';
 import { DRIVER_LINK, ND_DEVICES, ND_REGION_FILES, ndMapping } from './evidence-manifest.js';
 import type { SysRoot } from './fs.js';
-import { isKernelName, kernelIndex } from './names.js';
 import { dec, hex, parseKernelInt } from './values.js';
 
 export { ND_DEVICES };
 
-const byIndex = (a: string, b: string) => kernelIndex(a) - kernelIndex(b);
+const byIndex = (kind: KernelNameKind) => (a: string, b: string) =>
+  kernelIndex(kind, a) - kernelIndex(kind, b);
 
 export async function listNvdimm(sys: SysRoot): Promise<{
   regions: Array<NvdimmDimmInfo | NvdimmRegionInfo>;
@@ -16,7 +17,7 @@ export async function listNvdimm(sys: SysRoot): Promise<{
   const entries = await sys.list(ND_DEVICES);
   const regions: Array<NvdimmDimmInfo | NvdimmRegionInfo> = [];
   const warnings: string[] = [];
-  for (const name of entries.filter((n) => isKernelName('nmem', n)).sort(byIndex)) {
+  for (const name of entries.filter((n) => isKernelName('nmem', n)).sort(byIndex('nmem'))) {
     const base = `${ND_DEVICES}/${name}`;
     regions.push({
       name,
@@ -29,7 +30,7 @@ export async function listNvdimm(sys: SysRoot): Promise<{
     });
   }
   let resourceHidden = false;
-  for (const name of entries.filter((n) => isKernelName('region', n)).sort(byIndex)) {
+  for (const name of entries.filter((n) => isKernelName('region', n)).sort(byIndex('region'))) {
     const base = `${ND_DEVICES}/${name}`;
     const resource = await sys.read(`${base}/${ND_REGION_FILES.resource}`);
     if (!resource.ok && resource.denied) resourceHidden = true;

@@ -14,7 +14,8 @@ export async function regionStressTarget(
   options: StressTargetOptions,
   deps: RegionFlowDeps,
 ): Promise<StressTarget> {
-  if (!options.region)
+  // An empty --region is a bad region name (65, as on the emulated backend), not a missing one.
+  if (options.region === undefined)
     throw usageError('stress on the sysfs backend needs --region regionN (a sacrificial CXL region)');
   const region = (await preflightStress(sysfsRegionPrimitives(deps), options.region, options.confirm)).cxl;
   const clock = new RealClock();

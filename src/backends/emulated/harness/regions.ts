@@ -1,11 +1,9 @@
 import { dataError } from '../../../core/errors.js';
+import { kernelIndex, requireKernelName } from '../../../core/names.js';
 import { formatHex } from '../../../core/units.js';
 import type { EmulatedCxlMemdevInfo, EmulatedCxlRegionInfo } from '../../types.js';
 import type { CxlRegion } from '../kernel/cxl-region.js';
 import type { RegionSpec } from '../profiles.js';
-
-export const REGION_NAME = /^region[0-9]+$/;
-export const MEMDEV_NAME = /^mem[0-9]+$/;
 
 /** A profile region as `regions` lists it, in the shape the sysfs backend gives a CXL region. */
 export function describeRegion(region: EmulatedRegion): EmulatedCxlRegionInfo {
@@ -58,12 +56,12 @@ export const memdevsOf = (spec: RegionSpec): string[] => spec.memdevs ?? (spec.m
 
 const memdevNames = (regions: EmulatedRegion[]): string[] =>
   [...new Set(regions.flatMap((r) => memdevsOf(r.spec)))].sort(
-    (a, b) => Number(a.slice(3)) - Number(b.slice(3)),
+    (a, b) => kernelIndex('memdev', a) - kernelIndex('memdev', b),
   );
 
 /** An emulated memdev's serial number (memN → 0x100N in hex), the name a real one keeps across boots. */
 export const emulatedSerial = (memdev: string): string =>
-  `0x${(0x1000 + Number(memdev.slice(3))).toString(16)}`;
+  `0x${(0x1000 + kernelIndex('memdev', memdev)).toString(16)}`;
 
 /** A region's state during one run: commit state, and whether an erase left its caches stale. */
 export interface EmulatedRegion {
@@ -74,8 +72,7 @@ export interface EmulatedRegion {
 }
 
 export function findRegion(regions: EmulatedRegion[], name: string): EmulatedRegion {
-  if (!REGION_NAME.test(name))
-    throw dataError(`"${name}" is not a region name (expected regionN, e.g. region0)`);
+  requireKernelName('region', name);
   const region = regions.find((r) => r.spec.name === name);
   if (!region) {
     const known = regions.map((r) => r.spec.name).join(', ') || 'none';
@@ -85,8 +82,7 @@ export function findRegion(regions: EmulatedRegion[], name: string): EmulatedReg
 }
 
 export function findMemdevRegions(regions: EmulatedRegion[], memdev: string): EmulatedRegion[] {
-  if (!MEMDEV_NAME.test(memdev))
-    throw dataError(`"${memdev}" is not a memdev name (expected memN, e.g. mem0)`);
+  requireKernelName('memdev', memdev);
   const found = regions.filter((r) => memdevsOf(r.spec).includes(memdev));
   if (found.length === 0) {
     const known = memdevNames(regions).join(', ') || 'none';
