@@ -157,10 +157,7 @@ describe('invalidate --region: the provider rule, confirmation and names', () =>
     'region1\n',
   ]) {
     it(`refuses the name ${JSON.stringify(name)} before touching any path (65)`, async () => {
-      await assert.rejects(
-        invalidateRegion(name, options(), deps()),
-        refusal(65, /is not a region name/),
-      );
+      await assert.rejects(invalidateRegion(name, options(), deps()), refusal(65, /is not a region name/));
       assert.deepEqual(sys.writes, []);
     });
   }

@@ -221,10 +221,7 @@ describe('erase --region refusals (sysfs), before any write', () => {
   });
 
   it('bad and unknown names (65)', async () => {
-    await assert.rejects(
-      eraseRegion('region3/..', options(), deps()),
-      refusal(65, /is not a region name/),
-    );
+    await assert.rejects(eraseRegion('region3/..', options(), deps()), refusal(65, /is not a region name/));
     await assert.rejects(eraseRegion('region9', options(), deps()), refusal(65, /^no such region: region9/));
   });
 });

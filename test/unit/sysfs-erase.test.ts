@@ -191,10 +191,7 @@ describe('erase refusals', () => {
 
   for (const name of ['../mem1', 'mem1/../../x', 'mem', 'mem01', 'nmem0', 'region0', 'mem1\u0000']) {
     it(`refuses the name ${JSON.stringify(name)} (65)`, async () => {
-      await assert.rejects(
-        eraseMemdev(name, options(), deps()),
-        refusal(65, /is not a memdev name/),
-      );
+      await assert.rejects(eraseMemdev(name, options(), deps()), refusal(65, /is not a memdev name/));
     });
   }
 
