@@ -49,6 +49,32 @@ export interface MemdevPrimitives<R extends FlowRegion> {
   pollMs: number;
 }
 
+/** The next step of an erase that stopped waiting: the kernel's operation goes on without us. */
+export const keepsRunning = (method: EraseMethod, stateFiles: string[]): string =>
+  `the kernel's ${method} keeps running: watch ${stateFiles.join(', ')}`;
+
+/** The refused write of `security/sanitize` or `security/erase`, by the errno the kernel returned. */
+export function eraseRefused(memdev: string, method: EraseMethod, code: string): MemregionError {
+  switch (code) {
+    case 'EBUSY':
+      return new MemregionError(
+        `the kernel refused to ${method} ${memdev} (EBUSY): decoders are committed or another operation runs`,
+        ExitCode.TEMP_FAIL,
+      );
+    case 'EACCES':
+    case 'EPERM':
+      return new MemregionError(`cannot ${method} ${memdev} (${code}): this needs root`, ExitCode.NO_PERM);
+    case 'ENXIO':
+    case 'EOPNOTSUPP':
+    case 'ENOTTY':
+      return new MemregionError(`the device refused to ${method} ${memdev} (${code})`, ExitCode.UNAVAILABLE);
+    case 'EINVAL':
+      return new MemregionError(`the kernel rejected the ${method} of ${memdev} (EINVAL)`, ExitCode.DATA_ERR);
+    default:
+      return new MemregionError(`${method} of ${memdev} failed (${code})`, ExitCode.IO_ERR);
+  }
+}
+
 export const methodVerb = (method: EraseMethod): string => (method === 'sanitize' ? 'sanitized' : 'erased');
 
 const capitalized = (method: EraseMethod): string => (method === 'sanitize' ? 'Sanitize' : 'Secure-erase');
@@ -258,7 +284,10 @@ function buildReport<R extends FlowRegion, H extends Base>(
     elapsed_ms: Math.round(m.now() - run.began),
     next_step:
       run.outcome === 'timeout' || run.outcome === 'interrupted'
-        ? `the kernel's ${options.method} keeps running: watch ${failed.map((r) => m.stateFile(r.memdev)).join(', ')}, then commit ${name} again`
+        ? `${keepsRunning(
+            options.method,
+            failed.map((r) => m.stateFile(r.memdev)),
+          )}, then commit ${name} again`
         : failed.length > 0
           ? `erase ${failed.map((r) => r.memdev).join(', ')} again (memregion erase --region ${name}), then commit ${name}`
           : `commit ${name} again before using it (memregion invalidate --region ${name}): the commit invalidates CPU caches for its range`,

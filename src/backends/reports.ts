@@ -312,12 +312,11 @@ export interface EmulatedEraseReport extends ReportHead<'emulated'>, EraseCore, 
 export interface ErasePartialFields {
   ok: false;
   outcome: 'timeout' | 'interrupted';
-}
-
-export interface SysfsErasePartialReport extends ReportHead<'sysfs'>, EraseCore, ErasePartialFields {
   /** Where to watch the operation, which keeps running in the kernel. */
   next_step: string;
 }
+
+export interface SysfsErasePartialReport extends ReportHead<'sysfs'>, EraseCore, ErasePartialFields {}
 
 export interface EmulatedErasePartialReport extends ReportHead<'emulated'>, EraseCore, ErasePartialFields {}
 

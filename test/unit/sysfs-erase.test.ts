@@ -3,10 +3,10 @@ import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { type EraseDeps, eraseMemdev } from '../../src/backends/sysfs/erase.js';
-import type { EraseOptions, Verdict } from '../../src/backends/types.js';
+import type { Verdict } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
 import { errnoError, RecordingRoot } from './helpers/recording-root.js';
-import { refusal } from './helpers/refusal.js';
+import { eraseOptions, refusal } from './helpers/refusal.js';
 import { confirmer, copyFixture, fakeProbe } from './helpers/sysfs-fixture.js';
 
 let fixture: { root: string; cleanup: () => void };
@@ -48,14 +48,7 @@ const deps = (verdict: Verdict = 'supported'): EraseDeps => ({
   probe: fakeProbe(verdict),
   pollMs: 5,
 });
-const options = (over: Partial<EraseOptions> = {}): EraseOptions => ({
-  method: 'sanitize',
-  timeoutMs: 5000,
-  confirm: async () => true,
-  signal: new AbortController().signal,
-  force: false,
-  ...over,
-});
+const options = eraseOptions;
 
 describe('erase --method sanitize', () => {
   it('asks after the preflight, writes 1, waits for the state to leave sanitize with progress, reports', async () => {

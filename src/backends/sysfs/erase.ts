@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { dataError, ExitCode, MemregionError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { requireKernelName } from '../../core/names.js';
-import { type MemdevPrimitives, runRegionErase } from '../region-erase.js';
+import { eraseRefused, keepsRunning, type MemdevPrimitives, runRegionErase } from '../region-erase.js';
 import type {
   EraseMethod,
   EraseOptions,
@@ -69,7 +69,7 @@ export async function eraseMemdev(
   try {
     await sys.write(file, '1');
   } catch (error) {
-    throw triggerFailure(memdev, options.method, errorCode(error));
+    throw eraseRefused(memdev, options.method, errorCode(error));
   }
   const state = await waitForState(sys, memdev, options, deps.pollMs ?? 250, started);
   return {
@@ -132,7 +132,7 @@ async function waitForState(
       outcome,
       state,
       elapsed_ms: elapsed,
-      next_step: `the kernel's ${options.method} keeps running: watch ${stateFile}`,
+      next_step: keepsRunning(options.method, [stateFile]),
     });
     if (options.signal.aborted) {
       throw new MemregionError(
@@ -150,27 +150,6 @@ async function waitForState(
     }
     const wait = Math.min(pollMs, Math.max(1, options.timeoutMs - elapsed));
     await sleep(wait, undefined, { signal: options.signal }).catch(() => {});
-  }
-}
-
-function triggerFailure(memdev: string, method: EraseMethod, code: string): MemregionError {
-  switch (code) {
-    case 'EBUSY':
-      return new MemregionError(
-        `the kernel refused to ${method} ${memdev} (EBUSY): decoders are committed or another operation runs`,
-        ExitCode.TEMP_FAIL,
-      );
-    case 'EACCES':
-    case 'EPERM':
-      return new MemregionError(`cannot ${method} ${memdev} (${code}): this needs root`, ExitCode.NO_PERM);
-    case 'ENXIO':
-    case 'EOPNOTSUPP':
-    case 'ENOTTY':
-      return new MemregionError(`the device refused to ${method} ${memdev} (${code})`, ExitCode.UNAVAILABLE);
-    case 'EINVAL':
-      return new MemregionError(`the kernel rejected the ${method} of ${memdev} (EINVAL)`, ExitCode.DATA_ERR);
-    default:
-      return new MemregionError(`${method} of ${memdev} failed (${code})`, ExitCode.IO_ERR);
   }
 }
 

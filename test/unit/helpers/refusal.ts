@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { RegionInvalidateOptions } from '../../../src/backends/types.js';
+import type { EraseOptions, RegionInvalidateOptions } from '../../../src/backends/types.js';
 
 /** An assert.rejects check: a MemregionError with this exit code, a message matching, on one line. */
 export const refusal = (code: number, pattern: RegExp) => (e: { exitCode: number; message: string }) => {
@@ -16,5 +16,15 @@ export const regionOptions = (over: Partial<RegionInvalidateOptions> = {}): Regi
   force: false,
   confirm: async () => true,
   signal: new AbortController().signal,
+  ...over,
+});
+
+/** `erase <memdev>` options: a sanitize, confirmed, without --force. */
+export const eraseOptions = (over: Partial<EraseOptions> = {}): EraseOptions => ({
+  method: 'sanitize',
+  timeoutMs: 5000,
+  confirm: async () => true,
+  signal: new AbortController().signal,
+  force: false,
   ...over,
 });

@@ -1,6 +1,6 @@
 import type { Clock } from '../../../core/clock.js';
 import { ExitCode, MemregionError, usageError } from '../../../core/errors.js';
-import { type MemdevPrimitives, runRegionErase } from '../../region-erase.js';
+import { eraseRefused, keepsRunning, type MemdevPrimitives, runRegionErase } from '../../region-erase.js';
 import type {
   EmulatedErasePartialReport,
   EmulatedEraseReport,
@@ -26,6 +26,13 @@ export interface EraseContext {
 }
 
 const POLL_MS = 100;
+
+/** Where the emulated kernel's state of a memdev's erase is said to be (its sysfs path below the device). */
+const stateFile = (memdev: string): string => `${memdev}/security/state`;
+
+/** The errno the profile's `erase_errors` makes the device refuse the erase write with, or null. */
+export const eraseErrorOf = (regions: EmulatedRegion[], memdev: string): string | null =>
+  regions.map((r) => r.spec.erase_errors?.[memdev]).find((e) => e !== undefined) ?? null;
 
 /**
  * `erase` on the emulated backend: the sysfs flow's preflight and confirmation, then a sanitize that
@@ -54,6 +61,8 @@ export async function eraseMemdev(
   if (!(await options.confirm(`${options.method} ${memdev}? All data on it is destroyed.`))) {
     throw usageError('cancelled: nothing was written');
   }
+  const refused = eraseErrorOf(regions, memdev);
+  if (refused) throw eraseRefused(memdev, options.method, refused);
   const durationMs = Math.max(...regions.map((r) => r.spec.sanitize_ms));
   const clock = backend.clock;
   const began = clock.now();
@@ -73,6 +82,7 @@ export async function eraseMemdev(
       outcome: error.exitCode === ExitCode.INTERRUPTED ? 'interrupted' : 'timeout',
       state: 'sanitize',
       elapsed_ms: Math.round(elapsedMs()),
+      next_step: keepsRunning(options.method, [stateFile(memdev)]),
     };
     throw new MemregionError(error.message, error.exitCode, { partial });
   } finally {
@@ -183,7 +193,7 @@ export function emulatedMemdevPrimitives(context: RegionEraseContext): MemdevPri
     sleep: async (ms, signal) => {
       if (!signal.aborted) await clock.sleep(ms * 1000);
     },
-    stateFile: (memdev) => `${memdev}/security/state`,
+    stateFile,
     pollMs: POLL_MS,
   };
 }
