@@ -10,7 +10,6 @@ import {
   firstInvalidationError,
   type InvalidationSeen,
   inUse,
-  type ProviderCheck,
   type RegionPrimitives,
   runCommitFlow,
   toErrno,
@@ -18,7 +17,7 @@ import {
 import type { CommitStep, RegionInvalidateOptions, SysfsKernelCalls, SysfsRegionReport } from '../types.js';
 import { type CxlRegion, readCxlRegion, regionPath } from './cxl.js';
 import type { SysRoot } from './fs.js';
-import { commitWithoutProvider, errorCode, type ProbeFn } from './guard.js';
+import { errorCode, type ProbeFn, providerOfProbe } from './guard.js';
 import { findSymbols } from './kallsyms.js';
 import { type KernelCalls, withKernelTrace } from './kernel-trace.js';
 import { regionUsers } from './region-users.js';
@@ -137,19 +136,6 @@ export interface SysfsFlowRegion extends FlowRegion {
 export interface SysfsCommitOutcome extends CommitOutcome {
   /** What the return probe saw (count null: not traced, and the reason). */
   calls: KernelCalls;
-}
-
-/** The probe verdict as the provider rule sees it: only `supported` has a provider. */
-export async function providerOfProbe(probe: ProbeFn): Promise<ProviderCheck> {
-  const report = await probe();
-  if (report.verdict === 'supported') return { available: true };
-  const reasons = report.reasons.length > 0 ? ` (${report.reasons.join('; ')})` : '';
-  return {
-    available: false,
-    why: `the probe verdict is "${report.verdict}"${reasons}`,
-    needsPrivileges: report.needs_privileges === true,
-    consequence: commitWithoutProvider(report),
-  };
 }
 
 /** The region-flow primitives of the sysfs backend; `enable` binds the region driver after a commit. */

@@ -3,6 +3,7 @@ import { dataError, ExitCode, MemregionError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { requireKernelName } from '../../core/names.js';
 import { eraseRefused, keepsRunning, type MemdevPrimitives, runRegionErase } from '../region-erase.js';
+import { requireConfirmation } from '../region-flow.js';
 import type {
   EraseMethod,
   EraseOptions,
@@ -14,7 +15,7 @@ import type {
 import { type RegionFlowDeps, type SysfsFlowRegion, sysfsRegionPrimitives } from './commit.js';
 import { type CxlMemdev, endpointOfDecoder, memdevPath, readCxlMemdev } from './cxl.js';
 import type { SysRoot } from './fs.js';
-import { errorCode, type ProbeFn, requireConfirmation, requireProvider } from './guard.js';
+import { errorCode, type ProbeFn, requireProvider } from './guard.js';
 
 /**
  * `erase memX`: CXL sanitize or secure erase through `memX/security/{sanitize,erase}` (sysfs-bus-cxl).

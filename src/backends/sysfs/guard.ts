@@ -1,6 +1,6 @@
-import { ExitCode, MemregionError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { Confirm, SysfsProbeReport } from '../types.js';
+import { type ProviderCheck, requireProviderOf } from '../region-flow.js';
+import type { SysfsProbeReport } from '../types.js';
 
 export type ProbeFn = () => Promise<SysfsProbeReport>;
 
@@ -40,9 +40,22 @@ function releaseBefore(report: SysfsProbeReport, major: number, minor: number): 
   return have < major || (have === major && sub < minor);
 }
 
+/** The probe verdict as the provider rule (region-flow.ts) sees it: only `supported` has a provider. */
+export async function providerOfProbe(probe: ProbeFn): Promise<ProviderCheck> {
+  const report = await probe();
+  if (report.verdict === 'supported') return { available: true };
+  const reasons = report.reasons.length > 0 ? ` (${report.reasons.join('; ')})` : '';
+  return {
+    available: false,
+    why: `the probe verdict is "${report.verdict}"${reasons}`,
+    needsPrivileges: report.needs_privileges === true,
+    consequence: commitWithoutProvider(report),
+  };
+}
+
 /**
- * Writes that lead to a region commit need a provider: refuse unless the probe verdict is `supported`,
- * or `force` is given (then warn). Returns the warning given, if any.
+ * Writes that lead to a region commit need a provider: the region flows' rule (refuse unless the probe
+ * verdict is `supported`, or `force`), with the `--force` warning also logged. Returns that warning.
  */
 export async function requireProvider(
   probe: ProbeFn,
@@ -51,25 +64,9 @@ export async function requireProvider(
   what: string,
   why?: string,
 ): Promise<string | null> {
-  const report = await probe();
-  if (report.verdict === 'supported') return null;
-  const consequence = why ?? commitWithoutProvider(report);
-  const reasons = report.reasons.length > 0 ? ` (${report.reasons.join('; ')})` : '';
-  if (!force) {
-    // An unknown verdict for want of privileges is a permission problem (77), as for `probe` itself.
-    throw new MemregionError(
-      `refusing to ${what}: the probe verdict is "${report.verdict}"${reasons}; ${consequence} (use --force to write anyway)`,
-      report.needs_privileges ? ExitCode.NO_PERM : ExitCode.UNAVAILABLE,
-    );
-  }
-  const warning = `--force: writing although the probe verdict is "${report.verdict}"; ${consequence}`;
-  log.warn(warning);
+  const warning = await requireProviderOf(await providerOfProbe(probe), force, what, why);
+  if (warning) log.warn(warning);
   return warning;
-}
-
-/** Asks; a refusal ends the action before any write (exit 64). */
-export async function requireConfirmation(confirm: Confirm, question: string): Promise<void> {
-  if (!(await confirm(question))) throw new MemregionError('cancelled', ExitCode.USAGE);
 }
 
 /** The Node error code of a failed sysfs write, as an errno name. */
