@@ -95,6 +95,31 @@ describe('invalidate --region: a committed region', () => {
   });
 });
 
+/** A RecordingRoot that notes, in order, every file read and link followed. */
+class ReadLog extends RecordingRoot {
+  readonly reads: string[] = [];
+  override async read(relative: string) {
+    this.reads.push(relative);
+    return super.read(relative);
+  }
+  override async link(relative: string) {
+    this.reads.push(relative);
+    return super.link(relative);
+  }
+}
+
+describe('invalidate --region: what it reads', () => {
+  it('reads the region once: after the writes only its commit state and its driver link', async () => {
+    const log = new ReadLog(fixture.root);
+    await invalidateRegion('region1', options(), { ...deps(), sys: log });
+    const region = 'sys/bus/cxl/devices/region1';
+    const times = (file: string) => log.reads.filter((r) => r === `${region}/${file}`).length;
+    for (const file of ['resource', 'size', 'interleave_ways', 'mode', 'target0'])
+      assert.equal(times(file), 1, `${file}: ${log.reads.join(', ')}`);
+    assert.equal(times('commit'), 2, 'before and after the write');
+  });
+});
+
 describe('invalidate --region: the provider rule, confirmation and names', () => {
   it('refuses before any write when the verdict is not supported, and says what the kernel would do (69)', async () => {
     const ask = confirmer(true);

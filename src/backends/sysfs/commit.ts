@@ -15,7 +15,7 @@ import {
   toErrno,
 } from '../region-flow.js';
 import type { CommitStep, RegionInvalidateOptions, SysfsKernelCalls, SysfsRegionReport } from '../types.js';
-import { type CxlRegion, readCxlRegion, regionPath } from './cxl.js';
+import { type CxlRegion, readCxlRegion, regionDriver, regionPath } from './cxl.js';
 import type { SysRoot } from './fs.js';
 import { errorCode, type ProbeFn, providerOfProbe } from './guard.js';
 import { findSymbols } from './kallsyms.js';
@@ -191,7 +191,7 @@ export async function invalidateRegion(
     ...(outcome
       ? {
           // A commit alone leaves the region unbound (no DAX or pmem device): --enable binds it.
-          driver: (await readCxlRegion(deps.sys, name))?.driver ?? null,
+          driver: await regionDriver(deps.sys, name),
           kernel_calls: kernelCallsReport(outcome.calls),
         }
       : {}),

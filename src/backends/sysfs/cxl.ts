@@ -71,6 +71,10 @@ async function driverOf(sys: SysRoot, devicePath: string): Promise<string | null
   return target === null ? null : path.basename(target);
 }
 
+/** The driver a region is bound to now (one readlink), null when unbound. */
+export const regionDriver = (sys: SysRoot, name: string): Promise<string | null> =>
+  driverOf(sys, regionPath(name));
+
 export async function regionExists(sys: SysRoot, name: string): Promise<boolean> {
   return isKernelName('region', name) && (await sys.exists(`${regionPath(name)}/${CXL_REGION_FILES.commit}`));
 }
