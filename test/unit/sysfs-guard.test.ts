@@ -66,7 +66,10 @@ describe('the no-provider refusal says what this kernel would do with the commit
       'sanitize mem0',
       'why',
     );
-    assert.match(warning ?? '', /--force: writing although the probe verdict is "unsupported" \(no provider\); why$/);
+    assert.match(
+      warning ?? '',
+      /--force: writing although the probe verdict is "unsupported" \(no provider\); why$/,
+    );
   });
 
   test('invalidate --region on the captured 6.1 tree: refused (69), naming what 6.1 would do, nothing written', async () => {
