@@ -11,6 +11,7 @@ import { FakeKernelTracefs } from './helpers/fake-tracefs.js';
 import { errnoError, RecordingRoot } from './helpers/recording-root.js';
 import { refusal, regionOptions } from './helpers/refusal.js';
 import { confirmer, copyFixture, fakeProbe } from './helpers/sysfs-fixture.js';
+import { TouchingRoot } from './helpers/touching-root.js';
 
 let fixture: { root: string; cleanup: () => void };
 let sys: RecordingRoot;
@@ -95,28 +96,15 @@ describe('invalidate --region: a committed region', () => {
   });
 });
 
-/** A RecordingRoot that notes, in order, every file read and link followed. */
-class ReadLog extends RecordingRoot {
-  readonly reads: string[] = [];
-  override async read(relative: string) {
-    this.reads.push(relative);
-    return super.read(relative);
-  }
-  override async link(relative: string) {
-    this.reads.push(relative);
-    return super.link(relative);
-  }
-}
-
 describe('invalidate --region: what it reads', () => {
   it('reads the region once: after the writes only its commit state and its driver link', async () => {
-    const log = new ReadLog(fixture.root);
+    const log = new TouchingRoot(fixture.root);
     await invalidateRegion('region1', options(), { ...deps(), sys: log });
     const region = 'sys/bus/cxl/devices/region1';
-    const times = (file: string) => log.reads.filter((r) => r === `${region}/${file}`).length;
+    const times = (file: string) => log.asked.filter((r) => r === `${region}/${file}`).length;
     for (const file of ['resource', 'size', 'interleave_ways', 'mode', 'target0'])
-      assert.equal(times(file), 1, `${file}: ${log.reads.join(', ')}`);
-    assert.equal(times('commit'), 2, 'before and after the write');
+      assert.equal(times(file), 1, `${file}: ${log.asked.join(', ')}`);
+    assert.equal(times('commit'), 3, 'found and read before the write, read after it');
   });
 });
 

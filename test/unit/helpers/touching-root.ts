@@ -10,35 +10,40 @@ export const FIXTURE_TREES = [
   'cxl',
 ];
 
-/** A SysRoot that notes every path a reader asks for. */
+/** A SysRoot that notes every path a reader asks for (`asked`: in order, as often as asked). */
 export class TouchingRoot extends SysRoot {
   readonly touched = new Set<string>();
-  override async read(relative: string) {
+  readonly asked: string[] = [];
+  private touch(relative: string): void {
     this.touched.add(relative);
+    this.asked.push(relative);
+  }
+  override async read(relative: string) {
+    this.touch(relative);
     return super.read(relative);
   }
   override async readBytes(relative: string) {
-    this.touched.add(relative);
+    this.touch(relative);
     return super.readBytes(relative);
   }
   override async openKernelFile(relative: string) {
-    this.touched.add(relative);
+    this.touch(relative);
     return super.openKernelFile(relative);
   }
   override async stream(relative: string, consume: (chunk: Buffer, length: number) => boolean | undefined) {
-    this.touched.add(relative);
+    this.touch(relative);
     return super.stream(relative, consume) as Promise<ReadFailure | null>;
   }
   override async exists(relative: string) {
-    this.touched.add(relative);
+    this.touch(relative);
     return super.exists(relative);
   }
   override async list(relative: string) {
-    this.touched.add(relative);
+    this.touch(relative);
     return super.list(relative);
   }
   override async link(relative: string) {
-    this.touched.add(relative);
+    this.touch(relative);
     return super.link(relative);
   }
 }
