@@ -4,15 +4,12 @@ import { requireKernelName } from '../../core/names.js';
 import {
   type CommitOutcome,
   type CommitPlan,
-  commitFailure,
   describeRegionFor,
   type FlowRegion,
   firstInvalidationError,
   type InvalidationSeen,
-  inUse,
   type RegionPrimitives,
   runCommitFlow,
-  toErrno,
 } from '../region-flow.js';
 import type { CommitStep, RegionInvalidateOptions, SysfsKernelCalls, SysfsRegionReport } from '../types.js';
 import { type CxlRegion, readCxlRegion, regionDriver, regionPath } from './cxl.js';
@@ -29,8 +26,6 @@ import { parseKernelBool } from './values.js';
  * the region is committed (and again when it is decommitted), so this drives `regionZ/commit`. The
  * policy (order of refusals, questions, report) is region-flow.ts; this module supplies its primitives.
  */
-
-export { commitFailure, toErrno };
 
 export interface RegionFlowDeps {
   sys: SysRoot;
@@ -50,11 +45,6 @@ export async function loadRegion(sys: SysRoot, name: string): Promise<CxlRegion>
   return region;
 }
 
-export async function requireUnused(sys: SysRoot, region: CxlRegion): Promise<void> {
-  const users = await regionUsers(sys, region);
-  if (users.length > 0) throw inUse(region.name, users);
-}
-
 /** A configured region has its size and every interleave position filled: otherwise commit fails with ENXIO. */
 export function configurationProblem(region: CxlRegion): string | null {
   if (region.size === null) return `${region.name} is not configured (size is 0): nothing to commit`;
@@ -64,11 +54,6 @@ export function configurationProblem(region: CxlRegion): string | null {
     return `${region.name} is not fully configured (${ways === 0 ? 'no interleave ways' : `target${empty[0]} is empty`}): the kernel would refuse the commit`;
   }
   return null;
-}
-
-export function requireConfigured(region: CxlRegion): void {
-  const problem = configurationProblem(region);
-  if (problem) throw dataError(problem);
 }
 
 async function timedWrite(sys: SysRoot, file: string, value: string): Promise<WriteStep> {

@@ -1,8 +1,8 @@
 import { RealClock } from '../../core/clock.js';
 import { usageError } from '../../core/errors.js';
-import { preflightStress } from '../region-flow.js';
+import { preflightStress, toErrno } from '../region-flow.js';
 import type { InvalidationOutcome, StressTarget, StressTargetOptions } from '../types.js';
-import { type RegionFlowDeps, sysfsRegionPrimitives, toErrno, writeCommit } from './commit.js';
+import { type RegionFlowDeps, sysfsRegionPrimitives, writeCommit } from './commit.js';
 
 /**
  * `stress --region regionZ`: each "invalidation" is one decommit+commit cycle of a sacrificial CXL
