@@ -2,7 +2,7 @@ import { Command, Option } from '@commander-js/extra-typings';
 import { eraseRegion } from '../api.js';
 import { eraseCount, methodVerb, regionEraseExitCode } from '../backends/region-erase.js';
 import { ignoredInvalidationError } from '../backends/region-flow.js';
-import type { EraseMethod, EraseReport, RegionEraseReport } from '../backends/types.js';
+import type { EraseMethod, ErasePartialReport, EraseReport, RegionEraseReport } from '../backends/types.js';
 import { confirmation } from '../cli/confirm.js';
 import { type Context, requireFormat } from '../cli/context.js';
 import { createSpinner } from '../cli/spinner.js';
@@ -129,12 +129,13 @@ function regionEraseFailure(report: RegionEraseReport): string {
   return `the commit of ${report.region} after the ${report.method} failed (${report.commit?.errno ?? 'unknown'}): ${report.region} reads ${report.status}`;
 }
 
-export function renderErase(report: EraseReport): string {
+/** A finished erase, or the report so far of one that timed out or was interrupted (no warnings). */
+export function renderErase(report: EraseReport | ErasePartialReport): string {
   const mark = report.ok ? chalk.green('✓') : chalk.red('✗');
-  const next = typeof report.next_step === 'string' ? `\n  ${report.next_step}` : '';
-  const warnings = Array.isArray(report.warnings)
-    ? (report.warnings as string[]).map((w) => chalk.yellow(`\nwarning: ${w}`)).join('')
-    : '';
+  const next = `\n  ${report.next_step}`;
+  const warnings = ('warnings' in report ? report.warnings : [])
+    .map((w) => chalk.yellow(`\nwarning: ${w}`))
+    .join('');
   return `${mark} ${report.method} of ${report.memdev} ${report.ok ? 'finished' : 'failed'}: state ${report.state}, ${(report.elapsed_ms / 1000).toFixed(1)} s${next}${warnings}`;
 }
 
