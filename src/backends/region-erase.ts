@@ -75,6 +75,10 @@ export function eraseRefused(memdev: string, method: EraseMethod, code: string):
   }
 }
 
+/** Why `erase <memdev>` needs a provider: the erased device's next region commit invalidates. */
+export const MEMDEV_ERASE_CONSEQUENCE =
+  'the erased device needs a cache invalidation provider at its next region commit: without one that commit fails with ENXIO and the kernel WARNs "Failed to synchronize CPU cache state", which taints it';
+
 export const methodVerb = (method: EraseMethod): string => (method === 'sanitize' ? 'sanitized' : 'erased');
 
 const capitalized = (method: EraseMethod): string => (method === 'sanitize' ? 'Sanitize' : 'Secure-erase');

@@ -10,8 +10,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { EmulatedBackend } from '../../src/backends/emulated/index.js';
 import type { RegionSpec } from '../../src/backends/emulated/profiles.js';
+import { MEMDEV_ERASE_CONSEQUENCE } from '../../src/backends/region-erase.js';
 import { eraseMemdev } from '../../src/backends/sysfs/erase.js';
-import type { EraseOptions } from '../../src/backends/types.js';
+import type { EraseOptions, Verdict } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
 import { profileWith, virtualBackendOptions } from '../helpers/emulation.js';
 import { errnoError, RecordingRoot } from './helpers/recording-root.js';
@@ -29,23 +30,26 @@ afterEach(() => fixture.cleanup());
 const options = (over: Partial<EraseOptions> = {}) => eraseOptions({ timeoutMs: 30, ...over });
 
 /** mem1, free in the CXL fixture tree; on the emulated backend the only memdev of an uncommitted region. */
-const emulatedWith = (spec: Partial<RegionSpec> = {}) =>
+const emulatedWith = (spec: Partial<RegionSpec> = {}, profile = 'global') =>
   EmulatedBackend.create(
     virtualBackendOptions,
-    profileWith({
-      regions: [
-        {
-          name: 'region1',
-          start: 0x40_8000_0000n,
-          size: 0x4000_0000n,
-          memdev: 'mem1',
-          sanitize_ms: 60_000,
-          committed: false,
-          used_by: [],
-          ...spec,
-        },
-      ],
-    }),
+    profileWith(
+      {
+        regions: [
+          {
+            name: 'region1',
+            start: 0x40_8000_0000n,
+            size: 0x4000_0000n,
+            memdev: 'mem1',
+            sanitize_ms: 60_000,
+            committed: false,
+            used_by: [],
+            ...spec,
+          },
+        ],
+      },
+      profile,
+    ),
   );
 
 /** The error of a run that must fail, with its `partial` report. */
@@ -58,7 +62,12 @@ async function failureOf(run: Promise<unknown>) {
   assert.fail('the erase did not fail');
 }
 
-const sysfsDeps = () => ({ sys, log: silentLogger, probe: fakeProbe('supported'), pollMs: 5 });
+const sysfsDeps = (verdict: Verdict = 'supported') => ({
+  sys,
+  log: silentLogger,
+  probe: fakeProbe(verdict),
+  pollMs: 5,
+});
 
 describe('erase <memdev>: one shape on both backends', () => {
   it('a timed-out erase: the same fields, next_step naming where to watch', async () => {
@@ -118,4 +127,34 @@ describe('erase <memdev>: one shape on both backends', () => {
       assert.equal(mem1.security_state, 'disabled');
     });
   }
+
+  it('no provider: the same rule and words (69), --force writes with the same warning, no answer is 64', async () => {
+    const onSysfs = await failureOf(eraseMemdev('mem1', options(), sysfsDeps('unsupported')));
+    const backend = await emulatedWith({ sanitize_ms: 1 }, 'unsupported');
+    const onEmulated = await failureOf(backend.erase('mem1', options()));
+    const tail = `; ${MEMDEV_ERASE_CONSEQUENCE} (use --force to write anyway)`;
+    for (const failure of [onSysfs, onEmulated]) {
+      assert.equal(failure.exitCode, 69, failure.message);
+      assert.ok(failure.message.startsWith('refusing to sanitize mem1: '), failure.message);
+      assert.ok(failure.message.endsWith(tail), failure.message);
+    }
+    const forced = await backend.erase('mem1', options({ force: true, timeoutMs: 60_000 }));
+    assert.equal(forced.ok, true);
+    assert.match(
+      forced.warnings[0] ?? '',
+      /^--force: writing although no cache invalidation provider is registered/,
+    );
+    const cancelled = [
+      await failureOf(eraseMemdev('mem1', options({ confirm: async () => false }), sysfsDeps())),
+      await failureOf(backend.erase('mem1', options({ force: true, confirm: async () => false }))),
+    ];
+    await backend.close();
+    assert.deepEqual(
+      cancelled.map((e) => [e.exitCode, e.message]),
+      [
+        [64, 'cancelled'],
+        [64, 'cancelled'],
+      ],
+    );
+  });
 });

@@ -2,7 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { dataError, ExitCode, MemregionError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { requireKernelName } from '../../core/names.js';
-import { eraseRefused, keepsRunning, type MemdevPrimitives, runRegionErase } from '../region-erase.js';
+import {
+  eraseRefused,
+  keepsRunning,
+  MEMDEV_ERASE_CONSEQUENCE,
+  type MemdevPrimitives,
+  runRegionErase,
+} from '../region-erase.js';
 import { requireConfirmation } from '../region-flow.js';
 import type {
   EraseMethod,
@@ -33,9 +39,6 @@ export interface EraseDeps {
   pollMs?: number;
 }
 
-const WHY =
-  'the erased device needs a cache invalidation provider at its next region commit: without one that commit fails with ENXIO and the kernel WARNs "Failed to synchronize CPU cache state", which taints it';
-
 export async function eraseMemdev(
   memdev: string,
   options: EraseOptions,
@@ -60,7 +63,13 @@ export async function eraseMemdev(
       ExitCode.TEMP_FAIL,
     );
   }
-  const forced = await requireProvider(deps.probe, options.force, log, `${options.method} ${memdev}`, WHY);
+  const forced = await requireProvider(
+    deps.probe,
+    options.force,
+    log,
+    `${options.method} ${memdev}`,
+    MEMDEV_ERASE_CONSEQUENCE,
+  );
   if (forced) warnings.push(forced);
   await requireConfirmation(
     options.confirm,

@@ -1,6 +1,13 @@
 import type { Clock } from '../../../core/clock.js';
-import { ExitCode, MemregionError, usageError } from '../../../core/errors.js';
-import { eraseRefused, keepsRunning, type MemdevPrimitives, runRegionErase } from '../../region-erase.js';
+import { ExitCode, MemregionError } from '../../../core/errors.js';
+import {
+  eraseRefused,
+  keepsRunning,
+  MEMDEV_ERASE_CONSEQUENCE,
+  type MemdevPrimitives,
+  runRegionErase,
+} from '../../region-erase.js';
+import { requireConfirmation, requireProviderOf } from '../../region-flow.js';
 import type {
   EmulatedErasePartialReport,
   EmulatedEraseReport,
@@ -10,6 +17,7 @@ import type {
 } from '../../types.js';
 import {
   type EmulatedFlowRegion,
+  emulatedProviderCheck,
   emulatedRegionPrimitives,
   type RegionContext,
 } from './region-invalidate.js';
@@ -52,15 +60,14 @@ export async function eraseMemdev(
       ExitCode.TEMP_FAIL,
     );
   }
-  if (!backend.hasProvider() && !options.force) {
-    throw new MemregionError(
-      `no cache invalidation provider: after ${options.method}, committing a region of ${memdev} would fail; use --force to erase anyway`,
-      ExitCode.UNAVAILABLE,
-    );
-  }
-  if (!(await options.confirm(`${options.method} ${memdev}? All data on it is destroyed.`))) {
-    throw usageError('cancelled: nothing was written');
-  }
+  // The sysfs backend's rule and words (sysfs/erase.ts eraseMemdev()).
+  const forced = await requireProviderOf(
+    emulatedProviderCheck(backend.hasProvider()),
+    options.force,
+    `${options.method} ${memdev}`,
+    MEMDEV_ERASE_CONSEQUENCE,
+  );
+  await requireConfirmation(options.confirm, `${options.method} ${memdev}? All data on it is destroyed.`);
   const refused = eraseErrorOf(regions, memdev);
   if (refused) throw eraseRefused(memdev, options.method, refused);
   const durationMs = Math.max(...regions.map((r) => r.spec.sanitize_ms));
@@ -98,7 +105,7 @@ export async function eraseMemdev(
     state: 'disabled',
     elapsed_ms: Math.round(elapsedMs()),
     next_step: 'the next commit of a region on this device invalidates CPU caches for its range',
-    warnings: [],
+    warnings: forced ? [forced] : [],
     regions: regions.map((r) => r.spec.name),
   };
 }

@@ -7,6 +7,7 @@ import {
   cycleErrno,
   describeRegionFor,
   type FlowRegion,
+  type ProviderCheck,
   preflightStress,
   type RegionPrimitives,
   runCommitFlow,
@@ -53,6 +54,16 @@ export interface EmulatedCommitOutcome extends CommitOutcome {
   calls: KernelCall[];
 }
 
+/** The provider rule's view of the emulated framework: "has invalidate" is the whole answer. */
+export const emulatedProviderCheck = (hasInvalidate: boolean): ProviderCheck =>
+  hasInvalidate
+    ? { available: true }
+    : {
+        available: false,
+        why: 'no cache invalidation provider is registered (cpu_cache_has_invalidate_memregion() is false)',
+        needsPrivileges: false,
+      };
+
 /**
  * The emulated backend's primitives of the region-flow policy (region-flow.ts): the profile's regions,
  * the framework's "has invalidate" as the provider rule, and `commit` writes through the kernel's
@@ -78,14 +89,7 @@ export function emulatedRegionPrimitives(
     },
     regionUsers: async (region) => [...region.emulated.spec.used_by],
     notCommittable: () => null,
-    provider: async () =>
-      context.framework.cpuCacheHasInvalidateMemregion()
-        ? { available: true }
-        : {
-            available: false,
-            why: 'no cache invalidation provider is registered (cpu_cache_has_invalidate_memregion() is false)',
-            needsPrivileges: false,
-          },
+    provider: async () => emulatedProviderCheck(context.framework.cpuCacheHasInvalidateMemregion()),
     bindAfter: () => null,
     write: async (region, plan) => writeCommits(context, region.emulated, plan),
     committedNow: async (region) => region.emulated.kernel.committed,
