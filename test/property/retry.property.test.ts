@@ -8,13 +8,15 @@ import {
 } from '../../src/backends/emulated/kernel/arm-smccc-cache.js';
 import type { ProviderVariant } from '../../src/backends/types.js';
 import {
+  delayProfile,
   emulate,
+  emulateScripted,
+  invalidateOnce,
   profileWith,
   RANGE_SIZE,
   RANGE_START,
   type ScriptedFirmware,
   Status,
-  scripted,
   VARIANTS,
 } from '../helpers/emulation.js';
 
@@ -101,12 +103,9 @@ describe('retry policy against any sequence of firmware answers', () => {
         u32,
         u32,
         async (variant, statuses, rate, latency) => {
-          const profile = profileWith({
-            attributes: { rate_limit: rate, latency_us: latency },
-            timing: { call_us: 0, per_gib_us: 0 },
-          });
-          const emu = await emulate(profile, { variant, firmware: scripted(statuses), record: false });
-          const outcome = await emu.clock.run(emu.provider.wbinv(RANGE_START, RANGE_SIZE));
+          const profile = delayProfile(rate, latency, { timing: { call_us: 0, per_gib_us: 0 } });
+          const emu = await emulateScripted(profile, statuses, { variant, record: false });
+          const outcome = await invalidateOnce(emu);
           const want = expected(statuses, variant);
           assert.equal(outcome.errno, want.errno);
           assert.equal(outcome.attempts, want.attempts);
