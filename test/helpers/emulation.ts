@@ -113,7 +113,10 @@ export const emulateScripted = (
   profile: Profile,
   statuses: readonly number[],
   options: Omit<EmulationOptions, 'firmware'> = {},
-): Promise<Emulation> => emulate(profile, { ...options, firmware: scripted(statuses) });
+): Promise<Emulation & { firmware: ScriptedFirmware }> =>
+  emulate(profile, { ...options, firmware: scripted(statuses) }) as Promise<
+    Emulation & { firmware: ScriptedFirmware }
+  >;
 
 /** One request over [RANGE_START, +RANGE_SIZE), run to its outcome on the emulation's virtual clock. */
 export const invalidateOnce = (emu: Emulation): Promise<InvalidationOutcome> =>

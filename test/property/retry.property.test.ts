@@ -15,7 +15,6 @@ import {
   profileWith,
   RANGE_SIZE,
   RANGE_START,
-  type ScriptedFirmware,
   Status,
   VARIANTS,
 } from '../helpers/emulation.js';
@@ -115,7 +114,7 @@ describe('retry policy against any sequence of firmware answers', () => {
           const delay = smcccCacheDelayUs(rate, latency);
           assert.equal(outcome.slept_us, outcome.sleeps * delay);
           assert.equal(emu.clock.now(), outcome.sleeps * delay, 'the only time that passes is the sleeps');
-          assert.equal((emu.firmware as ScriptedFirmware).invalidations.length, outcome.attempts);
+          assert.equal(emu.firmware.invalidations.length, outcome.attempts);
           assert.equal(outcome.served_by_seq === null, outcome.errno !== null);
         },
       ),

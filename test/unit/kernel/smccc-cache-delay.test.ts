@@ -18,7 +18,6 @@ import {
   profileWith,
   RANGE_SIZE,
   RANGE_START,
-  type ScriptedFirmware,
   Status,
   VARIANTS,
 } from '../../helpers/emulation.js';
@@ -113,7 +112,7 @@ describe('retries (DESIGN §3)', () => {
       assert.equal(outcome.sleeps, 4);
       assert.equal(outcome.slept_us, 400);
       assert.equal(emu.clock.now(), 400);
-      assert.equal((emu.firmware as ScriptedFirmware).invalidations.length, 5);
+      assert.equal(emu.firmware.invalidations.length, 5);
       assert.equal(emu.provider.counters.retries, 4);
       const calls = firmwareCalls(emu.log);
       assert.deepEqual(
@@ -143,7 +142,7 @@ describe('retries (DESIGN §3)', () => {
       { errno: 'EBUSY', attempts: 5, sleeps: 5, served: null },
     );
     assert.equal(emu.clock.now(), 500, 'a sleep after every failed attempt, the last one included');
-    assert.equal((emu.firmware as ScriptedFirmware).invalidations.length, 5, 'no sixth call');
+    assert.equal(emu.firmware.invalidations.length, 5, 'no sixth call');
     assert.equal(emu.log.filter((e) => e.type === 'sleep').length, 5);
   });
 
@@ -190,7 +189,7 @@ describe('retries (DESIGN §3)', () => {
         assert.equal(outcome.sleeps, 0);
         assert.equal(outcome.served_by_seq, null);
         assert.equal(emu.clock.now(), 0);
-        assert.equal((emu.firmware as ScriptedFirmware).invalidations.length, 1);
+        assert.equal(emu.firmware.invalidations.length, 1);
       });
     }
   }
@@ -201,12 +200,12 @@ describe('retries (DESIGN §3)', () => {
     assert.equal(outcome.errno, 'EINVAL');
     assert.equal(outcome.attempts, 3);
     assert.equal(outcome.sleeps, 2);
-    assert.equal((emu.firmware as ScriptedFirmware).invalidations.length, 3);
+    assert.equal(emu.firmware.invalidations.length, 3);
   });
 
   test('the lock is held for the whole retry sequence (v2)', async () => {
     const emu = await scriptedProvider([...BUSY4, Status.SUCCESS, Status.BUSY]);
-    const fw = emu.firmware as ScriptedFirmware;
+    const fw = emu.firmware;
     const [a, b] = await emu.clock.run(
       Promise.all([
         emu.provider.wbinv(RANGE_START, RANGE_SIZE),
