@@ -96,7 +96,8 @@ export function spawnCli(args: string[], options: RunOptions = {}): CliChild {
     extendEnv: false,
     env: childEnv(options.env),
     stdin: 'ignore',
-    stdout: options.stdout ?? 'pipe',
+    // execa hands any descriptor number to the child as it is; its types list only 1 to 9.
+    stdout: (options.stdout ?? 'pipe') as 'pipe',
     stripFinalNewline: false,
     detached: true,
   });
