@@ -15,7 +15,14 @@ import {
   scratchDir,
   writeScratchFile,
 } from '../helpers/cli.js';
-import { backendUp, slowEraseProfile, stopRun, traceSockets, traceSocketUp } from '../helpers/stop-run.js';
+import {
+  backendUp,
+  type StoppedResult,
+  slowEraseProfile,
+  stopRun,
+  traceSockets,
+  traceSocketUp,
+} from '../helpers/stop-run.js';
 
 const CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 
@@ -24,6 +31,14 @@ const STOP_BOUND_MS = 3000;
 
 /** The bound on every run here (a stopped run needs a fraction of it). */
 const BOUND = { timeoutMs: 30_000 };
+
+/** An emulated run with -v (so that backendUp sees it start), stopped by `signal` `settleMs` after that. */
+const stopEmulated = (args: string[], signal: NodeJS.Signals, settleMs = 300) =>
+  stopRun(['-b', 'emulated', '-v', ...args], signal, backendUp(settleMs), BOUND);
+
+function assertStoppedPromptly(r: StoppedResult): void {
+  assert.ok(r.stopMs < STOP_BOUND_MS, `stopped after ${r.stopMs} ms\n${describeResult(r)}`);
+}
 
 /** stderr holds the "stopping" notice and nothing else that is not a `memregion: ` line. */
 function assertStderrPrefixed(r: CliResult): void {
@@ -35,16 +50,11 @@ function assertStderrPrefixed(r: CliResult): void {
 describe('signals stop a run: report printed, exit 128 + signal (issue 7 finding 6)', () => {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     test(`stress --json, ${signal}: the interrupted report, exit ${CODES[signal]}`, async () => {
-      const r = await stopRun(
-        ['-b', 'emulated', '-v', '--json', 'stress', '--duration', '60s'],
-        signal,
-        backendUp(),
-        BOUND,
-      );
+      const r = await stopEmulated(['--json', 'stress', '--duration', '60s'], signal);
       assert.equal(r.exitCode, CODES[signal], describeResult(r));
       assert.equal(parseJson(r).interrupted, true);
       assertStderrPrefixed(r);
-      assert.ok(r.stopMs < STOP_BOUND_MS, `stopped after ${r.stopMs} ms\n${describeResult(r)}`);
+      assertStoppedPromptly(r);
     });
   }
 
@@ -63,15 +73,13 @@ describe('signals stop a run: report printed, exit 128 + signal (issue 7 finding
   }
 
   test('erase --json (emulated), SIGHUP: exit 129, one error line', async () => {
-    const r = await stopRun(
-      ['-b', 'emulated', '-v', '--profile', slowEraseProfile(), '--json', 'erase', 'mem0', '--yes'],
+    const r = await stopEmulated(
+      ['--profile', slowEraseProfile(), '--json', 'erase', 'mem0', '--yes'],
       'SIGHUP',
-      backendUp(),
-      BOUND,
     );
     assert.equal(r.exitCode, 129, describeResult(r));
     assertStderrPrefixed(r);
-    assert.ok(r.stopMs < STOP_BOUND_MS, `stopped after ${r.stopMs} ms\n${describeResult(r)}`);
+    assertStoppedPromptly(r);
   });
 
   test('a second signal exits at once, without waiting for the traced command', async () => {
@@ -120,28 +128,15 @@ describe('no loop keeps signals out (issue 7 findings 1, 8)', () => {
   });
 
   test('--interval 1us on virtual time over a long simulation: SIGTERM → 143, the report is the last line', async () => {
-    const r = await stopRun(
-      [
-        '-b',
-        'emulated',
-        '-v',
-        '--json',
-        'stress',
-        '--virtual-time',
-        '--duration',
-        '100h',
-        '--interval',
-        '1us',
-      ],
+    const r = await stopEmulated(
+      ['--json', 'stress', '--virtual-time', '--duration', '100h', '--interval', '1us'],
       'SIGTERM',
-      backendUp(),
-      BOUND,
     );
     assert.equal(r.exitCode, 143, describeResult({ ...r, stdout: r.stdout.slice(-500) }));
     const last = JSON.parse(r.stdout.trimEnd().split('\n').at(-1)!);
     assert.equal(last.type, 'report');
     assert.equal(last.interrupted, true);
-    assert.ok(r.stopMs < STOP_BOUND_MS, `stopped after ${r.stopMs} ms`);
+    assertStoppedPromptly(r);
   });
 
   test('a zero-time firmware on virtual time never waits on a timer: SIGTERM still stops it → 143', async () => {
@@ -149,63 +144,33 @@ describe('no loop keeps signals out (issue 7 findings 1, 8)', () => {
       timing: { call_us: 0 },
       attributes: { latency_us: 0 },
     });
-    const r = await stopRun(
-      [
-        '-b',
-        'emulated',
-        '-v',
-        '--profile',
-        profile,
-        '--json',
-        'stress',
-        '--virtual-time',
-        '--ops',
-        '1000000000',
-      ],
+    const r = await stopEmulated(
+      ['--profile', profile, '--json', 'stress', '--virtual-time', '--ops', '1000000000'],
       'SIGTERM',
-      backendUp(),
-      BOUND,
     );
     assert.equal(r.exitCode, 143, describeResult(r));
     assert.equal(parseJson(r).interrupted, true);
-    assert.ok(r.stopMs < STOP_BOUND_MS, `stopped after ${r.stopMs} ms`);
+    assertStoppedPromptly(r);
   });
 
   test('--virtual-time --ops 1000000, Ctrl-C: the report comes at once (exit 130)', async () => {
-    const r = await stopRun(
-      ['-b', 'emulated', '-v', '--json', 'stress', '--virtual-time', '--ops', '1000000'],
-      'SIGINT',
-      backendUp(500),
-      BOUND,
-    );
+    const r = await stopEmulated(['--json', 'stress', '--virtual-time', '--ops', '1000000'], 'SIGINT', 500);
     assert.equal(r.exitCode, 130, describeResult(r));
     const report = parseJson(r);
     assert.equal(report.interrupted, true);
     assert.ok(report.requests.completed < 1_000_000);
-    assert.ok(r.stopMs < STOP_BOUND_MS, `stopped after ${r.stopMs} ms`);
+    assertStoppedPromptly(r);
   });
 
   test('100000 workers on virtual time, Ctrl-C: the report comes without draining the queued requests', async () => {
-    const r = await stopRun(
-      [
-        '-b',
-        'emulated',
-        '-v',
-        '--json',
-        'stress',
-        '--workers',
-        '100000',
-        '--virtual-time',
-        '--ops',
-        '1000000',
-      ],
+    const r = await stopEmulated(
+      ['--json', 'stress', '--workers', '100000', '--virtual-time', '--ops', '1000000'],
       'SIGINT',
-      backendUp(1500),
-      BOUND,
+      1500,
     );
     assert.equal(r.exitCode, 130, describeResult(r));
     assert.equal(parseJson(r).interrupted, true);
-    assert.ok(r.stopMs < STOP_BOUND_MS, `stopped after ${r.stopMs} ms`);
+    assertStoppedPromptly(r);
   });
 
   test('stress --workers 100000 --duration 8s holds its duration (within 10% + 0.5 s)', async () => {
