@@ -5,13 +5,12 @@
  * loaded machine) still delivers what it emitted.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { execa } from 'execa';
 import { assertExit, emu, NODE, ROOT, scratchDir, spawnCli } from '../helpers/cli.js';
+import { spawnBounded } from '../helpers/spawn.js';
 import { pollUntil, traceSocketFolder, traceSockets, waitUntil } from '../helpers/stop-run.js';
 
 /** A TMPDIR whose trace socket folder exists already (0700, as a trace makes it), for sockets of our own. */
@@ -59,11 +58,12 @@ describe('emulated trace relay', () => {
     const socketPath = path.join(scratchDir('held-up'), 'listener.sock');
     const listener = await lineListener(socketPath);
     try {
-      const r = await execa(NODE, ['--input-type=module', '-e', heldUpWriter(300)], {
-        env: { MEMREGION_TRACE_SOCKET: socketPath },
-        reject: false,
-        timeout: 20_000,
-      });
+      const r = await spawnBounded(
+        NODE,
+        ['--input-type=module', '-e', heldUpWriter(300)],
+        { env: { MEMREGION_TRACE_SOCKET: socketPath } },
+        20_000,
+      );
       assert.equal(r.exitCode, 0, r.stderr);
       await pollUntil(() => listener.lines.length > 0, 5_000);
       assert.equal(listener.lines.length, 1);
@@ -116,7 +116,7 @@ describe('emulated trace relay', () => {
   test('sockets of a SIGKILLed trace are removed by the next trace, which says so', async () => {
     const { tmp, folder } = socketFolderMadeAhead('stale');
     // A process that listens on <its pid>.sock and is then killed, leaving the file behind.
-    const child = spawn(
+    const child = spawnBounded(
       NODE,
       [
         '-e',
@@ -126,7 +126,7 @@ describe('emulated trace relay', () => {
     );
     await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
     child.kill('SIGKILL');
-    await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    await child;
     assert.deepEqual(traceSockets(tmp), [`${child.pid}.sock`]);
     const r = await emu(['trace', '--duration', '10ms'], { env: { TMPDIR: tmp } });
     assertExit(r, 0);

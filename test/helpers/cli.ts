@@ -11,8 +11,8 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } fr
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa, type ResultPromise } from 'execa';
-import { boundProcessGroup, SPAWN_TIMEOUT_MS } from './spawn.js';
+import type { ResultPromise } from 'execa';
+import { hasTimedOut, SPAWN_TIMEOUT_MS, spawnBounded } from './spawn.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'memregion');
@@ -78,10 +78,6 @@ export function childEnv(overrides: Record<string, string | undefined> = {}): Re
   );
 }
 
-/** Whether a child of `spawnCli` was killed by its timeout. */
-const timedOutChildren = new WeakMap<object, () => boolean>();
-export const hasTimedOut = (child: object): boolean => timedOutChildren.get(child)?.() ?? false;
-
 /** A running `node bin/memregion`, as `spawnCli` starts it. */
 export type CliChild = ResultPromise<{ reject: false }>;
 
@@ -90,19 +86,20 @@ export type CliChild = ResultPromise<{ reject: false }>;
  * are pipes. The child leads its own process group, which is killed (SIGKILL) after `timeoutMs`.
  */
 export function spawnCli(args: string[], options: RunOptions = {}): CliChild {
-  const child = execa(NODE, [BIN, ...args], {
-    cwd: ROOT,
-    reject: false,
-    extendEnv: false,
-    env: childEnv(options.env),
-    stdin: 'ignore',
-    // execa hands any descriptor number to the child as it is; its types list only 1 to 9.
-    stdout: (options.stdout ?? 'pipe') as 'pipe',
-    stripFinalNewline: false,
-    detached: true,
-  });
-  timedOutChildren.set(child, boundProcessGroup(child, options.timeoutMs ?? SPAWN_TIMEOUT_MS));
-  return child as unknown as CliChild;
+  return spawnBounded(
+    NODE,
+    [BIN, ...args],
+    {
+      cwd: ROOT,
+      extendEnv: false,
+      env: childEnv(options.env),
+      stdin: 'ignore',
+      // execa hands any descriptor number to the child as it is; its types list only 1 to 9.
+      stdout: (options.stdout ?? 'pipe') as 'pipe',
+      stripFinalNewline: false,
+    },
+    options.timeoutMs ?? SPAWN_TIMEOUT_MS,
+  );
 }
 
 /** Waits for a child of `spawnCli` to end; its result, labelled `command` for assertion messages. */
