@@ -124,7 +124,8 @@ describe('emulated trace relay', () => {
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+    // Up, or gone without a word (then the socket check below says so rather than a wait forever).
+    await Promise.race([new Promise<void>((resolve) => child.stdout!.once('data', () => resolve())), child]);
     child.kill('SIGKILL');
     await child;
     assert.deepEqual(traceSockets(tmp), [`${child.pid}.sock`]);
