@@ -10,40 +10,35 @@ export const FIXTURE_TREES = [
   'cxl',
 ];
 
-/** A SysRoot that notes every path a reader asks for (`asked`: in order, as often as asked). */
+/** A SysRoot that notes every path a reader asks for. */
 export class TouchingRoot extends SysRoot {
   readonly touched = new Set<string>();
-  readonly asked: string[] = [];
-  private touch(relative: string): void {
-    this.touched.add(relative);
-    this.asked.push(relative);
-  }
   override async read(relative: string) {
-    this.touch(relative);
+    this.touched.add(relative);
     return super.read(relative);
   }
   override async readBytes(relative: string) {
-    this.touch(relative);
+    this.touched.add(relative);
     return super.readBytes(relative);
   }
   override async openKernelFile(relative: string) {
-    this.touch(relative);
+    this.touched.add(relative);
     return super.openKernelFile(relative);
   }
   override async stream(relative: string, consume: (chunk: Buffer, length: number) => boolean | undefined) {
-    this.touch(relative);
+    this.touched.add(relative);
     return super.stream(relative, consume) as Promise<ReadFailure | null>;
   }
   override async exists(relative: string) {
-    this.touch(relative);
+    this.touched.add(relative);
     return super.exists(relative);
   }
   override async list(relative: string) {
-    this.touch(relative);
+    this.touched.add(relative);
     return super.list(relative);
   }
   override async link(relative: string) {
-    this.touch(relative);
+    this.touched.add(relative);
     return super.link(relative);
   }
 }
