@@ -1,4 +1,5 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { type Resumable, SUSPENDED, type Suspended } from './coroutine.js';
 
 /** Time source for the emulation: real (wall clock) or virtual (discrete-event simulation). */
 export interface Clock {
@@ -12,6 +13,8 @@ export interface Clock {
    * instant: a timed answer in one promise.
    */
   sleepValue<T>(us: number, value: T, onTime?: () => void): Promise<T>;
+  /** `sleepValue` for a coroutine: `onTime`, then `wake` is resumed with `value`, after `us` (above 0). */
+  resumeAfter(us: number, wake: Resumable, value: unknown, onTime?: () => void): Suspended;
 }
 
 /**
@@ -38,12 +41,19 @@ export class RealClock implements Clock {
     onTime?.();
     return value;
   }
+
+  resumeAfter(us: number, wake: Resumable, value: unknown, onTime?: () => void): Suspended {
+    void this.sleepValue(us, value, onTime).then((answer) => wake.resume(answer));
+    return SUSPENDED;
+  }
 }
 
 interface Timer {
   at: number;
   seq: number;
-  resolve: (value: unknown) => void;
+  /** A promise's resolver, or null when the timer wakes a coroutine. */
+  resolve: ((value: unknown) => void) | null;
+  wake: Resumable | null;
   value: unknown;
   onTime: (() => void) | undefined;
 }
@@ -94,9 +104,14 @@ export class VirtualClock implements Clock {
     return this.timer(us, value, onTime) as Promise<T>;
   }
 
+  resumeAfter(us: number, wake: Resumable, value: unknown, onTime?: () => void): Suspended {
+    this.push({ at: this.time + us, seq: this.seq++, resolve: null, wake, value, onTime });
+    return SUSPENDED;
+  }
+
   private timer(us: number, value: unknown, onTime: (() => void) | undefined): Promise<unknown> {
     const promise = new Promise(capture);
-    this.push({ at: this.time + us, seq: this.seq++, resolve: captured!, value, onTime });
+    this.push({ at: this.time + us, seq: this.seq++, resolve: captured!, wake: null, value, onTime });
     captured = null;
     return promise;
   }
@@ -200,7 +215,8 @@ export class VirtualClock implements Clock {
 
 function fire(timer: Timer): void {
   timer.onTime?.();
-  timer.resolve(timer.value);
+  if (timer.resolve !== null) timer.resolve(timer.value);
+  else timer.wake!.resume(timer.value);
 }
 
 const earlier = (a: Timer, b: Timer): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq);

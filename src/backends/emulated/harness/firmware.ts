@@ -1,4 +1,5 @@
 import type { Clock } from '../../../core/clock.js';
+import type { Resumable, Suspended } from '../../../core/coroutine.js';
 import type { Random } from '../../../core/random.js';
 import { U64_MAX } from '../../../core/u64.js';
 import {
@@ -66,29 +67,49 @@ export class EmulatedFirmware {
 
   /** One SMCCC call. Discovery calls answer at once; CLEAN_INV_MEMREGION takes the profile's time. */
   call(fid: number, x1 = 0n, x2 = 0n, x3 = 0n): Promise<SmcResult> {
+    this.counted(fid);
+    if (fid === FunctionId.CLEAN_INV_MEMREGION) return this.cleanInvalidate(x1, x2, x3);
+    return Promise.resolve(this.discovery(fid, x1));
+  }
+
+  /**
+   * `call` from a coroutine: every answer but a timed CLEAN_INV_MEMREGION is given at once (and counted
+   * at once); a timed one wakes `wake` with it at its instant, counted then.
+   */
+  callFor(wake: Resumable, fid: number, x1 = 0n, x2 = 0n, x3 = 0n): SmcResult | Suspended {
+    this.counted(fid);
+    if (fid !== FunctionId.CLEAN_INV_MEMREGION) return this.discovery(fid, x1);
+    const x0 = this.cleanInvalidateStatus(x1, x2, x3);
+    const duration = this.callDuration;
+    this.answersLater = duration > 0;
+    if (duration > 0) return this.clock.resumeAfter(duration, wake, SUCCESS_RESULT, this.answeredSuccess);
+    return this.count(x0);
+  }
+
+  private counted(fid: number): void {
     if (this.profile.conduit === 'none')
       throw new Error('emulated firmware: no conduit, no SMCCC call can be made');
     this.callsByFunction.set(fid, (this.callsByFunction.get(fid) ?? 0) + 1);
+  }
+
+  /** The answer to every function but CLEAN_INV_MEMREGION. */
+  private discovery(fid: number, x1: bigint): SmcResult {
     switch (fid) {
       case FunctionId.PSCI_FEATURES:
         // PSCI_FEATURES(SMCCC_VERSION): SMCCC_VERSION arrived with SMCCC 1.1.
-        return Promise.resolve(
-          resultFor(
-            Number(x1) === FunctionId.SMCCC_VERSION && this.hasVersionCall()
-              ? Status.SUCCESS
-              : Status.NOT_SUPPORTED,
-          ),
+        return resultFor(
+          Number(x1) === FunctionId.SMCCC_VERSION && this.hasVersionCall()
+            ? Status.SUCCESS
+            : Status.NOT_SUPPORTED,
         );
       case FunctionId.SMCCC_VERSION:
-        return Promise.resolve(this.version());
+        return this.version();
       case FunctionId.SMCCC_ARCH_FEATURES:
-        return Promise.resolve(this.features(Number(x1 & 0xffff_ffffn)));
-      case FunctionId.CLEAN_INV_MEMREGION:
-        return this.cleanInvalidate(x1, x2, x3);
+        return this.features(Number(x1 & 0xffff_ffffn));
       case FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES:
-        return Promise.resolve(this.attributes());
+        return this.attributes();
       default:
-        return Promise.resolve(resultFor(Status.NOT_SUPPORTED));
+        return resultFor(Status.NOT_SUPPORTED);
     }
   }
 
