@@ -81,7 +81,8 @@ export interface StressTarget {
   invalidate(start: bigint, size: bigint): Promise<InvalidationOutcome>;
   /**
    * `invalidate` with callbacks, where the target has them: `done` may be called before `submit` returns
-   * (the simulator's path: no promise per request).
+   * (the simulator's path: no promise per request), and the outcome is valid only inside `done` (the
+   * target may use its object again).
    */
   submit?(
     start: bigint,

@@ -84,6 +84,8 @@ export class VirtualClock implements Clock {
   private time = 0;
   private seq = 0;
   private readonly heap: Timer[] = [];
+  /** Fired timers, to be set again. */
+  private readonly spare: Timer[] = [];
   /** Tasks letting the event loop in (`pause`): time does not move until they are back. */
   private pausing = 0;
 
@@ -105,15 +107,46 @@ export class VirtualClock implements Clock {
   }
 
   resumeAfter(us: number, wake: Resumable, value: unknown, onTime?: () => void): Suspended {
-    this.push({ at: this.time + us, seq: this.seq++, resolve: null, wake, value, onTime });
+    this.push(this.make(us, null, wake, value, onTime));
     return SUSPENDED;
   }
 
   private timer(us: number, value: unknown, onTime: (() => void) | undefined): Promise<unknown> {
     const promise = new Promise(capture);
-    this.push({ at: this.time + us, seq: this.seq++, resolve: captured!, wake: null, value, onTime });
+    this.push(this.make(us, captured!, null, value, onTime));
     captured = null;
     return promise;
+  }
+
+  /** A timer due `us` from now: one from `spare` when there is one (the simulator sets one per call). */
+  private make(
+    us: number,
+    resolve: Timer['resolve'],
+    wake: Timer['wake'],
+    value: unknown,
+    onTime: Timer['onTime'],
+  ): Timer {
+    const timer = this.spare.pop();
+    if (timer === undefined) return { at: this.time + us, seq: this.seq++, resolve, wake, value, onTime };
+    timer.at = this.time + us;
+    timer.seq = this.seq++;
+    timer.resolve = resolve;
+    timer.wake = wake;
+    timer.value = value;
+    timer.onTime = onTime;
+    return timer;
+  }
+
+  private fire(timer: Timer): void {
+    const { resolve, wake, value, onTime } = timer;
+    timer.resolve = null;
+    timer.wake = null;
+    timer.value = undefined;
+    timer.onTime = undefined;
+    this.spare.push(timer);
+    onTime?.();
+    if (resolve !== null) resolve(value);
+    else wake!.resume(value);
   }
 
   /**
@@ -138,8 +171,8 @@ export class VirtualClock implements Clock {
     const next = this.pop();
     if (!next) return false;
     this.time = next.at;
-    fire(next);
-    while (this.heap.length > 0 && this.heap[0]!.at === this.time) fire(this.pop()!);
+    this.fire(next);
+    while (this.heap.length > 0 && this.heap[0]!.at === this.time) this.fire(this.pop()!);
     return true;
   }
 
@@ -211,12 +244,6 @@ export class VirtualClock implements Clock {
     }
     return top;
   }
-}
-
-function fire(timer: Timer): void {
-  timer.onTime?.();
-  if (timer.resolve !== null) timer.resolve(timer.value);
-  else timer.wake!.resume(timer.value);
 }
 
 const earlier = (a: Timer, b: Timer): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq);

@@ -79,11 +79,11 @@ export abstract class Coroutine<R> implements Resumable {
   }
 
   resume(value: unknown): void {
-    this.run(false, value);
+    this.proceed(false, value);
   }
 
   /** Steps on with `input` (or throws it in) until the code waits or ends. */
-  private run(throwing: boolean, input: unknown): void {
+  private proceed(throwing: boolean, input: unknown): void {
     const steps = this.steps!;
     for (;;) {
       const outer = current;
@@ -109,8 +109,8 @@ export abstract class Coroutine<R> implements Resumable {
       if (input instanceof Promise) {
         // A service that can only answer with a promise (the real clock's sleep): wait for it.
         input.then(
-          (answer) => this.run(false, answer),
-          (error) => this.run(true, error),
+          (answer) => this.proceed(false, answer),
+          (error) => this.proceed(true, error),
         );
         return;
       }

@@ -260,10 +260,9 @@ export class StressRun {
       worker.submitting = true;
       this.target.submit!(start, size, worker.onResult, worker.fail);
       worker.submitting = false;
-      const result = worker.early;
-      if (result === null) return;
-      worker.early = null;
-      if (!this.record(worker, result)) return;
+      if (!worker.early) return;
+      worker.early = false;
+      if (!worker.recorded) return;
     }
   }
 
@@ -272,8 +271,8 @@ export class StressRun {
     if (this.record(worker, result)) this.step(worker, false);
   }
 
-  /** Counts a request that came back; false (and the worker done) once the run has stopped. */
-  private record(worker: Requester, result: InvalidationOutcome): boolean {
+  /** @internal Counts a request that came back; false (and the worker done) once the run has stopped. */
+  record(worker: Requester, result: InvalidationOutcome): boolean {
     if (this.stopped) {
       worker.done();
       return false;
@@ -336,9 +335,13 @@ export class StressRun {
 /** The state of one worker of a run: its callbacks are made once, not per request. */
 class Requester {
   t0 = 0;
-  /** Inside the target's `submit`: a result that comes now is left in `early` for the loop. */
+  /**
+   * Inside the target's `submit`: a result that comes now is recorded at once (its object is valid only
+   * then), and `early` tells the loop to go on (when `recorded`) rather than wait.
+   */
   submitting = false;
-  early: InvalidationOutcome | null = null;
+  early = false;
+  recorded = false;
   readonly finished: Promise<void>;
   private resolve!: () => void;
   private reject!: (error: unknown) => void;
@@ -385,11 +388,12 @@ class Requester {
   };
 
   readonly onResult = (result: InvalidationOutcome): void => {
-    if (this.submitting) {
-      this.early = result;
-      return;
-    }
     try {
+      if (this.submitting) {
+        this.early = true;
+        this.recorded = this.run.record(this, result);
+        return;
+      }
       this.run.returned(this, result);
     } catch (error) {
       this.fail(error);

@@ -70,6 +70,8 @@ export class Instrumentation {
   private entering: Observed | null = null;
   /** Who waits for the lock, in the lock's own (FIFO) order. */
   private readonly lockQueue = new Fifo<Observed | null>();
+  /** Finished calls whose records may be used again (`submit` with `recycle`). */
+  private readonly spareCalls: ProviderCall[] = [];
   private lastSuccessSeq: number | null = null;
   private callSeq = 0;
   private callBegan = 0;
@@ -160,21 +162,28 @@ export class Instrumentation {
    */
   submit(
     steps: (params: CcInvalParams) => Steps<Errno | null>,
-    params: CcInvalParams,
+    addr: bigint,
+    size: bigint,
     done: (request: Observed) => void,
     fail: (error: unknown) => void,
+    recycle: boolean,
   ): void {
-    const request = newObserved(this.sequence++);
+    const call = (recycle ? this.spareCalls.pop() : undefined) ?? new ProviderCall(this);
+    const request = call.reset(this.sequence++, addr, size, done, fail, recycle);
     this.lastEntered = request;
-    this.announce(request, params, false);
-    const began = this.events.enabled ? this.clock.now() : 0;
-    const call = new ProviderCall(this, request, began, done, fail);
+    this.announce(request, call, false);
+    if (this.events.enabled) call.began = this.clock.now();
     this.entering = request;
     try {
-      call.begin(steps(params));
+      call.begin(steps(call));
     } finally {
       this.entering = null;
     }
+  }
+
+  /** @internal A recycled call whose record its caller has read. */
+  spare(call: ProviderCall): void {
+    this.spareCalls.push(call);
   }
 
   /** Marks `request` done with the provider's return value. */
@@ -310,27 +319,50 @@ export class Instrumentation {
 /** Event times to the nanosecond: enough for a microsecond clock, without float noise. */
 export const roundUs = (us: number): number => Math.round(us * 1000) / 1000;
 
-/** A request's run through the provider's code as a coroutine: completes the record, hands it on. */
-class ProviderCall extends Coroutine<Errno | null> {
+/**
+ * A request's run through the provider's code as a coroutine: its parameters (it is the `invp` the code
+ * gets), its record, and what to do with the record when the provider returns. With `recycle`, its caller
+ * reads the record only inside `done`, and the call (record and all) serves a later request.
+ */
+class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
+  addr = 0n;
+  size = 0n;
+  began = 0;
   private readonly instrumentation: Instrumentation;
-  private readonly request: Observed;
-  private readonly began: number;
-  private readonly done: (request: Observed) => void;
-  private readonly failed: (error: unknown) => void;
+  private readonly request: Observed = newObserved(-1);
+  private done: ((request: Observed) => void) | null = null;
+  private failed: ((error: unknown) => void) | null = null;
+  private recycle = false;
 
-  constructor(
-    instrumentation: Instrumentation,
-    request: Observed,
-    began: number,
-    done: (request: Observed) => void,
-    failed: (error: unknown) => void,
-  ) {
+  constructor(instrumentation: Instrumentation) {
     super();
     this.instrumentation = instrumentation;
-    this.request = request;
-    this.began = began;
+  }
+
+  /** Ready for a new request numbered `arrival`; its record. */
+  reset(
+    arrival: number,
+    addr: bigint,
+    size: bigint,
+    done: (request: Observed) => void,
+    failed: (error: unknown) => void,
+    recycle: boolean,
+  ): Observed {
+    this.addr = addr;
+    this.size = size;
+    this.began = 0;
     this.done = done;
     this.failed = failed;
+    this.recycle = recycle;
+    const request = this.request;
+    request.errno = null;
+    request.attempts = 0;
+    request.sleeps = 0;
+    request.slept_us = 0;
+    request.coalesced = false;
+    request.arrival_seq = arrival;
+    request.served_by_seq = null;
+    return request;
   }
 
   begin(steps: Steps<Errno | null>): void {
@@ -339,10 +371,17 @@ class ProviderCall extends Coroutine<Errno | null> {
 
   protected finish(ret: Errno | null): void {
     this.instrumentation.complete(this.request, ret, this.began);
-    this.done(this.request);
+    const done = this.done!;
+    this.done = null;
+    this.failed = null;
+    done(this.request);
+    if (this.recycle) this.instrumentation.spare(this);
   }
 
   protected fail(error: unknown): void {
-    this.failed(error);
+    const failed = this.failed!;
+    this.done = null;
+    this.failed = null;
+    failed(error);
   }
 }

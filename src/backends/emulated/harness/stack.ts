@@ -31,13 +31,15 @@ export interface EmulatedProvider {
   /**
    * `invalidate` with callbacks. For v2 and v1 the provider's code runs as a coroutine and `done` may come
    * before `submit` returns; the rfc and batched, whose results depend on the order of events at one
-   * instant, keep the promise-driven order (`done` a microtask after the promise settles).
+   * instant, keep the promise-driven order (`done` a microtask after the promise settles). With
+   * `recycle`, the outcome is valid only inside `done` (its object serves a later request).
    */
   submit(
     start: bigint,
     size: bigint,
     done: (outcome: InvalidationOutcome) => void,
     fail: (error: unknown) => void,
+    recycle?: boolean,
   ): void;
   /** Whether `submit` answers without promises (see StressTarget.synchronous), as things stand now. */
   readonly synchronous: boolean;
@@ -118,8 +120,8 @@ export async function bootProviderStack(
     get synchronous() {
       return coroutines && only();
     },
-    submit(start, size, done, fail) {
-      if (coroutines && only()) instrumentation.submit(steps, { addr: start, size }, done, fail);
+    submit(start, size, done, fail, recycle = false) {
+      if (coroutines && only()) instrumentation.submit(steps, start, size, done, fail, recycle);
       else provider.invalidate(start, size).then(done, fail);
     },
     invalidate(start, size) {
