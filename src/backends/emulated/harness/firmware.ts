@@ -1,6 +1,7 @@
 import type { Clock } from '../../../core/clock.js';
 import type { Resumable, Suspended } from '../../../core/coroutine.js';
 import type { Random } from '../../../core/random.js';
+import { Tally } from '../../../core/tally.js';
 import { U64_MAX } from '../../../core/u64.js';
 import {
   type Conduit,
@@ -44,14 +45,20 @@ export class EmulatedFirmware {
   private sequenceNext = 0;
   private rateWindow = -1;
   private rateCount = 0;
-  /** CLEAN_INV_MEMREGION calls by status name (DRYRUN calls included). */
-  readonly invalidateCalls = new Map<string, number>();
-  /** Every call by function ID. */
-  readonly callsByFunction = new Map<number, number>();
+  private readonly byStatus = new Tally<string>();
+  private readonly byFunction = new Tally<number>();
+  /** Slots of byStatus for the SMCCC statuses (index: -status), made as they are first counted. */
+  private readonly statusSlots = [-1, -1, -1, -1, -1, -1];
+  private cleanInvalidateSlot = -1;
   /** Sees a timed CLEAN_INV_MEMREGION answer (`answersLater`) as it is counted: the instrumentation. */
   onAnswer: ((res: SmcResult) => void) | null = null;
   /** Whether the last CLEAN_INV_MEMREGION call answers after a time (its promise is the clock's timer). */
   answersLater = false;
+  /**
+   * Whether a coroutine's calls are answered in place (`callFor`): not when a subclass replaced `call`
+   * (a test's scripted firmware), whose answers then come from it, by promise, on every path.
+   */
+  readonly answersInPlace = this.call === EmulatedFirmware.prototype.call;
   /** The time the call being answered takes (set by cleanInvalidateStatus). */
   private callDuration = 0;
 
@@ -86,10 +93,23 @@ export class EmulatedFirmware {
     return this.count(x0);
   }
 
-  private counted(fid: number): void {
+  /** CLEAN_INV_MEMREGION calls by status name (DRYRUN calls included), in the order first seen. */
+  get invalidateCalls(): ReadonlyMap<string, number> {
+    return this.byStatus.toMap();
+  }
+
+  /** Every call by function ID. */
+  get callsByFunction(): ReadonlyMap<number, number> {
+    return this.byFunction.toMap();
+  }
+
+  /** Counts a call of `fid` (a subclass that answers some calls itself counts them here). */
+  protected counted(fid: number): void {
     if (this.profile.conduit === 'none')
       throw new Error('emulated firmware: no conduit, no SMCCC call can be made');
-    this.callsByFunction.set(fid, (this.callsByFunction.get(fid) ?? 0) + 1);
+    if (fid !== FunctionId.CLEAN_INV_MEMREGION) return this.byFunction.add(fid);
+    if (this.cleanInvalidateSlot < 0) this.cleanInvalidateSlot = this.byFunction.slot(fid);
+    this.byFunction.addAt(this.cleanInvalidateSlot);
   }
 
   /** The answer to every function but CLEAN_INV_MEMREGION. */
@@ -193,9 +213,17 @@ export class EmulatedFirmware {
 
   /** Counts an answer by status name; the result registers. */
   private count(x0: number | bigint): SmcResult {
+    if (typeof x0 === 'number' && x0 <= 0 && x0 > -this.statusSlots.length) {
+      let slot = this.statusSlots[-x0]!;
+      if (slot < 0) {
+        slot = this.byStatus.slot(STATUS_NAME.get(x0)!);
+        this.statusSlots[-x0] = slot;
+      }
+      this.byStatus.addAt(slot);
+      return resultFor(x0);
+    }
     const res = typeof x0 === 'number' ? resultFor(x0) : statusOnly(x0);
-    const name = typeof x0 === 'number' ? (STATUS_NAME.get(x0) ?? statusName(x0)) : statusName(x0);
-    this.invalidateCalls.set(name, (this.invalidateCalls.get(name) ?? 0) + 1);
+    this.byStatus.add(typeof x0 === 'number' ? (STATUS_NAME.get(x0) ?? statusName(x0)) : statusName(x0));
     return res;
   }
 

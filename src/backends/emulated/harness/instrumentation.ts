@@ -227,7 +227,7 @@ export class Instrumentation {
 
   /** arm_smccc_1_1_invoke(), observed: CLEAN_INV_MEMREGION calls are numbered and given to the holder. */
   private readonly invoke = (fid: number, x1 = 0n, x2 = 0n, x3 = 0n): Awaitable<SmcResult> => {
-    const coroutine = currentCoroutine();
+    const coroutine = this.firmware.answersInPlace ? currentCoroutine() : null;
     if (fid !== FunctionId.CLEAN_INV_MEMREGION) {
       return coroutine !== null
         ? this.firmware.callFor(coroutine, fid, x1, x2, x3)

@@ -118,7 +118,7 @@ export async function bootProviderStack(
     counters: instrumentation.counters,
     lastRequest: () => instrumentation.lastEntered,
     get synchronous() {
-      return coroutines && only();
+      return coroutines && only() && firmware.answersInPlace;
     },
     submit(start, size, done, fail, recycle = false) {
       if (coroutines && only()) instrumentation.submit(steps, start, size, done, fail, recycle);
