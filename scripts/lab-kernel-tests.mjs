@@ -4,9 +4,10 @@
 // machine down), listing the files explicitly and failing when no test ran or one was skipped, as
 // scripts/run-tests.mjs does. Extra arguments select files by substring.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { readTap, tapCounts, tapRefusal, tapReporterArgs } from './tap-counts.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const filters = process.argv.slice(2);
@@ -30,37 +31,18 @@ const tapFile = path.join(scratch, 'report.tap');
 const started = Date.now();
 const result = spawnSync(
   process.execPath,
-  [
-    '--import',
-    'tsx',
-    '--test',
-    '--test-concurrency=1',
-    '--test-reporter=spec',
-    '--test-reporter-destination=stdout',
-    '--test-reporter=tap',
-    `--test-reporter-destination=${tapFile}`,
-    ...files,
-  ],
+  ['--import', 'tsx', '--test', '--test-concurrency=1', ...tapReporterArgs(tapFile), ...files],
   { cwd: root, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0' } },
 );
-let tap = '';
-try {
-  tap = readFileSync(tapFile, 'utf8');
-} catch {}
+const counts = tapCounts(readTap(tapFile));
 rmSync(scratch, { recursive: true, force: true });
-const count = (name) => Number(tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm'))?.[1] ?? 0);
-const skipped = count('skipped') + count('todo');
-// A scenario whose boot fails cancels its tests: they count as failed, not as nothing.
-const failed = count('fail') + count('cancelled');
+// A scenario whose boot fails cancels its tests: tapCounts counts them as failed, not as nothing.
 console.log(
-  `\nkernel tests: ${count('pass')} passed, ${failed} failed, ${skipped} skipped (${Math.round((Date.now() - started) / 1000)} s)`,
+  `\nkernel tests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (${Math.round((Date.now() - started) / 1000)} s)`,
 );
-if (count('tests') === 0) {
-  console.error('lab-kernel-tests: no test ran');
-  process.exit(1);
-}
-if (skipped > 0) {
-  console.error('lab-kernel-tests: skipped tests are not allowed');
+const refusal = tapRefusal(counts);
+if (refusal) {
+  console.error(`lab-kernel-tests: ${refusal}`);
   process.exit(1);
 }
 process.exit(result.status ?? 1);

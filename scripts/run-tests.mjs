@@ -5,10 +5,11 @@
 // (scripts/provision.mjs). Bounds: one test may take TEST_TIMEOUT_MS, the whole run RUN_TIMEOUT_MS, after
 // which the runner's process group (every test file and what it spawned) is killed.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { provision } from './provision.mjs';
+import { readTap, tapCounts, tapRefusal, tapReporterArgs } from './tap-counts.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const filters = process.argv.slice(2);
@@ -43,17 +44,7 @@ const scratch = mkdtempSync(path.join(tmpdir(), 'memregion-tests-'));
 const tapFile = path.join(scratch, 'report.tap');
 const runner = spawn(
   process.execPath,
-  [
-    '--import',
-    'tsx',
-    '--test',
-    `--test-timeout=${TEST_TIMEOUT_MS}`,
-    '--test-reporter=spec',
-    '--test-reporter-destination=stdout',
-    '--test-reporter=tap',
-    `--test-reporter-destination=${tapFile}`,
-    ...files,
-  ],
+  ['--import', 'tsx', '--test', `--test-timeout=${TEST_TIMEOUT_MS}`, ...tapReporterArgs(tapFile), ...files],
   { cwd: root, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0' }, detached: true },
 );
 const killRunner = (signal) => {
@@ -71,27 +62,16 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => k
 const status = await new Promise((resolve) => runner.on('exit', (code) => resolve(code)));
 clearTimeout(timer);
 killRunner('SIGKILL');
-let tap = '';
-try {
-  tap = readFileSync(tapFile, 'utf8');
-} catch {}
+const counts = tapCounts(readTap(tapFile));
 rmSync(scratch, { recursive: true, force: true });
-const count = (name) => Number(tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm'))?.[1] ?? 0);
-const tests = count('tests');
-const passed = count('pass');
-const failed = count('fail');
-const skipped = count('skipped') + count('todo');
-console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+console.log(`\ntests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
 if (timedOut) {
   console.error(`run-tests: the run took longer than ${RUN_TIMEOUT_MS / 60_000} min and was killed`);
   process.exit(1);
 }
-if (tests === 0) {
-  console.error('run-tests: no test ran');
-  process.exit(1);
-}
-if (skipped > 0) {
-  console.error('run-tests: skipped tests are not allowed');
+const refusal = tapRefusal(counts);
+if (refusal) {
+  console.error(`run-tests: ${refusal}`);
   process.exit(1);
 }
 process.exit(status ?? 1);

@@ -13,10 +13,9 @@ import {
   describeResult,
   emu,
   parseJson,
-  spawnCli,
-  waitForOutput,
   withoutHostMeasurements,
 } from '../helpers/cli.js';
+import { backendUp, stopRun } from '../helpers/stop-run.js';
 
 const CONCURRENCY = 6;
 const EX = { OK: 0, FAILURE: 1, USAGE: 64, DATA_ERR: 65, UNAVAILABLE: 69, INTERRUPTED: 130 } as const;
@@ -249,30 +248,11 @@ describe('memregion stress on the emulated backend', { concurrency: CONCURRENCY 
 
   test('Ctrl-C during a real-time run: exit 130, the report so far on stdout with interrupted: true', async () => {
     // -v makes the backend say when it is up, so SIGINT is sent to a running stress, not a starting node.
-    const child = spawnCli([
-      '-b',
-      'emulated',
-      '-v',
-      'stress',
-      '--duration',
-      '30s',
-      '--workers',
-      '4',
-      '--seed',
-      '9',
-      '--json',
-    ]);
-    await waitForOutput(child.stderr, (text) => text.includes('provider registered'));
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    child.kill('SIGINT');
-    const result = await child;
-    const r = {
-      exitCode: result.exitCode,
-      signal: result.signal,
-      stdout: String(result.stdout),
-      stderr: String(result.stderr),
-      command: 'memregion -b emulated -v stress --duration 30s --json (SIGINT)',
-    };
+    const r = await stopRun(
+      ['-b', 'emulated', '-v', 'stress', '--duration', '30s', '--workers', '4', '--seed', '9', '--json'],
+      'SIGINT',
+      backendUp(500),
+    );
     assertExit(r, EX.INTERRUPTED);
     const doc = parseJson(r);
     assertStressContract(doc);

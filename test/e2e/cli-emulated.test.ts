@@ -11,7 +11,6 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { execa } from 'execa';
 import {
   ANSI,
   assertExit,
@@ -34,7 +33,7 @@ import {
   scratchDir,
   writeScratchFile,
 } from '../helpers/cli.js';
-import { boundProcessGroup } from '../helpers/spawn.js';
+import { hasTimedOut, spawnBounded } from '../helpers/spawn.js';
 
 /** Spawns in parallel; the machine may have 2 cores, so not all at once. */
 const CONCURRENCY = 6;
@@ -754,15 +753,9 @@ describe('memregion CLI on the emulated backend', { concurrency: CONCURRENCY }, 
     test('stdout closed early (a reader that exits at once): no stack trace on stderr', async () => {
       // The reader (`true`) exits before memregion writes; node ignores SIGPIPE, so the write fails with EPIPE.
       const script = `(sleep 0.5; exec "${NODE}" "${BIN}" -b emulated profiles --json) | true`;
-      const child = execa('sh', ['-c', script], {
-        reject: false,
-        env: childEnv(),
-        stdin: 'ignore',
-        detached: true,
-      });
-      const timedOut = boundProcessGroup(child, 30_000);
+      const child = spawnBounded('sh', ['-c', script], { env: childEnv(), stdin: 'ignore' }, 30_000);
       const result = await child;
-      assert.equal(timedOut(), false, 'hung: killed after 30 s');
+      assert.equal(hasTimedOut(child), false, 'hung: killed after 30 s');
       assert.doesNotMatch(String(result.stderr), /^\s+at /m, String(result.stderr));
     });
   });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { execa } from 'execa';
 import { x as extract } from 'tar';
-import { cli, describeResult, parseJson, scratchDir } from '../helpers/cli.js';
+import { cli, cliToFile, describeResult, parseJson, scratchDir } from '../helpers/cli.js';
 import { copyFixture, FIXTURES } from '../unit/helpers/sysfs-fixture.js';
 
 const TOP = 'memregion-evidence';
@@ -128,18 +128,9 @@ describe('collect', () => {
   test('without --output the archive goes to stdout (not a terminal)', async () => {
     const dir = scratchDir('stdout');
     const archive = path.join(dir, 'out.tar.gz');
-    const r = await execa(
-      'sh',
-      [
-        '-c',
-        `"$0" "$1" --root "$2" collect > "$3"`,
-        process.execPath,
-        path.resolve('bin/memregion'),
-        path.join(FIXTURES, 'cxl'),
-        archive,
-      ],
-      { reject: false, timeout: 60_000 },
-    );
+    const r = await cliToFile(archive, ['--root', path.join(FIXTURES, 'cxl'), 'collect'], {
+      timeoutMs: 60_000,
+    });
     assert.equal(r.exitCode, 0, r.stderr);
     await extract({ file: archive, cwd: dir });
     await sameAnswers(['--root', path.join(FIXTURES, 'cxl')], path.join(dir, TOP));

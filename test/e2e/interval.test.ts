@@ -10,11 +10,13 @@ import {
   type CliResult,
   describeResult,
   emu,
+  finished,
   parseJson,
   spawnCli,
   waitForOutput,
   withoutHostMeasurements,
 } from '../helpers/cli.js';
+import { stopRun } from '../helpers/stop-run.js';
 
 interface Line {
   type: string;
@@ -114,47 +116,29 @@ describe('stress --json --interval', () => {
     const first = await waitForOutput(child.stdout, (text) => text.includes('\n'));
     assert.equal(exited, false, 'the first interval line came before the end of the run');
     assert.equal((JSON.parse(first.split('\n')[0]!) as Line).type, 'interval');
-    const result = await child;
-    assert.equal(result.exitCode, 0, String(result.stderr));
-    const lines = ndjson({
-      exitCode: 0,
-      signal: undefined,
-      stdout: String(result.stdout),
-      stderr: '',
-      command: 'stress',
-    });
+    const r = await finished(child, 'stress --interval 100ms');
+    assert.equal(r.exitCode, 0, r.stderr);
+    const lines = ndjson(r);
     assert.ok(lines.length >= 6, `${lines.length - 1} interval lines in 1.5 s at 100 ms`);
   });
 
   test('Ctrl-C: the report so far is the last line (interrupted), exit 130', async () => {
-    const child = spawnCli(['-b', 'emulated', '--json', 'stress', '--duration', '30s', '--interval', '50ms']);
-    await waitForOutput(child.stdout, (text) => text.split('\n').length > 2);
-    child.kill('SIGINT');
-    const result = await child;
-    assert.equal(result.exitCode, 130, String(result.stderr));
-    const lines = ndjson({
-      exitCode: 130,
-      signal: undefined,
-      stdout: String(result.stdout),
-      stderr: '',
-      command: 'stress',
-    });
+    const r = await stopRun(
+      ['-b', 'emulated', '--json', 'stress', '--duration', '30s', '--interval', '50ms'],
+      'SIGINT',
+      (child) => waitForOutput(child.stdout, (text) => text.split('\n').length > 2),
+    );
+    assert.equal(r.exitCode, 130, r.stderr);
+    const lines = ndjson(r);
     assert.equal(lines.at(-1)!.interrupted, true);
-    assert.doesNotMatch(String(result.stderr), /^\s+at /m);
+    assert.doesNotMatch(r.stderr, /^\s+at /m);
   });
 
   test('a reader that goes away (| head -1) stops the run: exit 74, no stack trace', async () => {
     const child = spawnCli(['-b', 'emulated', '--json', 'stress', '--duration', '30s', '--interval', '20ms']);
     await waitForOutput(child.stdout, (text) => text.includes('\n'));
     child.stdout!.destroy();
-    const result = await child;
-    const r: CliResult = {
-      exitCode: result.exitCode,
-      signal: result.signal,
-      stdout: '',
-      stderr: String(result.stderr),
-      command: 'stress --interval (stdout closed)',
-    };
+    const r = await finished(child, 'stress --interval (stdout closed)');
     assert.equal(r.exitCode, 74, describeResult(r));
     assert.doesNotMatch(r.stderr, /^\s+at |EPIPE/m, describeResult(r));
     if (r.stderr !== '') assertOneErrorLine(r);

@@ -6,7 +6,6 @@
  * (Runs as root in CI: mknod and chown need it.)
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -23,6 +22,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { execa } from 'execa';
 import { assertExit, assertRefused, describeResult, emu, parseJson, scratchDir } from '../helpers/cli.js';
+import { spawnBounded } from '../helpers/spawn.js';
 
 const probeJson = (target: string) => emu(['--json', '--output', target, 'probe']);
 
@@ -102,20 +102,13 @@ describe('--output targets (issue 7 findings 3, 13)', () => {
   test('a FIFO with a reader gets the document, in place', async () => {
     const fifo = path.join(scratchDir('out-fifo'), 'fifo');
     await execa('mkfifo', [fifo]);
-    const reader = spawn('cat', [fifo]);
     // Bounded: if memregion never opened the FIFO, the reader would wait for a writer forever.
-    const bound = setTimeout(() => reader.kill('SIGKILL'), 30_000);
-    let received = '';
-    reader.stdout.on('data', (chunk: Buffer) => {
-      received += chunk.toString();
-    });
-    const readerDone = new Promise((resolve) => reader.on('close', resolve));
+    const reader = spawnBounded('cat', [fifo], {}, 30_000);
     // The reader opens the FIFO in its own time: retry until memregion finds it there.
     let r = await probeJson(fifo);
     for (let i = 0; i < 50 && r.exitCode === 74; i++) r = await probeJson(fifo);
     assertExit(r, 0);
-    await readerDone;
-    clearTimeout(bound);
+    const received = String((await reader).stdout);
     assert.equal(JSON.parse(received).supported, true);
     assert.ok(statSync(fifo).isFIFO());
   });

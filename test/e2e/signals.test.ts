@@ -5,73 +5,39 @@
  * exits at once. The bounds below guard against hangs; they are far above what a run needs.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import { describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   assertOneErrorLine,
   type CliResult,
+  cli,
   describeResult,
   parseJson,
   scratchDir,
-  spawnCli,
-  waitForOutput,
   writeScratchFile,
 } from '../helpers/cli.js';
+import {
+  backendUp,
+  type StoppedResult,
+  slowEraseProfile,
+  stopRun,
+  traceSockets,
+  traceSocketUp,
+} from '../helpers/stop-run.js';
 
 const CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
-type StopSignal = keyof typeof CODES;
 
 /** How long a stopped run may take to exit: a guard against hangs (the requirement is about 1 s). */
 const STOP_BOUND_MS = 3000;
 
-interface Stopped extends CliResult {
-  /** Milliseconds from the signal to the exit. */
-  stopMs: number;
-}
+/** The bound on every run here (a stopped run needs a fraction of it). */
+const BOUND = { timeoutMs: 30_000 };
 
-/** Spawns memregion, waits until `ready` says it is running, sends `signal`, and collects the result. */
-async function stopRun(
-  args: string[],
-  signal: StopSignal,
-  ready: (child: ReturnType<typeof spawnCli>) => Promise<unknown>,
-  env: Record<string, string> = {},
-): Promise<Stopped> {
-  const child = spawnCli(args, { env, timeoutMs: 30_000 });
-  await ready(child);
-  const sent = performance.now();
-  child.kill(signal);
-  const result = await child;
-  return {
-    exitCode: result.exitCode,
-    signal: result.signal,
-    stdout: String(result.stdout),
-    stderr: String(result.stderr),
-    command: `memregion ${args.join(' ')} (${signal})`,
-    stopMs: performance.now() - sent,
-  };
-}
+/** An emulated run with -v (so that backendUp sees it start), stopped by `signal` `settleMs` after that. */
+const stopEmulated = (args: string[], signal: NodeJS.Signals, settleMs = 300) =>
+  stopRun(['-b', 'emulated', '-v', ...args], signal, backendUp(settleMs), BOUND);
 
-/**
- * Ready once the emulated backend is up (with -v it says so on stderr: main's signal handlers are in
- * place by then), plus `ms` for the run to get going.
- */
-const registered =
-  (ms = 300) =>
-  async (child: ReturnType<typeof spawnCli>) => {
-    await waitForOutput(child.stderr, (text) => text.includes('provider registered'));
-    await sleep(ms);
-  };
-
-/** Where an emulated trace run with TMPDIR=tmp puts its socket, and whether it is there. */
-const traceSocketIn = (tmp: string) => () => {
-  const folder = path.join(tmp, `memregion-trace-${process.getuid?.() ?? 0}`);
-  return existsSync(folder) && readdirSync(folder).some((f) => f.endsWith('.sock'));
-};
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !condition(); i++) await sleep(25);
+function assertStoppedPromptly(r: StoppedResult): void {
+  assert.ok(r.stopMs < STOP_BOUND_MS, `stopped after ${r.stopMs} ms\n${describeResult(r)}`);
 }
 
 /** stderr holds the "stopping" notice and nothing else that is not a `memregion: ` line. */
@@ -84,46 +50,36 @@ function assertStderrPrefixed(r: CliResult): void {
 describe('signals stop a run: report printed, exit 128 + signal (issue 7 finding 6)', () => {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     test(`stress --json, ${signal}: the interrupted report, exit ${CODES[signal]}`, async () => {
-      const r = await stopRun(
-        ['-b', 'emulated', '-v', '--json', 'stress', '--duration', '60s'],
-        signal,
-        registered(),
-      );
+      const r = await stopEmulated(['--json', 'stress', '--duration', '60s'], signal);
       assert.equal(r.exitCode, CODES[signal], describeResult(r));
       assert.equal(parseJson(r).interrupted, true);
       assertStderrPrefixed(r);
-      assert.ok(r.stopMs < STOP_BOUND_MS, `stopped after ${r.stopMs} ms\n${describeResult(r)}`);
+      assertStoppedPromptly(r);
     });
   }
 
   for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
     test(`trace --json (emulated), ${signal}: the report, exit ${CODES[signal]}, its socket removed`, async () => {
       const tmp = scratchDir('trace-tmp');
-      const socketExists = traceSocketIn(tmp);
-      const r = await stopRun(['-b', 'emulated', '--json', 'trace'], signal, () => until(socketExists), {
-        TMPDIR: tmp,
+      const r = await stopRun(['-b', 'emulated', '--json', 'trace'], signal, traceSocketUp(tmp), {
+        ...BOUND,
+        env: { TMPDIR: tmp },
       });
       assert.equal(r.exitCode, CODES[signal], describeResult(r));
       assert.equal(parseJson(r).interrupted, true);
-      assert.equal(socketExists(), false, 'the trace socket is removed');
+      assert.deepEqual(traceSockets(tmp), [], 'the trace socket is removed');
       assertStderrPrefixed(r);
     });
   }
 
   test('erase --json (emulated), SIGHUP: exit 129, one error line', async () => {
-    const profile = writeScratchFile('slow.json', {
-      regions: [
-        { name: 'region0', start: '0x4080000000', size: '0x40000000', memdev: 'mem0', sanitize_ms: 60_000 },
-      ],
-    });
-    const r = await stopRun(
-      ['-b', 'emulated', '-v', '--profile', profile, '--json', 'erase', 'mem0', '--yes'],
+    const r = await stopEmulated(
+      ['--profile', slowEraseProfile(), '--json', 'erase', 'mem0', '--yes'],
       'SIGHUP',
-      registered(),
     );
     assert.equal(r.exitCode, 129, describeResult(r));
     assertStderrPrefixed(r);
-    assert.ok(r.stopMs < STOP_BOUND_MS, `stopped after ${r.stopMs} ms\n${describeResult(r)}`);
+    assertStoppedPromptly(r);
   });
 
   test('a second signal exits at once, without waiting for the traced command', async () => {
@@ -140,20 +96,10 @@ describe('signals stop a run: report printed, exit 128 + signal (issue 7 finding
       'exec >/dev/null 2>&1; trap "" TERM; sleep 4',
     ];
     const tmp = scratchDir('trace-tmp');
-    const child = spawnCli(args, { env: { TMPDIR: tmp }, timeoutMs: 30_000 });
-    await until(traceSocketIn(tmp));
-    await sleep(300);
-    child.kill('SIGINT');
-    await sleep(200);
-    child.kill('SIGINT');
-    const result = await child;
-    const r: CliResult = {
-      exitCode: result.exitCode,
-      signal: result.signal,
-      stdout: String(result.stdout),
-      stderr: String(result.stderr),
-      command: `memregion ${args.join(' ')} (SIGINT twice)`,
-    };
+    const r = await stopRun(args, ['SIGINT', 'SIGINT'], traceSocketUp(tmp, 300), {
+      ...BOUND,
+      env: { TMPDIR: tmp },
+    });
     assert.equal(r.exitCode, 130, describeResult(r));
     assert.equal(r.stdout, '', `no report after the second signal\n${describeResult(r)}`);
     assertOneErrorLine(r, /interrupted: stopping/);
@@ -162,7 +108,7 @@ describe('signals stop a run: report printed, exit 128 + signal (issue 7 finding
 
 describe('no loop keeps signals out (issue 7 findings 1, 8)', () => {
   test('--interval below the 1 µs floor: 64 before any work (it used to spin forever)', async () => {
-    const child = spawnCli(
+    const r = await cli(
       [
         '-b',
         'emulated',
@@ -176,34 +122,21 @@ describe('no loop keeps signals out (issue 7 findings 1, 8)', () => {
       ],
       { timeoutMs: 20_000 },
     );
-    const result = await child;
-    assert.equal(result.exitCode, 64, String(result.stderr));
-    assert.equal(String(result.stdout), '');
-    assert.match(String(result.stderr), /^memregion: --interval .*floor of 1us\n$/);
+    assert.equal(r.exitCode, 64, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^memregion: --interval .*floor of 1us\n$/);
   });
 
   test('--interval 1us on virtual time over a long simulation: SIGTERM → 143, the report is the last line', async () => {
-    const r = await stopRun(
-      [
-        '-b',
-        'emulated',
-        '-v',
-        '--json',
-        'stress',
-        '--virtual-time',
-        '--duration',
-        '100h',
-        '--interval',
-        '1us',
-      ],
+    const r = await stopEmulated(
+      ['--json', 'stress', '--virtual-time', '--duration', '100h', '--interval', '1us'],
       'SIGTERM',
-      registered(),
     );
     assert.equal(r.exitCode, 143, describeResult({ ...r, stdout: r.stdout.slice(-500) }));
     const last = JSON.parse(r.stdout.trimEnd().split('\n').at(-1)!);
     assert.equal(last.type, 'report');
     assert.equal(last.interrupted, true);
-    assert.ok(r.stopMs < STOP_BOUND_MS, `stopped after ${r.stopMs} ms`);
+    assertStoppedPromptly(r);
   });
 
   test('a zero-time firmware on virtual time never waits on a timer: SIGTERM still stops it → 143', async () => {
@@ -211,77 +144,39 @@ describe('no loop keeps signals out (issue 7 findings 1, 8)', () => {
       timing: { call_us: 0 },
       attributes: { latency_us: 0 },
     });
-    const r = await stopRun(
-      [
-        '-b',
-        'emulated',
-        '-v',
-        '--profile',
-        profile,
-        '--json',
-        'stress',
-        '--virtual-time',
-        '--ops',
-        '1000000000',
-      ],
+    const r = await stopEmulated(
+      ['--profile', profile, '--json', 'stress', '--virtual-time', '--ops', '1000000000'],
       'SIGTERM',
-      registered(),
     );
     assert.equal(r.exitCode, 143, describeResult(r));
     assert.equal(parseJson(r).interrupted, true);
-    assert.ok(r.stopMs < STOP_BOUND_MS, `stopped after ${r.stopMs} ms`);
+    assertStoppedPromptly(r);
   });
 
   test('--virtual-time --ops 1000000, Ctrl-C: the report comes at once (exit 130)', async () => {
-    const r = await stopRun(
-      ['-b', 'emulated', '-v', '--json', 'stress', '--virtual-time', '--ops', '1000000'],
-      'SIGINT',
-      registered(500),
-    );
+    const r = await stopEmulated(['--json', 'stress', '--virtual-time', '--ops', '1000000'], 'SIGINT', 500);
     assert.equal(r.exitCode, 130, describeResult(r));
     const report = parseJson(r);
     assert.equal(report.interrupted, true);
     assert.ok(report.requests.completed < 1_000_000);
-    assert.ok(r.stopMs < STOP_BOUND_MS, `stopped after ${r.stopMs} ms`);
+    assertStoppedPromptly(r);
   });
 
   test('100000 workers on virtual time, Ctrl-C: the report comes without draining the queued requests', async () => {
-    const r = await stopRun(
-      [
-        '-b',
-        'emulated',
-        '-v',
-        '--json',
-        'stress',
-        '--workers',
-        '100000',
-        '--virtual-time',
-        '--ops',
-        '1000000',
-      ],
+    const r = await stopEmulated(
+      ['--json', 'stress', '--workers', '100000', '--virtual-time', '--ops', '1000000'],
       'SIGINT',
-      registered(1500),
+      1500,
     );
     assert.equal(r.exitCode, 130, describeResult(r));
     assert.equal(parseJson(r).interrupted, true);
-    assert.ok(r.stopMs < STOP_BOUND_MS, `stopped after ${r.stopMs} ms`);
+    assertStoppedPromptly(r);
   });
 
   test('stress --workers 100000 --duration 8s holds its duration (within 10% + 0.5 s)', async () => {
-    const child = spawnCli(
-      ['-b', 'emulated', '--json', 'stress', '--workers', '100000', '--duration', '8s'],
-      {
-        timeoutMs: 60_000,
-      },
-    );
-    const result = await child;
-    const r: CliResult = {
-      exitCode: result.exitCode,
-      signal: result.signal,
-      stdout: String(result.stdout),
-      stderr: String(result.stderr),
-      command: 'stress --workers 100000 --duration 8s',
-    };
+    const r = await cli(['-b', 'emulated', '--json', 'stress', '--workers', '100000', '--duration', '8s'], {
+      timeoutMs: 60_000,
+    });
     assert.equal(r.exitCode, 0, describeResult(r));
     const report = parseJson(r);
     assert.ok(report.elapsed_s >= 8 && report.elapsed_s <= 8 * 1.1 + 0.5, `elapsed ${report.elapsed_s} s`);

@@ -4,40 +4,11 @@
  * interval.test.ts).
  */
 import assert from 'node:assert/strict';
-import { closeSync, openSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { execa } from 'execa';
-import {
-  assertOneErrorLine,
-  BIN,
-  type CliResult,
-  childEnv,
-  describeResult,
-  NODE,
-  ROOT,
-} from '../helpers/cli.js';
+import { assertOneErrorLine, cliToFile, describeResult } from '../helpers/cli.js';
 
 /** Runs memregion with its stdout on /dev/full itself (the descriptor, as `> /dev/full` gives it). */
-async function toDevFull(args: string[]): Promise<CliResult> {
-  const full = openSync('/dev/full', 'w');
-  const result = await execa(NODE, [BIN, ...args], {
-    cwd: ROOT,
-    reject: false,
-    extendEnv: false,
-    env: childEnv(),
-    stdin: 'ignore',
-    stdout: full,
-    stripFinalNewline: false,
-    timeout: 30_000,
-  }).finally(() => closeSync(full));
-  return {
-    exitCode: result.exitCode,
-    signal: result.signal,
-    stdout: '',
-    stderr: String(result.stderr),
-    command: `memregion ${args.join(' ')} > /dev/full`,
-  };
-}
+const toDevFull = (args: string[]) => cliToFile('/dev/full', args, { timeoutMs: 30_000 });
 
 describe('stdout write errors (issue 7 finding 5)', () => {
   test('probe > /dev/full: exit 74, one line naming ENOSPC', async () => {

@@ -4,54 +4,21 @@
  * sysfs side is in test/unit/sysfs-trace-hostile.test.ts (it needs the fake kernel tracefs).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import { describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { assertRefused, cli, describeResult, emu, parseJson, scratchDir, spawnCli } from '../helpers/cli.js';
-
-/** Runs `args`, checks it is still running after `ms` (a trace that ended early fails here), then SIGTERM. */
-async function stillRunningThenStop(
-  args: string[],
-  ready: () => Promise<void>,
-  env: Record<string, string> = {},
-) {
-  const child = spawnCli(args, { env, timeoutMs: 30_000 });
-  let exited = false;
-  void child.then(() => {
-    exited = true;
-  });
-  await ready();
-  await sleep(500);
-  const runningBeforeStop = !exited;
-  child.kill('SIGTERM');
-  const result = await child;
-  return {
-    runningBeforeStop,
-    r: {
-      exitCode: result.exitCode,
-      signal: result.signal,
-      stdout: String(result.stdout),
-      stderr: String(result.stderr),
-      command: `memregion ${args.join(' ')}`,
-    },
-  };
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !condition(); i++) await sleep(25);
-}
+import { assertRefused, cli, describeResult, emu, parseJson, scratchDir } from '../helpers/cli.js';
+import { stopRun, traceSocketUp } from '../helpers/stop-run.js';
 
 describe('trace --duration (issue 7 finding 7)', () => {
   test('emulated: --duration 600h runs until stopped, no warning on stderr', async () => {
     const tmp = scratchDir('trace-long');
-    const folder = path.join(tmp, `memregion-trace-${process.getuid?.() ?? 0}`);
-    const { runningBeforeStop, r } = await stillRunningThenStop(
+    // Checked still running 500 ms after its socket is up: a trace that ended early fails here.
+    const r = await stopRun(
       ['-b', 'emulated', '--json', 'trace', '--duration', '600h'],
-      () => until(() => existsSync(folder) && readdirSync(folder).length > 0),
-      { TMPDIR: tmp },
+      'SIGTERM',
+      traceSocketUp(tmp, 500),
+      { env: { TMPDIR: tmp }, timeoutMs: 30_000 },
     );
-    assert.ok(runningBeforeStop, `the trace ended on its own\n${describeResult(r)}`);
+    assert.ok(!r.exitedBeforeSignal, `the trace ended on its own\n${describeResult(r)}`);
     assert.equal(r.exitCode, 143, describeResult(r));
     assert.equal(parseJson(r).interrupted, true);
     assert.equal(r.stderr, 'memregion: terminated: stopping (again to quit at once)\n', describeResult(r));

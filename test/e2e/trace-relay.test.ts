@@ -5,27 +5,21 @@
  * loaded machine) still delivers what it emitted.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
 import { assertExit, emu, NODE, ROOT, scratchDir, spawnCli } from '../helpers/cli.js';
+import { spawnBounded } from '../helpers/spawn.js';
+import { pollUntil, traceSocketFolder, traceSockets, waitUntil } from '../helpers/stop-run.js';
 
-const folderIn = (tmp: string) => path.join(tmp, `memregion-trace-${process.getuid?.() ?? 0}`);
-
-/** Waits (bounded) until `check` holds. */
-async function until(check: () => boolean, what: string, ms = 20_000): Promise<void> {
-  for (let waited = 0; !check(); waited += 20) {
-    if (waited > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+/** A TMPDIR whose trace socket folder exists already (0700, as a trace makes it), for sockets of our own. */
+function socketFolderMadeAhead(label: string): { tmp: string; folder: string } {
+  const tmp = scratchDir(label);
+  const folder = traceSocketFolder(tmp);
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  return { tmp, folder };
 }
-
-const sockets = (folder: string) =>
-  existsSync(folder) ? readdirSync(folder).filter((n) => n.endsWith('.sock')) : [];
 
 /** A listener on `socketPath` that keeps every line it receives. */
 async function lineListener(socketPath: string): Promise<{ lines: string[]; close: () => Promise<void> }> {
@@ -64,13 +58,14 @@ describe('emulated trace relay', () => {
     const socketPath = path.join(scratchDir('held-up'), 'listener.sock');
     const listener = await lineListener(socketPath);
     try {
-      const r = await execa(NODE, ['--input-type=module', '-e', heldUpWriter(300)], {
-        env: { MEMREGION_TRACE_SOCKET: socketPath },
-        reject: false,
-        timeout: 20_000,
-      });
+      const r = await spawnBounded(
+        NODE,
+        ['--input-type=module', '-e', heldUpWriter(300)],
+        { env: { MEMREGION_TRACE_SOCKET: socketPath } },
+        20_000,
+      );
       assert.equal(r.exitCode, 0, r.stderr);
-      await until(() => listener.lines.length > 0, 'the relayed line', 5_000).catch(() => {});
+      await pollUntil(() => listener.lines.length > 0, 5_000);
       assert.equal(listener.lines.length, 1);
       assert.equal(JSON.parse(listener.lines[0]!).type, 'firmware_call');
     } finally {
@@ -80,9 +75,8 @@ describe('emulated trace relay', () => {
 
   test('a stopped trace session does not wedge other emulated runs; SIGTERM then removes its socket', async () => {
     const tmp = scratchDir('relay');
-    const folder = folderIn(tmp);
     const trace = spawnCli(['-b', 'emulated', 'trace', '--duration', '60s'], { env: { TMPDIR: tmp } });
-    await until(() => sockets(folder).length === 1, 'the trace socket');
+    await waitUntil(() => traceSockets(tmp).length === 1, 'the trace socket');
     trace.kill('SIGSTOP');
     try {
       const r = await emu(['--profile', 'busy', 'stress', '--virtual-time', '--ops', '5000'], {
@@ -96,14 +90,11 @@ describe('emulated trace relay', () => {
     trace.kill('SIGTERM');
     const done = await trace;
     assert.equal(done.exitCode === 143 || done.exitCode === 130, true, `exit ${done.exitCode}`);
-    assert.deepEqual(sockets(folder), [], 'the socket is removed');
+    assert.deepEqual(traceSockets(tmp), [], 'the socket is removed');
   });
 
   test('a listener that accepts and never reads costs bounded memory and time: events are dropped', async () => {
-    const tmp = scratchDir('hostile');
-    const folder = folderIn(tmp);
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    const { tmp, folder } = socketFolderMadeAhead('hostile');
     const held: net.Socket[] = [];
     const server = net.createServer((socket) => {
       socket.pause();
@@ -123,12 +114,9 @@ describe('emulated trace relay', () => {
   });
 
   test('sockets of a SIGKILLed trace are removed by the next trace, which says so', async () => {
-    const tmp = scratchDir('stale');
-    const folder = folderIn(tmp);
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    const { tmp, folder } = socketFolderMadeAhead('stale');
     // A process that listens on <its pid>.sock and is then killed, leaving the file behind.
-    const child = spawn(
+    const child = spawnBounded(
       NODE,
       [
         '-e',
@@ -136,16 +124,17 @@ describe('emulated trace relay', () => {
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+    // Up, or gone without a word (then the socket check below says so rather than a wait forever).
+    await Promise.race([new Promise<void>((resolve) => child.stdout!.once('data', () => resolve())), child]);
     child.kill('SIGKILL');
-    await new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    assert.deepEqual(sockets(folder), [`${child.pid}.sock`]);
+    await child;
+    assert.deepEqual(traceSockets(tmp), [`${child.pid}.sock`]);
     const r = await emu(['trace', '--duration', '10ms'], { env: { TMPDIR: tmp } });
     assertExit(r, 0);
     assert.match(
       r.stderr,
       new RegExp(`removed .*${child.pid}\\.sock: left by trace process ${child.pid}, which is gone`),
     );
-    assert.deepEqual(sockets(folder), []);
+    assert.deepEqual(traceSockets(tmp), []);
   });
 });

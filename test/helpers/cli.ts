@@ -7,12 +7,12 @@
  * Run `npx tsc -p .` first: the tests exercise dist/ through bin/memregion, exactly as installed.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa, type ResultPromise } from 'execa';
-import { boundProcessGroup, SPAWN_TIMEOUT_MS } from './spawn.js';
+import type { ResultPromise } from 'execa';
+import { hasTimedOut, SPAWN_TIMEOUT_MS, spawnBounded } from './spawn.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'memregion');
@@ -46,6 +46,8 @@ export interface RunOptions {
    * assertion about speed. `cli()` then fails the test; a `spawnCli()` result says `timedOut`.
    */
   timeoutMs?: number;
+  /** A file descriptor to give the child as its stdout instead of a pipe; the result's stdout is then ''. */
+  stdout?: number;
 }
 
 export interface CliResult {
@@ -76,43 +78,59 @@ export function childEnv(overrides: Record<string, string | undefined> = {}): Re
   );
 }
 
-/** Whether a child of `spawnCli` was killed by its timeout. */
-const timedOutChildren = new WeakMap<object, () => boolean>();
-export const hasTimedOut = (child: object): boolean => timedOutChildren.get(child)?.() ?? false;
+/** A running `node bin/memregion`, as `spawnCli` starts it. */
+export type CliChild = ResultPromise<{ reject: false }>;
 
 /**
- * Starts `node bin/memregion ...args`; stdin is /dev/null, stdout and stderr are pipes. The child leads
- * its own process group, which is killed (SIGKILL) after `timeoutMs`.
+ * Starts `node bin/memregion ...args`; stdin is /dev/null, stdout (unless `options.stdout`) and stderr
+ * are pipes. The child leads its own process group, which is killed (SIGKILL) after `timeoutMs`.
  */
-export function spawnCli(args: string[], options: RunOptions = {}): ResultPromise<{ reject: false }> {
-  const child = execa(NODE, [BIN, ...args], {
-    cwd: ROOT,
-    reject: false,
-    extendEnv: false,
-    env: childEnv(options.env),
-    stdin: 'ignore',
-    stripFinalNewline: false,
-    detached: true,
-  });
-  timedOutChildren.set(child, boundProcessGroup(child, options.timeoutMs ?? SPAWN_TIMEOUT_MS));
-  return child as unknown as ResultPromise<{ reject: false }>;
+export function spawnCli(args: string[], options: RunOptions = {}): CliChild {
+  return spawnBounded(
+    NODE,
+    [BIN, ...args],
+    {
+      cwd: ROOT,
+      extendEnv: false,
+      env: childEnv(options.env),
+      stdin: 'ignore',
+      // execa hands any descriptor number to the child as it is; its types list only 1 to 9.
+      stdout: (options.stdout ?? 'pipe') as 'pipe',
+      stripFinalNewline: false,
+    },
+    options.timeoutMs ?? SPAWN_TIMEOUT_MS,
+  );
+}
+
+/** Waits for a child of `spawnCli` to end; its result, labelled `command` for assertion messages. */
+export async function finished(child: CliChild, command: string): Promise<CliResult> {
+  const result = await child;
+  return {
+    exitCode: result.exitCode,
+    signal: result.signal,
+    stdout: result.stdout === undefined ? '' : String(result.stdout),
+    stderr: String(result.stderr),
+    command,
+    timedOut: hasTimedOut(child),
+  };
 }
 
 /** Runs `node bin/memregion ...args` to completion; a run that had to be killed fails the test. */
 export async function cli(args: string[], options: RunOptions = {}): Promise<CliResult> {
-  const child = spawnCli(args, options);
-  const result = await child;
-  const r: CliResult = {
-    exitCode: result.exitCode,
-    signal: result.signal,
-    stdout: String(result.stdout),
-    stderr: String(result.stderr),
-    command: `memregion ${args.join(' ')}`,
-    timedOut: hasTimedOut(child),
-  };
+  const r = await finished(spawnCli(args, options), `memregion ${args.join(' ')}`);
   if (r.timedOut)
     assert.fail(`hung: killed after ${options.timeoutMs ?? SPAWN_TIMEOUT_MS} ms\n${describeResult(r)}`);
   return r;
+}
+
+/** `cli` with stdout on `file`, opened for writing as a shell's `> file` opens it; the result's stdout is ''. */
+export async function cliToFile(file: string, args: string[], options: RunOptions = {}): Promise<CliResult> {
+  const fd = openSync(file, 'w');
+  try {
+    return await cli(args, { ...options, stdout: fd });
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** `cli` with `-b emulated` in front. */

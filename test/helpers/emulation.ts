@@ -41,6 +41,18 @@ export function profileWith(
   return mergeProfile(typeof base === 'string' ? builtInProfile(base) : base, overrides);
 }
 
+/**
+ * A profile whose retry delay (DESIGN §3) comes from `rateLimit` (calls per second, 0: none) and
+ * `latencyUs`, the two attributes the formula reads; `overrides` (other than attributes) merged too.
+ */
+export const delayProfile = (
+  rateLimit: number,
+  latencyUs: number,
+  overrides: Omit<ProfileOverrides, 'attributes'> = {},
+  base: Profile | string = DEFAULT_PROFILE,
+): Profile =>
+  profileWith({ ...overrides, attributes: { rate_limit: rateLimit, latency_us: latencyUs } }, base);
+
 /** A fault-free global firmware whose CLEAN_INV_MEMREGION takes `callUs` of virtual time. */
 export const globalProfile = (callUs = 50): Profile =>
   profileWith({ attributes: { latency_us: 100, rate_limit: 0 }, timing: { call_us: callUs, per_gib_us: 0 } });
@@ -95,6 +107,20 @@ export async function emulate(profile: Profile, options: EmulationOptions = {}):
   }
   return { profile, clock, random, events, firmware, discovery, provider, framework, log };
 }
+
+/** `emulate` over a firmware that answers CLEAN_INV_MEMREGION with `statuses` in order (instantly), then SUCCESS. */
+export const emulateScripted = (
+  profile: Profile,
+  statuses: readonly number[],
+  options: Omit<EmulationOptions, 'firmware'> = {},
+): Promise<Emulation & { firmware: ScriptedFirmware }> =>
+  emulate(profile, { ...options, firmware: scripted(statuses) }) as Promise<
+    Emulation & { firmware: ScriptedFirmware }
+  >;
+
+/** One request over [RANGE_START, +RANGE_SIZE), run to its outcome on the emulation's virtual clock. */
+export const invalidateOnce = (emu: Emulation): Promise<InvalidationOutcome> =>
+  emu.clock.run(emu.provider.wbinv(RANGE_START, RANGE_SIZE));
 
 export const firmwareCalls = (log: readonly ProviderEvent[]): FirmwareCallEvent[] =>
   log.filter((event): event is FirmwareCallEvent => event.type === 'firmware_call');

@@ -9,6 +9,7 @@ import {
   type SpawnSyncReturns,
   spawnSync,
 } from 'node:child_process';
+import { execa, type Options, type ResultPromise } from 'execa';
 
 /** Long enough for any honest run on a loaded 2-core machine; only a hang gets there. */
 export const SPAWN_TIMEOUT_MS = 60_000;
@@ -53,6 +54,29 @@ export function boundProcessGroup(child: Started, ms = SPAWN_TIMEOUT_MS): () => 
     killGroup(pid);
   });
   return () => fired;
+}
+
+const timedOutChildren = new WeakMap<object, () => boolean>();
+
+/** Whether a child of `spawnBounded` was killed by its bound. */
+export const hasTimedOut = (child: object): boolean => timedOutChildren.get(child)?.() ?? false;
+
+/**
+ * execa with `reject: false` and this file's bound: the child leads its own process group, which is
+ * killed after `ms` (`hasTimedOut(child)` then says so).
+ */
+export function spawnBounded(
+  file: string,
+  args: readonly string[],
+  options: Options = {},
+  ms = SPAWN_TIMEOUT_MS,
+): ResultPromise<{ reject: false }> {
+  // Typed as with the default pipes: what the callers here read (stdout, stderr, exitCode) is there.
+  const child = execa(file, args, { ...options, reject: false, detached: true }) as unknown as ResultPromise<{
+    reject: false;
+  }>;
+  timedOutChildren.set(child, boundProcessGroup(child, ms));
+  return child;
 }
 
 export interface BoundedSyncResult extends SpawnSyncReturns<string> {

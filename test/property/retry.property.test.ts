@@ -8,13 +8,14 @@ import {
 } from '../../src/backends/emulated/kernel/arm-smccc-cache.js';
 import type { ProviderVariant } from '../../src/backends/types.js';
 import {
+  delayProfile,
   emulate,
+  emulateScripted,
+  invalidateOnce,
   profileWith,
   RANGE_SIZE,
   RANGE_START,
-  type ScriptedFirmware,
   Status,
-  scripted,
   VARIANTS,
 } from '../helpers/emulation.js';
 
@@ -101,12 +102,9 @@ describe('retry policy against any sequence of firmware answers', () => {
         u32,
         u32,
         async (variant, statuses, rate, latency) => {
-          const profile = profileWith({
-            attributes: { rate_limit: rate, latency_us: latency },
-            timing: { call_us: 0, per_gib_us: 0 },
-          });
-          const emu = await emulate(profile, { variant, firmware: scripted(statuses), record: false });
-          const outcome = await emu.clock.run(emu.provider.wbinv(RANGE_START, RANGE_SIZE));
+          const profile = delayProfile(rate, latency, { timing: { call_us: 0, per_gib_us: 0 } });
+          const emu = await emulateScripted(profile, statuses, { variant, record: false });
+          const outcome = await invalidateOnce(emu);
           const want = expected(statuses, variant);
           assert.equal(outcome.errno, want.errno);
           assert.equal(outcome.attempts, want.attempts);
@@ -116,7 +114,7 @@ describe('retry policy against any sequence of firmware answers', () => {
           const delay = smcccCacheDelayUs(rate, latency);
           assert.equal(outcome.slept_us, outcome.sleeps * delay);
           assert.equal(emu.clock.now(), outcome.sleeps * delay, 'the only time that passes is the sleeps');
-          assert.equal((emu.firmware as ScriptedFirmware).invalidations.length, outcome.attempts);
+          assert.equal(emu.firmware.invalidations.length, outcome.attempts);
           assert.equal(outcome.served_by_seq === null, outcome.errno !== null);
         },
       ),

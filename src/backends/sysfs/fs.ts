@@ -148,17 +148,13 @@ export class SysRoot {
     return code === undefined ? null : failure({ code });
   }
 
+  /** The file's text (UTF-8, bounded as `readBytes`), or why not. */
   async read(relative: string): Promise<ReadResult> {
-    const recorded = await this.recordedError(relative);
-    if (recorded) return recorded;
-    try {
-      return { ok: true, text: (await readBounded(this.resolve(relative))).toString('utf8') };
-    } catch (error) {
-      return failure(error);
-    }
+    const read = await this.readBytes(relative);
+    return read.ok ? { ok: true, text: read.bytes.toString('utf8') } : read;
   }
 
-  /** The file's bytes (bounded as `read`), or why not. */
+  /** The file's bytes (read with readBounded), or why not: the error recorded by `collect`, or the read's. */
   async readBytes(relative: string): Promise<{ ok: true; bytes: Buffer } | ReadFailure> {
     const recorded = await this.recordedError(relative);
     if (recorded) return recorded;

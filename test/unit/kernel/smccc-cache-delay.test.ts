@@ -9,15 +9,16 @@ import {
 
 import type { ProviderVariant } from '../../../src/backends/types.js';
 import {
+  delayProfile,
   emulate,
+  emulateScripted,
   firmwareCalls,
   globalProfile,
+  invalidateOnce,
   profileWith,
   RANGE_SIZE,
   RANGE_START,
-  type ScriptedFirmware,
   Status,
-  scripted,
   VARIANTS,
 } from '../../helpers/emulation.js';
 
@@ -75,14 +76,11 @@ describe('retry delay formula (DESIGN §3)', () => {
       [250, 3000, 4000],
     ];
     for (const [rate, latency, expected] of cases) {
-      const profile = profileWith({
-        attributes: { rate_limit: rate, latency_us: latency },
-        faults: { enforce_rate_limit: false },
-      });
-      const emu = await emulate(profile, { firmware: scripted([Status.BUSY]) });
+      const profile = delayProfile(rate, latency, { faults: { enforce_rate_limit: false } });
+      const emu = await emulateScripted(profile, [Status.BUSY]);
       assert.equal(emu.provider.delayUs, expected);
       const before = emu.clock.now();
-      const outcome = await emu.clock.run(emu.provider.wbinv(RANGE_START, RANGE_SIZE));
+      const outcome = await invalidateOnce(emu);
       assert.equal(outcome.errno, null);
       assert.equal(outcome.slept_us, expected);
       assert.equal(
@@ -96,8 +94,7 @@ describe('retry delay formula (DESIGN §3)', () => {
 
 /** A provider over a firmware that answers `statuses` in order (instantly), then SUCCESS. */
 async function scriptedProvider(statuses: number[], variant: ProviderVariant = 'v2', latency = 100) {
-  const profile = profileWith({ attributes: { latency_us: latency, rate_limit: 0 } }, globalProfile(0));
-  return emulate(profile, { variant, firmware: scripted(statuses) });
+  return emulateScripted(delayProfile(0, latency, {}, globalProfile(0)), statuses, { variant });
 }
 
 const BUSY4 = [Status.BUSY, Status.BUSY, Status.BUSY, Status.BUSY];
@@ -109,13 +106,13 @@ describe('retries (DESIGN §3)', () => {
         [Status.BUSY, Status.RATE_LIMITED, Status.BUSY, Status.RATE_LIMITED],
         variant,
       );
-      const outcome = await emu.clock.run(emu.provider.wbinv(RANGE_START, RANGE_SIZE));
+      const outcome = await invalidateOnce(emu);
       assert.equal(outcome.errno, null);
       assert.equal(outcome.attempts, 5);
       assert.equal(outcome.sleeps, 4);
       assert.equal(outcome.slept_us, 400);
       assert.equal(emu.clock.now(), 400);
-      assert.equal((emu.firmware as ScriptedFirmware).invalidations.length, 5);
+      assert.equal(emu.firmware.invalidations.length, 5);
       assert.equal(emu.provider.counters.retries, 4);
       const calls = firmwareCalls(emu.log);
       assert.deepEqual(
@@ -134,7 +131,7 @@ describe('retries (DESIGN §3)', () => {
 
   test('v2: EBUSY after 5 BUSY answers, 5 sleeps', async () => {
     const emu = await scriptedProvider([...BUSY4, Status.BUSY, Status.SUCCESS]);
-    const outcome = await emu.clock.run(emu.provider.wbinv(RANGE_START, RANGE_SIZE));
+    const outcome = await invalidateOnce(emu);
     assert.deepEqual(
       {
         errno: outcome.errno,
@@ -145,13 +142,13 @@ describe('retries (DESIGN §3)', () => {
       { errno: 'EBUSY', attempts: 5, sleeps: 5, served: null },
     );
     assert.equal(emu.clock.now(), 500, 'a sleep after every failed attempt, the last one included');
-    assert.equal((emu.firmware as ScriptedFirmware).invalidations.length, 5, 'no sixth call');
+    assert.equal(emu.firmware.invalidations.length, 5, 'no sixth call');
     assert.equal(emu.log.filter((e) => e.type === 'sleep').length, 5);
   });
 
   test('v1: EBUSY after 5 BUSY answers, no sleep after the last attempt', async () => {
     const emu = await scriptedProvider([...BUSY4, Status.BUSY], 'v1');
-    const outcome = await emu.clock.run(emu.provider.wbinv(RANGE_START, RANGE_SIZE));
+    const outcome = await invalidateOnce(emu);
     assert.equal(outcome.errno, 'EBUSY');
     assert.equal(outcome.attempts, 5);
     assert.equal(outcome.sleeps, 4);
@@ -161,7 +158,7 @@ describe('retries (DESIGN §3)', () => {
   for (const variant of VARIANTS) {
     test(`${variant}: EBUSY after 5 failures even when the last answer was RATE_LIMITED`, async () => {
       const emu = await scriptedProvider([...BUSY4, Status.RATE_LIMITED], variant);
-      const outcome = await emu.clock.run(emu.provider.wbinv(RANGE_START, RANGE_SIZE));
+      const outcome = await invalidateOnce(emu);
       assert.equal(outcome.errno, 'EBUSY');
       assert.equal(outcome.attempts, 5);
       assert.equal(emu.provider.counters.failed, 1);
@@ -170,7 +167,7 @@ describe('retries (DESIGN §3)', () => {
 
   test('only RATE_LIMITED answers: EBUSY, not EAGAIN', async () => {
     const emu = await scriptedProvider(Array(5).fill(Status.RATE_LIMITED));
-    const outcome = await emu.clock.run(emu.provider.wbinv(RANGE_START, RANGE_SIZE));
+    const outcome = await invalidateOnce(emu);
     assert.equal(outcome.errno, 'EBUSY');
   });
 
@@ -186,29 +183,29 @@ describe('retries (DESIGN §3)', () => {
       const expected = variant === 'rfc' ? rfcErrno : errno;
       test(`${variant}: ${name} → ${expected} at once, no retry, no sleep`, async () => {
         const emu = await scriptedProvider([status], variant);
-        const outcome = await emu.clock.run(emu.provider.wbinv(RANGE_START, RANGE_SIZE));
+        const outcome = await invalidateOnce(emu);
         assert.equal(outcome.errno, expected);
         assert.equal(outcome.attempts, 1);
         assert.equal(outcome.sleeps, 0);
         assert.equal(outcome.served_by_seq, null);
         assert.equal(emu.clock.now(), 0);
-        assert.equal((emu.firmware as ScriptedFirmware).invalidations.length, 1);
+        assert.equal(emu.firmware.invalidations.length, 1);
       });
     }
   }
 
   test('a non-transient answer after transient ones stops the retries', async () => {
     const emu = await scriptedProvider([Status.BUSY, Status.BUSY, Status.INVALID_PARAMETER]);
-    const outcome = await emu.clock.run(emu.provider.wbinv(RANGE_START, RANGE_SIZE));
+    const outcome = await invalidateOnce(emu);
     assert.equal(outcome.errno, 'EINVAL');
     assert.equal(outcome.attempts, 3);
     assert.equal(outcome.sleeps, 2);
-    assert.equal((emu.firmware as ScriptedFirmware).invalidations.length, 3);
+    assert.equal(emu.firmware.invalidations.length, 3);
   });
 
   test('the lock is held for the whole retry sequence (v2)', async () => {
     const emu = await scriptedProvider([...BUSY4, Status.SUCCESS, Status.BUSY]);
-    const fw = emu.firmware as ScriptedFirmware;
+    const fw = emu.firmware;
     const [a, b] = await emu.clock.run(
       Promise.all([
         emu.provider.wbinv(RANGE_START, RANGE_SIZE),
@@ -234,7 +231,7 @@ describe('retries (DESIGN §3)', () => {
 
   test('the stuck profile: every request ends EBUSY after 5 attempts and 5 sleeps', async () => {
     const emu = await emulate(profileWith({}, 'stuck'));
-    const outcome = await emu.clock.run(emu.provider.wbinv(RANGE_START, RANGE_SIZE));
+    const outcome = await invalidateOnce(emu);
     assert.equal(outcome.errno, 'EBUSY');
     assert.equal(outcome.attempts, 5);
     assert.equal(outcome.sleeps, 5);
