@@ -31,7 +31,8 @@ export class Tally<K> {
   /** The counts so far (keys whose slot was made but never counted are left out). */
   toMap(): Map<K, number> {
     const map = new Map<K, number>();
-    for (let i = 0; i < this.keys.length; i++) if (this.counts[i]! > 0) map.set(this.keys[i]!, this.counts[i]!);
+    for (let i = 0; i < this.keys.length; i++)
+      if (this.counts[i]! > 0) map.set(this.keys[i]!, this.counts[i]!);
     return map;
   }
 }

@@ -73,6 +73,8 @@ export class StressRun {
   private stopped = false;
   /** Workers not yet done. */
   private live = 0;
+  /** The signal's `aborted`, kept by a listener: every request asks, and the getter validates its receiver. */
+  private aborted = false;
   /** The first error a worker met (then the run fails with it). */
   private failure: { error: unknown } | null = null;
   /** Requests issued since the event loop last had a turn. */
@@ -104,6 +106,12 @@ export class StressRun {
       if (clock.virtual) this.nextInterval = this.began + intervalMs * 1000;
       else timer = setInterval(() => onInterval(this.snapshot()), Math.max(1, intervalMs));
     }
+    const { signal } = this.options;
+    const onAbort = () => {
+      this.aborted = true;
+    };
+    this.aborted = signal.aborted;
+    signal.addEventListener('abort', onAbort, { once: true });
     const workers = Array.from({ length: this.options.workers }, () => this.worker());
     try {
       if (clock instanceof VirtualClock && this.target.synchronous === true) {
@@ -114,6 +122,7 @@ export class StressRun {
     } finally {
       this.stopped = true;
       clearInterval(timer);
+      signal.removeEventListener('abort', onAbort);
     }
     return this.snapshot();
   }
@@ -149,7 +158,7 @@ export class StressRun {
    * happens at its instant happens exactly as with `run`.
    */
   private async drive(clock: VirtualClock): Promise<void> {
-    const { durationMs, signal } = this.options;
+    const { durationMs } = this.options;
     let deadline = false;
     if (durationMs !== null) {
       const us = durationMs * 1000;
@@ -164,7 +173,7 @@ export class StressRun {
     let steps = 0;
     for (;;) {
       if (this.failure !== null) throw this.failure.error;
-      if (this.live === 0 || deadline || signal.aborted) return;
+      if (this.live === 0 || deadline || this.aborted) return;
       if (this.turnPending || ++steps % STEPS_PER_TURN === 0) {
         // Parked workers are let through on the coming turns (scheduleTurn); the clock stands still.
         await yieldToLoop();
@@ -206,8 +215,8 @@ export class StressRun {
   }
 
   private shouldStop(): boolean {
-    const { ops, durationMs, signal } = this.options;
-    if (this.stopped || signal.aborted) return true;
+    const { ops, durationMs } = this.options;
+    if (this.stopped || this.aborted) return true;
     if (ops !== null && this.issued >= ops) return true;
     return durationMs !== null && this.target.clock.now() - this.began >= durationMs * 1000;
   }
