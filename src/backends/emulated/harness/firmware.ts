@@ -107,7 +107,10 @@ export class EmulatedFirmware {
   protected counted(fid: number): void {
     if (this.profile.conduit === 'none')
       throw new Error('emulated firmware: no conduit, no SMCCC call can be made');
-    if (fid !== FunctionId.CLEAN_INV_MEMREGION) return this.byFunction.add(fid);
+    if (fid !== FunctionId.CLEAN_INV_MEMREGION) {
+      this.byFunction.add(fid);
+      return;
+    }
     if (this.cleanInvalidateSlot < 0) this.cleanInvalidateSlot = this.byFunction.slot(fid);
     this.byFunction.addAt(this.cleanInvalidateSlot);
   }
