@@ -6,7 +6,15 @@ import { VirtualClock } from '../../src/core/clock.js';
 import { Random } from '../../src/core/random.js';
 import { type StressOptions, StressRun, type StressSnapshot } from '../../src/stress/engine.js';
 import type { RangeSpec } from '../../src/stress/ranges.js';
-import { emulate, globalProfile, profileWith } from '../helpers/emulation.js';
+import {
+  emulate,
+  emulateScripted,
+  globalProfile,
+  profileWith,
+  RANGE_SIZE,
+  RANGE_START,
+  Status,
+} from '../helpers/emulation.js';
 
 const RANGE: RangeSpec = { pattern: 'random', base: 0x40_8000_0000n, size: 4096n, span: 1n << 30n };
 
@@ -140,5 +148,24 @@ describe('stress stepping the clock itself (a synchronous target)', () => {
     };
     const run = new StressRun(target, options({ workers: 2 }), new Random(1));
     await assert.rejects(run.run(), /waiting on something that is not a virtual timer/);
+  });
+});
+
+describe('the coroutine path and a firmware whose call() is replaced', () => {
+  test('v2 through submit still gets the scripted answers, and the stack is not synchronous', async () => {
+    const emu = await emulateScripted(globalProfile(50), [Status.BUSY, Status.BUSY], { variant: 'v2' });
+    assert.equal(emu.provider.synchronous, false);
+    const outcome = await emu.clock.run(emu.provider.invalidate(RANGE_START, RANGE_SIZE));
+    assert.equal(outcome.errno, null);
+    assert.equal(outcome.attempts, 3, 'two scripted BUSY answers, then a success');
+    assert.equal(outcome.sleeps, 2);
+    assert.equal(emu.firmware.invalidations.length, 3);
+  });
+
+  test('the emulated firmware itself is answered in place, and the stack is synchronous', async () => {
+    const emu = await emulate(globalProfile(50), { variant: 'v2', record: false });
+    assert.equal(emu.provider.synchronous, true);
+    const rfc = await emulate(globalProfile(50), { variant: 'rfc', record: false });
+    assert.equal(rfc.provider.synchronous, false, 'the rfc keeps the promise-driven order');
   });
 });
