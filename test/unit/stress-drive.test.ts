@@ -18,6 +18,17 @@ import {
 
 const RANGE: RangeSpec = { pattern: 'random', base: 0x40_8000_0000n, size: 4096n, span: 1n << 30n };
 
+/** A successful request, served by its own (first) call. */
+const served = (seq: number): InvalidationOutcome => ({
+  errno: null,
+  attempts: 1,
+  sleeps: 0,
+  slept_us: 0,
+  coalesced: false,
+  arrival_seq: seq,
+  served_by_seq: seq,
+});
+
 const options = (extra: Partial<StressOptions>): StressOptions => ({
   workers: 16,
   ops: 2000,
@@ -107,15 +118,7 @@ describe('stress stepping the clock itself (a synchronous target)', () => {
       invalidate: () => Promise.reject(new Error('not used')),
       submit: (_start, _size, done) => {
         if (++calls === 50) throw new Error('firmware fell over');
-        const outcome: InvalidationOutcome = {
-          errno: null,
-          attempts: 1,
-          sleeps: 0,
-          slept_us: 0,
-          coalesced: false,
-          arrival_seq: calls,
-          served_by_seq: calls,
-        };
+        const outcome = served(calls);
         clock.resumeAfter(10, { resume: () => done(outcome) }, undefined);
       },
       firmwareCalls: () => ({}),
@@ -132,17 +135,7 @@ describe('stress stepping the clock itself (a synchronous target)', () => {
       synchronous: true,
       invalidate: () => Promise.reject(new Error('not used')),
       submit: (_start, _size, done) => {
-        void new Promise((resolve) => setTimeout(resolve, 1)).then(() =>
-          done({
-            errno: null,
-            attempts: 1,
-            sleeps: 0,
-            slept_us: 0,
-            coalesced: false,
-            arrival_seq: 0,
-            served_by_seq: 0,
-          }),
-        );
+        void new Promise((resolve) => setTimeout(resolve, 1)).then(() => done(served(0)));
       },
       firmwareCalls: () => ({}),
     };
