@@ -32,6 +32,8 @@ export function stressRun(parts: Awaited<ReturnType<typeof stack>>, ops: number,
       clock,
       coalescing: provider.coalescing,
       invalidate: (start, size) => provider.invalidate(start, size),
+      submit: (start, size, done, fail) => provider.submit(start, size, done, fail, true),
+      synchronous: clock.virtual && provider.synchronous,
       firmwareCalls: () => Object.fromEntries(firmware.invalidateCalls),
     },
     {

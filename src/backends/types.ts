@@ -79,6 +79,22 @@ export interface InvalidationOutcome {
 export interface StressTarget {
   readonly clock: Clock;
   invalidate(start: bigint, size: bigint): Promise<InvalidationOutcome>;
+  /**
+   * `invalidate` with callbacks, where the target has them: `done` may be called before `submit` returns
+   * (the simulator's path: no promise per request), and the outcome is valid only inside `done` (the
+   * target may use its object again).
+   */
+  submit?(
+    start: bigint,
+    size: bigint,
+    done: (outcome: InvalidationOutcome) => void,
+    fail: (error: unknown) => void,
+  ): void;
+  /**
+   * True when every `submit` answer comes inside `submit` or from a timer of the virtual clock, never
+   * from a promise: the stress run may then step the clock itself (StressRun.drive).
+   */
+  readonly synchronous?: boolean;
   /** Firmware calls so far, by status name. */
   firmwareCalls(): Record<string, number>;
   /** Whether requests can be coalesced (global firmware), for the report. */

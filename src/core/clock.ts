@@ -1,4 +1,5 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { type Resumable, SUSPENDED, type Suspended } from './coroutine.js';
 
 /** Time source for the emulation: real (wall clock) or virtual (discrete-event simulation). */
 export interface Clock {
@@ -12,6 +13,8 @@ export interface Clock {
    * instant: a timed answer in one promise.
    */
   sleepValue<T>(us: number, value: T, onTime?: () => void): Promise<T>;
+  /** `sleepValue` for a coroutine: `onTime`, then `wake` is resumed with `value`, after `us` (above 0). */
+  resumeAfter(us: number, wake: Resumable, value: unknown, onTime?: () => void): Suspended;
 }
 
 /**
@@ -38,12 +41,19 @@ export class RealClock implements Clock {
     onTime?.();
     return value;
   }
+
+  resumeAfter(us: number, wake: Resumable, value: unknown, onTime?: () => void): Suspended {
+    void this.sleepValue(us, value, onTime).then((answer) => wake.resume(answer));
+    return SUSPENDED;
+  }
 }
 
 interface Timer {
   at: number;
   seq: number;
-  resolve: (value: unknown) => void;
+  /** A promise's resolver, or null when the timer wakes a coroutine. */
+  resolve: ((value: unknown) => void) | null;
+  wake: Resumable | null;
   value: unknown;
   onTime: (() => void) | undefined;
 }
@@ -74,6 +84,8 @@ export class VirtualClock implements Clock {
   private time = 0;
   private seq = 0;
   private readonly heap: Timer[] = [];
+  /** Fired timers, to be set again. */
+  private readonly spare: Timer[] = [];
   /** Tasks letting the event loop in (`pause`): time does not move until they are back. */
   private pausing = 0;
 
@@ -94,11 +106,47 @@ export class VirtualClock implements Clock {
     return this.timer(us, value, onTime) as Promise<T>;
   }
 
+  resumeAfter(us: number, wake: Resumable, value: unknown, onTime?: () => void): Suspended {
+    this.push(this.make(us, null, wake, value, onTime));
+    return SUSPENDED;
+  }
+
   private timer(us: number, value: unknown, onTime: (() => void) | undefined): Promise<unknown> {
     const promise = new Promise(capture);
-    this.push({ at: this.time + us, seq: this.seq++, resolve: captured!, value, onTime });
+    this.push(this.make(us, captured!, null, value, onTime));
     captured = null;
     return promise;
+  }
+
+  /** A timer due `us` from now: one from `spare` when there is one (the simulator sets one per call). */
+  private make(
+    us: number,
+    resolve: Timer['resolve'],
+    wake: Timer['wake'],
+    value: unknown,
+    onTime: Timer['onTime'],
+  ): Timer {
+    const timer = this.spare.pop();
+    if (timer === undefined) return { at: this.time + us, seq: this.seq++, resolve, wake, value, onTime };
+    timer.at = this.time + us;
+    timer.seq = this.seq++;
+    timer.resolve = resolve;
+    timer.wake = wake;
+    timer.value = value;
+    timer.onTime = onTime;
+    return timer;
+  }
+
+  private fire(timer: Timer): void {
+    const { resolve, wake, value, onTime } = timer;
+    timer.resolve = null;
+    timer.wake = null;
+    timer.value = undefined;
+    timer.onTime = undefined;
+    this.spare.push(timer);
+    onTime?.();
+    if (resolve !== null) resolve(value);
+    else wake!.resume(value);
   }
 
   /**
@@ -123,8 +171,8 @@ export class VirtualClock implements Clock {
     const next = this.pop();
     if (!next) return false;
     this.time = next.at;
-    fire(next);
-    while (this.heap.length > 0 && this.heap[0]!.at === this.time) fire(this.pop()!);
+    this.fire(next);
+    while (this.heap.length > 0 && this.heap[0]!.at === this.time) this.fire(this.pop()!);
     return true;
   }
 
@@ -196,11 +244,6 @@ export class VirtualClock implements Clock {
     }
     return top;
   }
-}
-
-function fire(timer: Timer): void {
-  timer.onTime?.();
-  timer.resolve(timer.value);
 }
 
 const earlier = (a: Timer, b: Timer): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq);

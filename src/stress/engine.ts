@@ -1,6 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { InvalidationOutcome, LatencySummary, StressTarget } from '../backends/types.js';
-import { VirtualClock } from '../core/clock.js';
+import { type Clock, VirtualClock } from '../core/clock.js';
 import { LatencyRecorder } from '../core/latency.js';
 import type { Random } from '../core/random.js';
 import { longTimeout } from '../core/timers.js';
@@ -42,6 +42,8 @@ export interface StressSnapshot {
 }
 
 const MAX_EXAMPLES = 5;
+/** Clock steps between two turns of the event loop when the run drives the clock (`drive`). */
+const STEPS_PER_TURN = 256;
 /** Requests issued (by all workers together) between two turns of the event loop. */
 const YIELD_EVERY = 256;
 
@@ -69,15 +71,25 @@ export class StressRun {
   private began = 0;
   private nextInterval = Number.POSITIVE_INFINITY;
   private stopped = false;
+  /** Workers not yet done. */
+  private live = 0;
+  /** The signal's `aborted`, kept by a listener: every request asks, and the getter validates its receiver. */
+  private aborted = false;
+  /** The first error a worker met (then the run fails with it). */
+  private failure: { error: unknown } | null = null;
   /** Requests issued since the event loop last had a turn. */
   private sinceTurn = 0;
   /** Workers waiting for the next turn, released YIELD_EVERY at a time, in arrival order. */
-  private readonly parked: Array<() => void> = [];
+  private readonly parked: Requester[] = [];
   private parkedHead = 0;
   private turnPending = false;
 
+  /** Whether the target takes callbacks (`submit`): then no promise is made per request. */
+  private readonly callbacks: boolean;
+
   constructor(target: StressTarget, options: StressOptions, random: Random) {
     this.target = target;
+    this.callbacks = target.submit !== undefined;
     this.options = options;
     this.latency = options.latency ?? new LatencyRecorder();
     this.pick = rangePicker(options.range, random);
@@ -86,7 +98,7 @@ export class StressRun {
   async run(): Promise<StressSnapshot> {
     const clock = this.target.clock;
     this.began = clock.now();
-    const { onInterval, intervalMs, durationMs, signal } = this.options;
+    const { onInterval, intervalMs } = this.options;
     // Virtual time: snapshots are taken as requests complete, at interval boundaries of simulated time.
     // Real time: a timer, so that a request blocked for several intervals still gets one line each.
     let timer: NodeJS.Timeout | undefined;
@@ -94,6 +106,30 @@ export class StressRun {
       if (clock.virtual) this.nextInterval = this.began + intervalMs * 1000;
       else timer = setInterval(() => onInterval(this.snapshot()), Math.max(1, intervalMs));
     }
+    const { signal } = this.options;
+    const onAbort = () => {
+      this.aborted = true;
+    };
+    this.aborted = signal.aborted;
+    signal.addEventListener('abort', onAbort, { once: true });
+    const workers = Array.from({ length: this.options.workers }, () => this.worker());
+    try {
+      if (clock instanceof VirtualClock && this.target.synchronous === true) {
+        // The run learns of a failure from `ended`, not from the workers' promises.
+        for (const finished of workers) finished.catch(() => {});
+        await this.drive(clock);
+      } else await this.settle(clock, workers);
+    } finally {
+      this.stopped = true;
+      clearInterval(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+    return this.snapshot();
+  }
+
+  /** Waits for every worker, the deadline or an abort; on virtual time, the clock runs the simulation. */
+  private async settle(clock: Clock, workers: Promise<void>[]): Promise<void> {
+    const { durationMs, signal } = this.options;
     const cancels: Array<() => void> = [];
     const stop = new Promise<void>((resolve) => {
       const onAbort = () => resolve();
@@ -105,16 +141,47 @@ export class StressRun {
         else cancels.push(longTimeout(durationMs, resolve));
       }
     });
-    const workers = Array.from({ length: this.options.workers }, () => this.worker());
     const all = Promise.race([Promise.all(workers), stop]);
     try {
       await (clock instanceof VirtualClock ? clock.run(all) : all);
     } finally {
-      this.stopped = true;
-      clearInterval(timer);
       for (const cancel of cancels) cancel();
     }
-    return this.snapshot();
+  }
+
+  /**
+   * The simulation with a synchronous target (`StressTarget.synchronous`): every answer comes inside
+   * `submit` or from a virtual timer, so nothing is ever left waiting on a promise, and the run steps the
+   * clock itself, timer after timer, without waiting for the microtask queue to drain between them (what
+   * VirtualClock.run has to do for promise-driven code). The event loop still gets a turn every
+   * STEPS_PER_TURN steps, and whenever workers park. The deadline is a timer like any other, so what
+   * happens at its instant happens exactly as with `run`.
+   */
+  private async drive(clock: VirtualClock): Promise<void> {
+    const { durationMs } = this.options;
+    let deadline = false;
+    if (durationMs !== null) {
+      const us = durationMs * 1000;
+      const reached = {
+        resume: () => {
+          deadline = true;
+        },
+      };
+      if (us > 0) clock.resumeAfter(us, reached, undefined);
+      else deadline = true;
+    }
+    let steps = 0;
+    for (;;) {
+      if (this.failure !== null) throw this.failure.error;
+      if (this.live === 0 || deadline || this.aborted) return;
+      if (this.turnPending || ++steps % STEPS_PER_TURN === 0) {
+        // Parked workers are let through on the coming turns (scheduleTurn); the clock stands still.
+        await yieldToLoop();
+        continue;
+      }
+      if (!clock.advance())
+        throw new Error('virtual clock: simulation is waiting on something that is not a virtual timer');
+    }
   }
 
   /**
@@ -124,11 +191,9 @@ export class StressRun {
    * virtual time the clock stands still meanwhile, and the order is set by request counts only: a run
    * stays exactly reproducible.
    */
-  private park(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.parked.push(resolve);
-      if (!this.turnPending) this.scheduleTurn();
-    });
+  private park(worker: Requester): void {
+    this.parked.push(worker);
+    if (!this.turnPending) this.scheduleTurn();
   }
 
   private scheduleTurn(): void {
@@ -145,13 +210,13 @@ export class StressRun {
         this.parkedHead = 0;
         this.turnPending = false;
       } else this.scheduleTurn();
-      for (const release of batch) release();
+      for (const worker of batch) worker.resume();
     });
   }
 
   private shouldStop(): boolean {
-    const { ops, durationMs, signal } = this.options;
-    if (this.stopped || signal.aborted) return true;
+    const { ops, durationMs } = this.options;
+    if (this.stopped || this.aborted) return true;
     if (ops !== null && this.issued >= ops) return true;
     return durationMs !== null && this.target.clock.now() - this.began >= durationMs * 1000;
   }
@@ -163,40 +228,69 @@ export class StressRun {
    */
   private worker(): Promise<void> {
     const worker = new Requester(this);
+    this.live += 1;
     worker.start();
     return worker.finished;
   }
 
-  /** @internal The worker's loop, up to its next wait (`resumed`: back from a park). */
+  /** @internal `worker` has stopped, with `error` if it failed. */
+  ended(error?: { error: unknown }): void {
+    this.live -= 1;
+    if (error !== undefined && this.failure === null) this.failure = error;
+  }
+
+  /**
+   * @internal The worker's loop, up to its next wait (`resumed`: back from a park). With a target that
+   * takes callbacks, a request that completes before `submit` returns is recorded here and the loop goes
+   * on, rather than recursing through the callback.
+   */
   step(worker: Requester, resumed: boolean): void {
-    // A firmware that answers at once (or a virtual clock) would keep the event loop to the workers:
-    // let signals (Ctrl-C), the progress display and timers in now and then.
-    if (!resumed && (this.turnPending || this.sinceTurn >= YIELD_EVERY)) {
-      this.park().then(worker.resume, worker.fail);
-      return;
+    const size = this.options.range.size;
+    for (;;) {
+      // A firmware that answers at once (or a virtual clock) would keep the event loop to the workers:
+      // let signals (Ctrl-C), the progress display and timers in now and then.
+      if (!resumed && (this.turnPending || this.sinceTurn >= YIELD_EVERY)) {
+        this.park(worker);
+        return;
+      }
+      resumed = false;
+      if (this.shouldStop()) {
+        worker.done();
+        return;
+      }
+      this.sinceTurn += 1;
+      this.issued += 1;
+      const start = this.pick();
+      worker.t0 = this.target.clock.now();
+      if (!this.callbacks) {
+        this.target.invalidate(start, size).then(worker.onResult, worker.fail);
+        return;
+      }
+      worker.submitting = true;
+      this.target.submit!(start, size, worker.onResult, worker.fail);
+      worker.submitting = false;
+      if (!worker.early) return;
+      worker.early = false;
+      if (!worker.recorded) return;
     }
-    if (this.shouldStop()) {
-      worker.done();
-      return;
-    }
-    this.sinceTurn += 1;
-    this.issued += 1;
-    const start = this.pick();
-    worker.t0 = this.target.clock.now();
-    this.target.invalidate(start, this.options.range.size).then(worker.onResult, worker.fail);
   }
 
   /** @internal A request of `worker` came back. */
   returned(worker: Requester, result: InvalidationOutcome): void {
+    if (this.record(worker, result)) this.step(worker, false);
+  }
+
+  /** @internal Counts a request that came back; false (and the worker done) once the run has stopped. */
+  record(worker: Requester, result: InvalidationOutcome): boolean {
     if (this.stopped) {
       worker.done();
-      return;
+      return false;
     }
     const now = this.target.clock.now();
     this.latency.recordUs(now - worker.t0);
     this.account(result);
     if (now >= this.nextInterval) this.emitInterval(now);
-    this.step(worker, false);
+    return true;
   }
 
   private account(result: InvalidationOutcome): void {
@@ -250,18 +344,40 @@ export class StressRun {
 /** The state of one worker of a run: its callbacks are made once, not per request. */
 class Requester {
   t0 = 0;
+  /**
+   * Inside the target's `submit`: a result that comes now is recorded at once (its object is valid only
+   * then), and `early` tells the loop to go on (when `recorded`) rather than wait.
+   */
+  submitting = false;
+  early = false;
+  recorded = false;
   readonly finished: Promise<void>;
-  done!: () => void;
-  fail!: (error: unknown) => void;
+  private resolve!: () => void;
+  private reject!: (error: unknown) => void;
+  private over = false;
   private readonly run: StressRun;
 
   constructor(run: StressRun) {
     this.run = run;
     this.finished = new Promise<void>((resolve, reject) => {
-      this.done = resolve;
-      this.fail = reject;
+      this.resolve = resolve;
+      this.reject = reject;
     });
   }
+
+  readonly done = (): void => {
+    if (this.over) return;
+    this.over = true;
+    this.run.ended();
+    this.resolve();
+  };
+
+  readonly fail = (error: unknown): void => {
+    if (this.over) return;
+    this.over = true;
+    this.run.ended({ error });
+    this.reject(error);
+  };
 
   start(): void {
     try {
@@ -282,6 +398,11 @@ class Requester {
 
   readonly onResult = (result: InvalidationOutcome): void => {
     try {
+      if (this.submitting) {
+        this.early = true;
+        this.recorded = this.run.record(this, result);
+        return;
+      }
       this.run.returned(this, result);
     } catch (error) {
       this.fail(error);

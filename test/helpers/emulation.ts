@@ -187,7 +187,7 @@ export class ScriptedFirmware extends EmulatedFirmware {
     const answered = this.answer?.(fid, x1, x2, x3);
     if (answered !== undefined) return Promise.resolve(answered);
     if (fid === FunctionId.CLEAN_INV_MEMREGION && this.statuses.length > 0) {
-      this.callsByFunction.set(fid, (this.callsByFunction.get(fid) ?? 0) + 1);
+      this.counted(fid);
       return Promise.resolve(result(this.statuses.shift()!));
     }
     return super.call(fid, x1, x2, x3);

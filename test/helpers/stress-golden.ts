@@ -32,7 +32,10 @@ export interface ApiWorkload {
   options: StressOptions;
 }
 
-/** The bench's own construction (bench/emulation.ts): firmware seed 1, range seed `seed`, 64 workers, --verify. */
+/**
+ * The bench's own construction (bench/emulation.ts: the stress target as the emulated backend makes it),
+ * firmware seed 1, range seed `seed`, 64 workers, --verify.
+ */
 export interface BenchWorkload {
   kind: 'bench';
   name: string;
@@ -136,6 +139,8 @@ async function runBench(workload: BenchWorkload): Promise<GoldenResult> {
       clock,
       coalescing: provider.coalescing,
       invalidate: (start, size) => provider.invalidate(start, size),
+      submit: (start, size, done, fail) => provider.submit(start, size, done, fail, true),
+      synchronous: clock.virtual && provider.synchronous,
       firmwareCalls: () => Object.fromEntries(firmware.invalidateCalls),
     },
     {

@@ -260,6 +260,8 @@ export class EmulatedBackend implements Backend<'emulated'> {
       clock: this.clock,
       coalescing: provider.coalescing,
       invalidate: (start, size) => provider.invalidate(start, size),
+      submit: (start, size, done, fail) => provider.submit(start, size, done, fail, true),
+      synchronous: this.clock.virtual && provider.synchronous,
       firmwareCalls: () => Object.fromEntries(firmware.invalidateCalls),
     };
   }

@@ -4,7 +4,7 @@ import { Mutex } from '../../../src/backends/emulated/kernel/mutex.js';
 import { Fifo } from '../../../src/core/fifo.js';
 
 describe('Fifo', () => {
-  test('keeps first-in first-out order across compactions, interleaved pushes and emptying', () => {
+  test('keeps first-in first-out order across growth, wrap-around, interleaved pushes and emptying', () => {
     const fifo = new Fifo<number>();
     const expected: number[] = [];
     const got: number[] = [];

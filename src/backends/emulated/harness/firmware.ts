@@ -1,5 +1,7 @@
 import type { Clock } from '../../../core/clock.js';
+import type { Resumable, Suspended } from '../../../core/coroutine.js';
 import type { Random } from '../../../core/random.js';
+import { Tally } from '../../../core/tally.js';
 import { U64_MAX } from '../../../core/u64.js';
 import {
   type Conduit,
@@ -43,14 +45,20 @@ export class EmulatedFirmware {
   private sequenceNext = 0;
   private rateWindow = -1;
   private rateCount = 0;
-  /** CLEAN_INV_MEMREGION calls by status name (DRYRUN calls included). */
-  readonly invalidateCalls = new Map<string, number>();
-  /** Every call by function ID. */
-  readonly callsByFunction = new Map<number, number>();
+  private readonly byStatus = new Tally<string>();
+  private readonly byFunction = new Tally<number>();
+  /** Slots of byStatus for the SMCCC statuses (index: -status), made as they are first counted. */
+  private readonly statusSlots = [-1, -1, -1, -1, -1, -1];
+  private cleanInvalidateSlot = -1;
   /** Sees a timed CLEAN_INV_MEMREGION answer (`answersLater`) as it is counted: the instrumentation. */
   onAnswer: ((res: SmcResult) => void) | null = null;
   /** Whether the last CLEAN_INV_MEMREGION call answers after a time (its promise is the clock's timer). */
   answersLater = false;
+  /**
+   * Whether a coroutine's calls are answered in place (`callFor`): not when a subclass replaced `call`
+   * (a test's scripted firmware), whose answers then come from it, by promise, on every path.
+   */
+  readonly answersInPlace = this.call === EmulatedFirmware.prototype.call;
   /** The time the call being answered takes (set by cleanInvalidateStatus). */
   private callDuration = 0;
 
@@ -66,29 +74,65 @@ export class EmulatedFirmware {
 
   /** One SMCCC call. Discovery calls answer at once; CLEAN_INV_MEMREGION takes the profile's time. */
   call(fid: number, x1 = 0n, x2 = 0n, x3 = 0n): Promise<SmcResult> {
+    this.counted(fid);
+    if (fid === FunctionId.CLEAN_INV_MEMREGION) return this.cleanInvalidate(x1, x2, x3);
+    return Promise.resolve(this.discovery(fid, x1));
+  }
+
+  /**
+   * `call` from a coroutine: every answer but a timed CLEAN_INV_MEMREGION is given at once (and counted
+   * at once); a timed one wakes `wake` with it at its instant, counted then.
+   */
+  callFor(wake: Resumable, fid: number, x1 = 0n, x2 = 0n, x3 = 0n): SmcResult | Suspended {
+    this.counted(fid);
+    if (fid !== FunctionId.CLEAN_INV_MEMREGION) return this.discovery(fid, x1);
+    const x0 = this.cleanInvalidateStatus(x1, x2, x3);
+    const duration = this.callDuration;
+    this.answersLater = duration > 0;
+    if (duration > 0) return this.clock.resumeAfter(duration, wake, SUCCESS_RESULT, this.answeredSuccess);
+    return this.count(x0);
+  }
+
+  /** CLEAN_INV_MEMREGION calls by status name (DRYRUN calls included), in the order first seen. */
+  get invalidateCalls(): ReadonlyMap<string, number> {
+    return this.byStatus.toMap();
+  }
+
+  /** Every call by function ID. */
+  get callsByFunction(): ReadonlyMap<number, number> {
+    return this.byFunction.toMap();
+  }
+
+  /** Counts a call of `fid` (a subclass that answers some calls itself counts them here). */
+  protected counted(fid: number): void {
     if (this.profile.conduit === 'none')
       throw new Error('emulated firmware: no conduit, no SMCCC call can be made');
-    this.callsByFunction.set(fid, (this.callsByFunction.get(fid) ?? 0) + 1);
+    if (fid !== FunctionId.CLEAN_INV_MEMREGION) {
+      this.byFunction.add(fid);
+      return;
+    }
+    if (this.cleanInvalidateSlot < 0) this.cleanInvalidateSlot = this.byFunction.slot(fid);
+    this.byFunction.addAt(this.cleanInvalidateSlot);
+  }
+
+  /** The answer to every function but CLEAN_INV_MEMREGION. */
+  private discovery(fid: number, x1: bigint): SmcResult {
     switch (fid) {
       case FunctionId.PSCI_FEATURES:
         // PSCI_FEATURES(SMCCC_VERSION): SMCCC_VERSION arrived with SMCCC 1.1.
-        return Promise.resolve(
-          resultFor(
-            Number(x1) === FunctionId.SMCCC_VERSION && this.hasVersionCall()
-              ? Status.SUCCESS
-              : Status.NOT_SUPPORTED,
-          ),
+        return resultFor(
+          Number(x1) === FunctionId.SMCCC_VERSION && this.hasVersionCall()
+            ? Status.SUCCESS
+            : Status.NOT_SUPPORTED,
         );
       case FunctionId.SMCCC_VERSION:
-        return Promise.resolve(this.version());
+        return this.version();
       case FunctionId.SMCCC_ARCH_FEATURES:
-        return Promise.resolve(this.features(Number(x1 & 0xffff_ffffn)));
-      case FunctionId.CLEAN_INV_MEMREGION:
-        return this.cleanInvalidate(x1, x2, x3);
+        return this.features(Number(x1 & 0xffff_ffffn));
       case FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES:
-        return Promise.resolve(this.attributes());
+        return this.attributes();
       default:
-        return Promise.resolve(resultFor(Status.NOT_SUPPORTED));
+        return resultFor(Status.NOT_SUPPORTED);
     }
   }
 
@@ -172,9 +216,17 @@ export class EmulatedFirmware {
 
   /** Counts an answer by status name; the result registers. */
   private count(x0: number | bigint): SmcResult {
+    if (typeof x0 === 'number' && x0 <= 0 && x0 > -this.statusSlots.length) {
+      let slot = this.statusSlots[-x0]!;
+      if (slot < 0) {
+        slot = this.byStatus.slot(STATUS_NAME.get(x0)!);
+        this.statusSlots[-x0] = slot;
+      }
+      this.byStatus.addAt(slot);
+      return resultFor(x0);
+    }
     const res = typeof x0 === 'number' ? resultFor(x0) : statusOnly(x0);
-    const name = typeof x0 === 'number' ? (STATUS_NAME.get(x0) ?? statusName(x0)) : statusName(x0);
-    this.invalidateCalls.set(name, (this.invalidateCalls.get(name) ?? 0) + 1);
+    this.byStatus.add(typeof x0 === 'number' ? (STATUS_NAME.get(x0) ?? statusName(x0)) : statusName(x0));
     return res;
   }
 

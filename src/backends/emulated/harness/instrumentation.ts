@@ -1,4 +1,11 @@
 import type { Clock } from '../../../core/clock.js';
+import {
+  type Awaitable,
+  Coroutine,
+  currentCoroutine,
+  type Steps,
+  SUSPENDED,
+} from '../../../core/coroutine.js';
 import { Fifo } from '../../../core/fifo.js';
 import { formatHex } from '../../../core/units.js';
 import type { Errno } from '../../errno.js';
@@ -63,10 +70,8 @@ export class Instrumentation {
   private entering: Observed | null = null;
   /** Who waits for the lock, in the lock's own (FIFO) order. */
   private readonly lockQueue = new Fifo<Observed | null>();
-  /** Fast path: the request that already holds the lock when the provider asks for it. */
-  private preheld: Observed | null = null;
-  /** Fast path: the answer the provider's first firmware call gets (the call was already made). */
-  private replay: SmcResult | null = null;
+  /** Finished calls whose records may be used again (`submit` with `recycle`). */
+  private readonly spareCalls: ProviderCall[] = [];
   private lastSuccessSeq: number | null = null;
   private callSeq = 0;
   private callBegan = 0;
@@ -92,21 +97,17 @@ export class Instrumentation {
   services(smccc: SmcccState, prInfo: (message: string) => void): KernelServices {
     const instrumentation = this;
     class ObservedMutex extends Mutex {
-      override lock(): Promise<void> | undefined {
+      override lock() {
         const requester = instrumentation.entering;
-        if (requester !== null && requester === instrumentation.preheld) {
-          instrumentation.preheld = null;
-          return undefined;
-        }
         const wait = super.lock();
         if (wait) instrumentation.lockQueue.push(requester);
         else instrumentation.holder = requester;
         return wait;
       }
       override unlock(): void {
-        const handoff = this.contended;
+        // The new holder first: a coroutine handed the lock runs on inside unlock().
+        instrumentation.holder = this.contended ? (instrumentation.lockQueue.shift() ?? null) : null;
         super.unlock();
-        instrumentation.holder = handoff ? (instrumentation.lockQueue.shift() ?? null) : null;
       }
     }
     return {
@@ -156,72 +157,33 @@ export class Instrumentation {
   }
 
   /**
-   * The fast path the benchmark needs (v2 and v1, nobody tracing): when the lock is free, make the first
-   * firmware call here with no async frame; a SUCCESS ends the request exactly as smccc_cache_wbinv()
-   * does (status 0 → unlock, return 0). Any other answer hands the request to the kernel code as it
-   * stands at that point: still holding the lock, its first call answered (the call is not repeated).
+   * One request into the provider's code run as a coroutine (the stress engine's path, for v2 and v1):
+   * `done` gets its record when the provider returns, possibly before `submit` does.
    */
-  fastEntry(
-    kernel: CacheCoherencyOps,
-    mutex: Mutex,
-  ): CacheCoherencyOps & {
-    invalidate(params: CcInvalParams): Promise<Observed>;
-  } {
-    const invalidate = (params: CcInvalParams): Promise<Observed> => {
-      if (this.events.enabled || params.size === 0n || mutex.contended || !mutex.tryLock()) {
-        // Into the kernel code, the request's record coming back one microtask after the provider returns
-        // (v2 and v1 give the same answers whatever the order of what happens at one instant).
-        const request = newObserved(this.sequence++);
-        this.lastEntered = request;
-        this.announce(request, params, false);
-        this.entering = request;
-        const began = this.events.enabled ? this.clock.now() : 0;
-        let pending: Promise<Errno | null>;
-        try {
-          pending = kernel.wbinv(params);
-        } finally {
-          this.entering = null;
-        }
-        return pending.then((ret) => {
-          this.complete(request, ret, began);
-          return request;
-        });
-      }
-      const request = newObserved(this.sequence++);
-      this.lastEntered = request;
-      this.counters.requests += 1;
-      this.holder = request;
-      const callSeq = this.sequence++;
-      this.callSeq = callSeq;
-      request.attempts = 1;
-      this.firmware.answersLater = false;
-      return this.firmware.call(FunctionId.CLEAN_INV_MEMREGION, params.addr, params.size, 0n).then((res) => {
-        if (res.x0 === 0n || s32(res.x0) === 0) {
-          request.served_by_seq = callSeq;
-          this.lastSuccessSeq = callSeq;
-          mutex.unlock();
-          this.complete(request, null, 0);
-          return request;
-        }
-        this.preheld = request;
-        this.replay = res;
-        this.entering = request;
-        let pending: Promise<Errno | null>;
-        try {
-          pending = kernel.wbinv(params);
-        } finally {
-          this.entering = null;
-        }
-        return pending.then((ret) => {
-          this.complete(request, ret, 0);
-          return request;
-        });
-      });
-    };
-    return {
-      wbinv: (params) => invalidate(params).then((request) => request.errno),
-      invalidate,
-    };
+  submit(
+    steps: (params: CcInvalParams) => Steps<Errno | null>,
+    addr: bigint,
+    size: bigint,
+    done: (request: Observed) => void,
+    fail: (error: unknown) => void,
+    recycle: boolean,
+  ): void {
+    const call = (recycle ? this.spareCalls.pop() : undefined) ?? new ProviderCall(this);
+    const request = call.reset(this.sequence++, addr, size, done, fail, recycle);
+    this.lastEntered = request;
+    this.announce(request, call, false);
+    if (this.events.enabled) call.began = this.clock.now();
+    this.entering = request;
+    try {
+      call.begin(steps(call));
+    } finally {
+      this.entering = null;
+    }
+  }
+
+  /** @internal A recycled call whose record its caller has read. */
+  spare(call: ProviderCall): void {
+    this.spareCalls.push(call);
   }
 
   /** Marks `request` done with the provider's return value. */
@@ -264,12 +226,12 @@ export class Instrumentation {
   }
 
   /** arm_smccc_1_1_invoke(), observed: CLEAN_INV_MEMREGION calls are numbered and given to the holder. */
-  private readonly invoke = (fid: number, x1 = 0n, x2 = 0n, x3 = 0n): Promise<SmcResult> => {
-    if (fid !== FunctionId.CLEAN_INV_MEMREGION) return this.firmware.call(fid, x1, x2, x3);
-    if (this.replay) {
-      const answer = this.replay;
-      this.replay = null;
-      return Promise.resolve(answer);
+  private readonly invoke = (fid: number, x1 = 0n, x2 = 0n, x3 = 0n): Awaitable<SmcResult> => {
+    const coroutine = this.firmware.answersInPlace ? currentCoroutine() : null;
+    if (fid !== FunctionId.CLEAN_INV_MEMREGION) {
+      return coroutine !== null
+        ? this.firmware.callFor(coroutine, fid, x1, x2, x3)
+        : this.firmware.call(fid, x1, x2, x3);
     }
     this.callSeq = this.sequence++;
     if (this.holder) this.holder.attempts += 1;
@@ -280,6 +242,11 @@ export class Instrumentation {
       this.callFlags = x3;
     }
     this.firmware.answersLater = false;
+    if (coroutine !== null) {
+      const answer = this.firmware.callFor(coroutine, fid, x1, x2, x3);
+      if (answer !== SUSPENDED) this.afterCall(answer);
+      return answer;
+    }
     const answer = this.firmware.call(fid, x1, x2, x3);
     // A timed answer is observed by the firmware's onAnswer at its instant; one without time is observed
     // a microtask after it is given, as it always was: at one instant of virtual time the order of who
@@ -314,7 +281,7 @@ export class Instrumentation {
   };
 
   /** fsleep(), observed: the holder's sleeps. */
-  private readonly fsleep = (us: number): Promise<void> => {
+  private readonly fsleep = (us: number): Awaitable<void> => {
     this.counters.sleeps += 1;
     this.counters.slept_us += us;
     if (this.holder) {
@@ -329,7 +296,9 @@ export class Instrumentation {
         attempt: this.holder?.attempts ?? 0,
       });
     }
-    return this.clock.sleep(us);
+    const coroutine = currentCoroutine();
+    if (coroutine === null) return this.clock.sleep(us);
+    return us > 0 ? this.clock.resumeAfter(us, coroutine, undefined) : undefined;
   };
 
   /** Counts a request that arrived and emits its event. */
@@ -349,3 +318,70 @@ export class Instrumentation {
 
 /** Event times to the nanosecond: enough for a microsecond clock, without float noise. */
 export const roundUs = (us: number): number => Math.round(us * 1000) / 1000;
+
+/**
+ * A request's run through the provider's code as a coroutine: its parameters (it is the `invp` the code
+ * gets), its record, and what to do with the record when the provider returns. With `recycle`, its caller
+ * reads the record only inside `done`, and the call (record and all) serves a later request.
+ */
+class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
+  addr = 0n;
+  size = 0n;
+  began = 0;
+  private readonly instrumentation: Instrumentation;
+  private readonly request: Observed = newObserved(-1);
+  private done: ((request: Observed) => void) | null = null;
+  private failed: ((error: unknown) => void) | null = null;
+  private recycle = false;
+
+  constructor(instrumentation: Instrumentation) {
+    super();
+    this.instrumentation = instrumentation;
+  }
+
+  /** Ready for a new request numbered `arrival`; its record. */
+  reset(
+    arrival: number,
+    addr: bigint,
+    size: bigint,
+    done: (request: Observed) => void,
+    failed: (error: unknown) => void,
+    recycle: boolean,
+  ): Observed {
+    this.addr = addr;
+    this.size = size;
+    this.began = 0;
+    this.done = done;
+    this.failed = failed;
+    this.recycle = recycle;
+    const request = this.request;
+    request.errno = null;
+    request.attempts = 0;
+    request.sleeps = 0;
+    request.slept_us = 0;
+    request.coalesced = false;
+    request.arrival_seq = arrival;
+    request.served_by_seq = null;
+    return request;
+  }
+
+  begin(steps: Steps<Errno | null>): void {
+    this.start(steps);
+  }
+
+  protected finish(ret: Errno | null): void {
+    this.instrumentation.complete(this.request, ret, this.began);
+    const done = this.done!;
+    this.done = null;
+    this.failed = null;
+    done(this.request);
+    if (this.recycle) this.instrumentation.spare(this);
+  }
+
+  protected fail(error: unknown): void {
+    const failed = this.failed!;
+    this.done = null;
+    this.failed = null;
+    failed(error);
+  }
+}

@@ -1,7 +1,8 @@
 import type { Clock } from '../../../core/clock.js';
 import type { InvalidationOutcome, ProviderVariant } from '../../types.js';
+import type { SmcResult } from '../kernel/arm-smccc.js';
 import { type Posting, smcccCacheDelayUs, smcccCacheInit } from '../kernel/arm-smccc-cache.js';
-import { type CacheCoherencyOps, CacheMaint } from '../kernel/cache-maint.js';
+import { type CacheCoherencyOps, CacheMaint, type CcInvalParams } from '../kernel/cache-maint.js';
 import { batchedEntry } from './batched.js';
 import { bootSmccc, type DiscoveryResult, describeDiscovery, type ProviderAttributes } from './discovery.js';
 import { dryRunOps } from './dry-run.js';
@@ -22,11 +23,26 @@ export interface EmulatedProvider {
   readonly coalescing: boolean;
   readonly counters: ProviderCounters;
   /**
-   * cpu_cache_invalidate_memregion() with its outcome. The fast path the benchmark and stress need: with
-   * one instance that has no `done` (ours), the framework's two walks are exactly one `wbinv`, so the
-   * entry is called directly instead of through the framework's async frame.
+   * cpu_cache_invalidate_memregion() with its outcome. With one instance that has no `done` (ours), the
+   * framework's two walks are exactly one `wbinv`, so the entry is called directly instead of through
+   * the framework's async frame.
    */
   invalidate(start: bigint, size: bigint): Promise<InvalidationOutcome>;
+  /**
+   * `invalidate` with callbacks. For v2 and v1 the provider's code runs as a coroutine and `done` may come
+   * before `submit` returns; the rfc and batched, whose results depend on the order of events at one
+   * instant, keep the promise-driven order (`done` a microtask after the promise settles). With
+   * `recycle`, the outcome is valid only inside `done` (its object serves a later request).
+   */
+  submit(
+    start: bigint,
+    size: bigint,
+    done: (outcome: InvalidationOutcome) => void,
+    fail: (error: unknown) => void,
+    recycle?: boolean,
+  ): void;
+  /** Whether `submit` answers without promises (see StressTarget.synchronous), as things stand now. */
+  readonly synchronous: boolean;
   /** The record of the request that entered the provider last (read right after a call into it). */
   lastRequest(): InvalidationOutcome;
   /** One invalidation straight into the provider's entry (the framework's only instance). */
@@ -64,7 +80,8 @@ export async function bootProviderStack(
   // During the initcall the discovery calls are also recorded, for the report.
   services.invoke = (fid, x1 = 0n, x2 = 0n, x3 = 0n) => {
     if (!booting) return observedInvoke(fid, x1, x2, x3);
-    return observedInvoke(fid, x1, x2, x3).then((res) => {
+    // The initcall runs promise-driven (no coroutine), so every answer is a promise.
+    return (observedInvoke(fid, x1, x2, x3) as Promise<SmcResult>).then((res) => {
       recorded.push({ fid, x1, res });
       return res;
     });
@@ -79,16 +96,16 @@ export async function bootProviderStack(
     return { framework, discovery, instrumentation, provider: null, log };
   }
   const attributes = discovery.attributes;
-  const kernelOps: CacheCoherencyOps = init.cache;
+  const cache = init.cache;
+  const kernelOps: CacheCoherencyOps = cache;
   const coalescing = attributes.global && (variant === 'rfc' || variant === 'batched');
-  const fast =
-    posting !== 'rfc' && variant !== 'batched'
-      ? instrumentation.fastEntry(kernelOps, instrumentation.lock!)
-      : null;
   const entry =
     variant === 'batched' && attributes.global
       ? batchedEntry(kernelOps, instrumentation)
-      : (fast ?? instrumentation.entry(kernelOps));
+      : instrumentation.entry(kernelOps);
+  const coroutines = posting !== 'rfc' && variant !== 'batched';
+  const steps = (params: CcInvalParams) => cache.wbinvSteps(params);
+  const only = () => framework.instances.length === 1 && framework.instances[0]!.ops === entry;
   const [registered] = framework.instances;
   framework.unregister(registered!);
   framework.register({ name: 'arm_smccc_cache', ops: entry });
@@ -96,14 +113,21 @@ export async function bootProviderStack(
   const provider: EmulatedProvider = {
     variant,
     attributes,
-    delayUs: smcccCacheDelayUs(init.cache.rate_limit, init.cache.latency_us),
+    delayUs: smcccCacheDelayUs(cache.rate_limit, cache.latency_us),
     coalescing,
     counters: instrumentation.counters,
     lastRequest: () => instrumentation.lastEntered,
+    get synchronous() {
+      return coroutines && only() && firmware.answersInPlace;
+    },
+    submit(start, size, done, fail, recycle = false) {
+      if (coroutines && only()) instrumentation.submit(steps, start, size, done, fail, recycle);
+      else provider.invalidate(start, size).then(done, fail);
+    },
     invalidate(start, size) {
-      const only = framework.instances.length === 1 && framework.instances[0]!.ops === entry;
-      if (only && fast) return fast.invalidate({ addr: start, size });
-      const pending = only
+      if (coroutines && only())
+        return new Promise((resolve, reject) => provider.submit(start, size, resolve, reject));
+      const pending = only()
         ? entry.wbinv({ addr: start, size })
         : framework.cpuCacheInvalidateMemregion(start, size);
       const request = instrumentation.lastEntered;

@@ -3,9 +3,12 @@
  * posting, "Add SMCCC cache clean/invalidate provider"), with `v1` and the `rfc` ("arm64: add SMCCC cache
  * invalidation backend for memregion users") as the small deltas they are. Nothing here emits events or
  * takes shortcuts: the harness observes it by wrapping the firmware, the sleep and the lock it is given.
+ * The code sleeps where the C sleeps, at a `yield` (see core/coroutine.ts: the same code runs as an async
+ * function would, or as a coroutine the simulator wakes without promises).
  */
+import { type Awaitable, drivePromise, type Steps } from '../../../core/coroutine.js';
 import type { Errno } from '../../errno.js';
-import { ARM_SMCCC_VERSION_1_1, FunctionId, lower32, type SmcccInvoke, Status, s32 } from './arm-smccc.js';
+import { ARM_SMCCC_VERSION_1_1, FunctionId, lower32, type SmcResult, Status, s32 } from './arm-smccc.js';
 import type { CacheCoherencyOps, CacheMaint, CcInvalParams } from './cache-maint.js';
 import type { Mutex } from './mutex.js';
 import { armSmccc11GetConduit, armSmcccGetVersion, type SmcccState } from './smccc.js';
@@ -23,11 +26,11 @@ export const REGISTERED_MESSAGE = 'SMCCC cache clean+invalidate provider registe
 /** What the provider takes from the rest of the kernel. */
 export interface KernelServices {
   /** arm_smccc_1_1_invoke() */
-  invoke: SmcccInvoke;
+  invoke(fid: number, x1?: bigint, x2?: bigint, x3?: bigint): Awaitable<SmcResult>;
   /** The SMCCC version and conduit found at boot (drivers/firmware/smccc/smccc.c). */
   smccc: SmcccState;
   /** fsleep() (v2, v1) / usleep_range(delay, delay + 100) (rfc), include/linux/delay.h. */
-  fsleep(us: number): Promise<void>;
+  fsleep(us: number): Awaitable<void>;
   /** mutex_init() */
   mutexInit(): Mutex;
   /** pr_info() */
@@ -103,17 +106,27 @@ export class SmcccCache implements CacheCoherencyOps {
    * rfc: with a global operation, a request that finds the generation moved while it waited for the lock
    * returns success without a call (the under-flush race found in review), and a success bumps it.
    */
-  async wbinv(invp: CcInvalParams): Promise<Errno | null> {
+  wbinv(invp: CcInvalParams): Promise<Errno | null> {
+    return drivePromise(this.wbinvSteps(invp));
+  }
+
+  /** smccc_cache_wbinv() itself, for callers that drive it (see wbinv()). */
+  *wbinvSteps(invp: CcInvalParams): Steps<Errno | null> {
     const delayUs = smcccCacheDelayUs(this.rate_limit, this.latency_us);
     if (!invp.size) return 'EINVAL';
     let gen = 0;
     if (this.global_op) gen = this.global_flush_gen;
     const wait = this.lock.lock();
-    if (wait) await wait;
+    if (wait) yield wait;
     try {
       if (this.global_op && gen !== this.global_flush_gen) return null;
       for (let i = 0; i < SMCCC_CACHE_MAX_RETRIES; i++) {
-        const res = await this.services.invoke(FunctionId.CLEAN_INV_MEMREGION, invp.addr, invp.size, 0n);
+        const res = (yield this.services.invoke(
+          FunctionId.CLEAN_INV_MEMREGION,
+          invp.addr,
+          invp.size,
+          0n,
+        )) as SmcResult;
         const ret = smcccCacheStatusToErrno(s32(res.x0), this.posting);
         if (!ret) {
           if (this.global_op) this.global_flush_gen += 1;
@@ -121,7 +134,7 @@ export class SmcccCache implements CacheCoherencyOps {
         }
         if (ret !== 'EBUSY' && ret !== 'EAGAIN') return ret;
         if (this.posting === 'v1' && i + 1 === SMCCC_CACHE_MAX_RETRIES) break;
-        await this.services.fsleep(delayUs);
+        yield this.services.fsleep(delayUs);
       }
       return 'EBUSY';
     } finally {
@@ -151,23 +164,34 @@ export type InitResult =
  * conduit, ARCH_FEATURES(CLEAN_INV_MEMREGION) then ARCH_FEATURES(ATTRIBUTES), each `(s32)a0 < 0` → out at
  * once, ATTRIBUTES status `(s32)a0 != 0` → out; then one instance registered with the framework.
  */
-export async function smcccCacheInit(
+export function smcccCacheInit(
   posting: Posting,
   services: KernelServices,
   framework: CacheMaint,
 ): Promise<InitResult> {
+  return drivePromise(smcccCacheInitSteps(posting, services, framework));
+}
+
+function* smcccCacheInitSteps(
+  posting: Posting,
+  services: KernelServices,
+  framework: CacheMaint,
+): Steps<InitResult> {
   const fail = (failure: InitFailure): InitResult => ({ ret: 'ENODEV', cache: null, failure });
   const version = armSmcccGetVersion(services.smccc);
   if (version < ARM_SMCCC_VERSION_1_1) return fail({ at: 'version', version });
   if (armSmccc11GetConduit(services.smccc) === 'none') return fail({ at: 'conduit' });
-  let res = await services.invoke(FunctionId.SMCCC_ARCH_FEATURES, BigInt(FunctionId.CLEAN_INV_MEMREGION));
+  let res = (yield services.invoke(
+    FunctionId.SMCCC_ARCH_FEATURES,
+    BigInt(FunctionId.CLEAN_INV_MEMREGION),
+  )) as SmcResult;
   if (s32(res.x0) < 0) return fail({ at: 'features_clean_inv', x0: res.x0 });
-  res = await services.invoke(
+  res = (yield services.invoke(
     FunctionId.SMCCC_ARCH_FEATURES,
     BigInt(FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES),
-  );
+  )) as SmcResult;
   if (s32(res.x0) < 0) return fail({ at: 'features_attributes', x0: res.x0 });
-  res = await services.invoke(FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES);
+  res = (yield services.invoke(FunctionId.CLEAN_INV_MEMREGION_ATTRIBUTES)) as SmcResult;
   if (s32(res.x0)) return fail({ at: 'attributes', x0: res.x0 });
   const cache = new SmcccCache(posting, services, res);
   const ret = framework.register({ name: 'arm_smccc_cache', ops: cache });

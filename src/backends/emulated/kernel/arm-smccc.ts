@@ -52,7 +52,7 @@ export type SmcccInvoke = (fid: number, x1?: bigint, x2?: bigint, x3?: bigint) =
  * [0, 2^31) is read without making a new BigInt (the simulator casts a status on every call).
  */
 export const s32 = (reg: bigint): number =>
-  reg >= 0n && reg < 0x8000_0000n ? Number(reg) : Number(BigInt.asIntN(32, reg));
+  reg === 0n ? 0 : reg > 0n && reg < 0x8000_0000n ? Number(reg) : Number(BigInt.asIntN(32, reg));
 /** `(u32)reg` / lower_32_bits(reg). */
 export const lower32 = (reg: bigint): number => Number(BigInt.asUintN(32, reg));
 

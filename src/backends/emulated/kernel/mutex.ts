@@ -1,3 +1,4 @@
+import { currentCoroutine, type Resumable, SUSPENDED, type Suspended } from '../../../core/coroutine.js';
 import { Fifo } from '../../../core/fifo.js';
 
 let captured: (() => void) | null = null;
@@ -5,15 +6,18 @@ const capture = (resolve: () => void) => {
   captured = resolve;
 };
 
+/** A task waiting for the lock: a promise's resolver, or a coroutine to resume. */
+type Waiter = (() => void) | Resumable;
+
 /**
  * A sleeping lock for the provider (kernel/locking/mutex.c, as `guard(mutex)` uses it). Taking a free lock
- * costs no promise, like the kernel's cmpxchg fast path. Not exact: waiters are woken in arrival order
+ * costs nothing, like the kernel's cmpxchg fast path. Not exact: waiters are woken in arrival order
  * (FIFO), where the kernel promises no order (optimistic spinning and handoff can reorder them).
  */
 export class Mutex {
   private locked = false;
   /** lock->wait_list; O(1) at both ends, so 100,000 waiters cost what 8 do. */
-  private readonly waiters = new Fifo<() => void>();
+  private readonly waiters = new Fifo<Waiter>();
 
   /** mutex_trylock() */
   tryLock(): boolean {
@@ -22,9 +26,18 @@ export class Mutex {
     return true;
   }
 
-  /** mutex_lock(): undefined when the lock was free, else a promise that resolves once it is ours. */
-  lock(): Promise<void> | undefined {
+  /**
+   * mutex_lock(): undefined when the lock was free. Else, from a coroutine, SUSPENDED (the coroutine is
+   * resumed, holding the lock, by the unlock that hands it over); from anywhere else, a promise that
+   * resolves once the lock is ours.
+   */
+  lock(): Promise<void> | Suspended | undefined {
     if (this.tryLock()) return undefined;
+    const coroutine = currentCoroutine();
+    if (coroutine !== null) {
+      this.waiters.push(coroutine);
+      return SUSPENDED;
+    }
     const wait = new Promise<void>(capture);
     this.waiters.push(captured!);
     captured = null;
@@ -36,10 +49,14 @@ export class Mutex {
     return this.waiters.length > 0;
   }
 
-  /** mutex_unlock(): hands the lock to the oldest waiter. */
+  /**
+   * mutex_unlock(): hands the lock to the oldest waiter. A coroutine runs on at once, inside this call,
+   * up to its next wait; a promise waiter one microtask later.
+   */
   unlock(): void {
     const next = this.waiters.shift();
-    if (next) next();
-    else this.locked = false;
+    if (next === undefined) this.locked = false;
+    else if (typeof next === 'function') next();
+    else next.resume(undefined);
   }
 }
