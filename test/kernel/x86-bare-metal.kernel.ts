@@ -111,4 +111,44 @@ describe('x86_64 bare metal, Debian newest kernel', () => {
     assert.equal(await s.rc('secure-erase'), 69);
     assert.match(await s.text('secure-erase.err'), /^memregion: .*secure/m);
   });
+
+  test('erase --region without --yes: 64, the region still committed', async () => {
+    assert.equal(await s.rc('erase-region-no-yes'), 64);
+    const err = await s.text('erase-region-no-yes.err');
+    assert.match(
+      err,
+      /^memregion: refusing without confirmation: Sanitize region[0-9]+ \(mem[0-9]+ serial 0x1001\)/,
+    );
+    assert.equal((await s.text('erase-region-no-yes.commit')).trim(), '1');
+  });
+
+  test('erase --region --recommit: decommit, sanitize the memdev, commit again with one invalidation', async () => {
+    assert.equal(await s.rc('erase-region'), 0);
+    const report = await s.json<{
+      ok: boolean;
+      outcome: string;
+      decommitted: boolean;
+      memdevs: { memdev: string; serial: string; ok: boolean; error: string | null }[];
+      erased: number;
+      failed: number;
+      status: string;
+      commit: { ok: boolean; invalidated: boolean | null } | null;
+      invalidation_errno: string | null;
+    }>('erase-region');
+    assert.equal(report.ok, true);
+    assert.equal(report.outcome, 'done');
+    assert.equal(report.decommitted, true);
+    assert.equal(report.status, 'committed');
+    assert.equal(report.commit?.ok, true);
+    assert.equal(report.commit?.invalidated, true, 'the commit invalidated (seen by the return probe)');
+    assert.equal(report.invalidation_errno, null);
+    assert.equal(report.failed, 0);
+    const mem = (await s.text('memdev.name')).trim();
+    assert.deepEqual(
+      report.memdevs.map((m) => [m.memdev, m.serial, m.ok, m.error]),
+      [[mem, '0x1001', true, null]],
+    );
+    assert.equal(report.erased, 1);
+    assert.equal((await s.text('erase-region.commit')).trim(), '1', 'the region is committed again');
+  });
 });

@@ -35,3 +35,11 @@ echo 0 > "$CXL/$REGION/commit"
 run erase memregion erase "$MEM" --method sanitize --yes --json
 run secure-erase memregion erase "$MEM" --method secure-erase --yes
 snap end
+# The whole flow of a region, on the region committed again: one confirmation, the decommit, the sanitize
+# of its memdev, the commit again (which invalidates, through WBINVD here).
+echo 1 > "$CXL/$REGION/commit"
+run erase-region-no-yes memregion erase --region "$REGION"
+cat "$CXL/$REGION/commit" > "$O/erase-region-no-yes.commit"
+run erase-region memregion erase --region "$REGION" --recommit --yes --json
+cat "$CXL/$REGION/commit" > "$O/erase-region.commit"
+snap after-erase-region

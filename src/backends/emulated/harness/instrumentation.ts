@@ -95,31 +95,27 @@ export class Instrumentation {
 
   /** The kernel services the provider runs on, each one observed. */
   services(smccc: SmcccState, prInfo: (message: string) => void): KernelServices {
-    const instrumentation = this;
-    class ObservedMutex extends Mutex {
-      override lock() {
-        const requester = instrumentation.entering;
-        const wait = super.lock();
-        if (wait) instrumentation.lockQueue.push(requester);
-        else instrumentation.holder = requester;
-        return wait;
-      }
-      override unlock(): void {
-        // The new holder first: a coroutine handed the lock runs on inside unlock().
-        instrumentation.holder = this.contended ? (instrumentation.lockQueue.shift() ?? null) : null;
-        super.unlock();
-      }
-    }
     return {
       invoke: this.invoke,
       smccc,
       fsleep: this.fsleep,
       mutexInit: () => {
-        this.lock = new ObservedMutex();
+        this.lock = new ObservedMutex(this);
         return this.lock;
       },
       prInfo,
     };
+  }
+
+  /** @internal The request entering the provider asked for the lock; it waits for it when `queued`. */
+  lockAsked(queued: boolean): void {
+    if (queued) this.lockQueue.push(this.entering);
+    else this.holder = this.entering;
+  }
+
+  /** @internal The lock is being released: the oldest waiter, when there is one, holds it next. */
+  lockReleased(contended: boolean): void {
+    this.holder = contended ? (this.lockQueue.shift() ?? null) : null;
   }
 
   /** The provider's entry as the framework calls it: one observed request per call. */
@@ -318,6 +314,32 @@ export class Instrumentation {
 
 /** Event times to the nanosecond: enough for a microsecond clock, without float noise. */
 export const roundUs = (us: number): number => Math.round(us * 1000) / 1000;
+
+/**
+ * The provider's lock as the instrumentation sees it: who asked for it, who gets it. One class for every
+ * stack (a class made per stack would give each its own shape, and the simulator's hot paths would go
+ * megamorphic after a few runs in one process).
+ */
+class ObservedMutex extends Mutex {
+  private readonly observer: Instrumentation;
+
+  constructor(observer: Instrumentation) {
+    super();
+    this.observer = observer;
+  }
+
+  override lock() {
+    const wait = super.lock();
+    this.observer.lockAsked(wait !== undefined);
+    return wait;
+  }
+
+  override unlock(): void {
+    // The new holder first: a coroutine handed the lock runs on inside unlock().
+    this.observer.lockReleased(this.contended);
+    super.unlock();
+  }
+}
 
 /**
  * A request's run through the provider's code as a coroutine: its parameters (it is the `invp` the code
