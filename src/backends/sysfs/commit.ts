@@ -194,6 +194,8 @@ async function invalidationSeen(sys: SysRoot, calls: KernelCalls): Promise<Inval
     return { kind: 'observed', calls: calls.count, errno: firstInvalidationError(returns) };
   }
   const reason = calls.reason ?? 'no tracing';
+  if (calls.invalidateFunction === 'absent') return { kind: 'absent' };
+  if (calls.invalidateFunction === 'present') return { kind: 'unknown', reason };
   const symbols = await findSymbols(sys, ['cpu_cache_invalidate_memregion']);
   if (symbols.readable && !symbols.found.has('cpu_cache_invalidate_memregion')) return { kind: 'absent' };
   return { kind: 'unknown', reason };

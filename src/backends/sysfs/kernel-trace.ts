@@ -4,7 +4,7 @@ import type { LatencySummary, SysfsTraceEvent } from '../types.js';
 import type { SysRoot } from './fs.js';
 import { summarizeEvents } from './trace-events.js';
 import { TraceSession } from './trace-session.js';
-import { locateTracefs, type TraceTarget } from './tracefs-locate.js';
+import { locateTracefs, NoInvalidationFunction, type TraceTarget } from './tracefs-locate.js';
 
 export interface KernelCalls {
   /** null when tracing was not possible; `reason` says why. */
@@ -14,6 +14,8 @@ export interface KernelCalls {
   returns?: Record<string, number>;
   events?: SysfsTraceEvent[];
   reason?: string;
+  /** When tracing could not start: whether it found the invalidation function in kallsyms (unset: not looked). */
+  invalidateFunction?: 'present' | 'absent';
 }
 
 /**
@@ -27,14 +29,20 @@ export async function withKernelTrace<T>(
   deps: { target?: TraceTarget; group?: string; settleMs?: number } = {},
 ): Promise<{ result: T; calls: KernelCalls }> {
   let session: TraceSession | null = null;
+  let target: TraceTarget | undefined = deps.target;
   let reason: string | undefined;
+  let invalidateFunction: KernelCalls['invalidateFunction'];
   try {
-    session = await TraceSession.open(deps.target ?? (await locateTracefs(sys)), { group: deps.group, log });
+    target ??= await locateTracefs(sys);
+    session = await TraceSession.open(target, { group: deps.group, log });
   } catch (error) {
     reason = error instanceof Error ? error.message : String(error);
+    // What the lookup found, so that nobody reads kallsyms again to learn it.
+    if (error instanceof NoInvalidationFunction) invalidateFunction = 'absent';
+    else if (target !== undefined) invalidateFunction = 'present';
     log.debug(`kernel calls not traced: ${reason}`);
   }
-  if (!session) return { result: await action(), calls: { count: null, reason } };
+  if (!session) return { result: await action(), calls: { count: null, reason, invalidateFunction } };
   const events: SysfsTraceEvent[] = [];
   let result: T;
   try {

@@ -17,6 +17,16 @@ export interface TraceTarget {
   warnings: string[];
 }
 
+/** Tracing found kallsyms without the invalidation function (Linux before 6.2): there is nothing to trace. */
+export class NoInvalidationFunction extends MemregionError {
+  constructor() {
+    super(
+      `tracing unavailable: this kernel has no ${INVALIDATE_SYMBOL} (proc/kallsyms), so nothing invalidates memory regions`,
+      ExitCode.UNAVAILABLE,
+    );
+  }
+}
+
 /**
  * Everything that must hold before a probe is written: no lockdown `confidentiality`, root (on the real
  * root), a tracefs mount with kprobe_events, and the kernel's invalidation function in kallsyms.
@@ -54,12 +64,7 @@ export async function locateTracefs(sys: SysRoot): Promise<TraceTarget> {
   }
   const warnings: string[] = [];
   const symbols = await findSymbols(sys, [INVALIDATE_SYMBOL, ...PROVIDER_CALLBACKS.map((p) => p.symbol)]);
-  if (symbols.readable && !symbols.found.has(INVALIDATE_SYMBOL)) {
-    throw new MemregionError(
-      `tracing unavailable: this kernel has no ${INVALIDATE_SYMBOL} (proc/kallsyms), so nothing invalidates memory regions`,
-      ExitCode.UNAVAILABLE,
-    );
-  }
+  if (symbols.readable && !symbols.found.has(INVALIDATE_SYMBOL)) throw new NoInvalidationFunction();
   if (!symbols.readable) warnings.push('proc/kallsyms unreadable: provider callbacks are not probed');
   const providers = PROVIDER_CALLBACKS.filter((p) => symbols.found.has(p.symbol));
   return { tracefs: new Tracefs(sys, base), providers, warnings };
