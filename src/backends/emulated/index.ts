@@ -22,7 +22,7 @@ import type {
   TraceOptions,
 } from '../types.js';
 import type { DiscoveryResult } from './harness/discovery.js';
-import { eraseEmulatedRegion, eraseMemdev } from './harness/erase.js';
+import { eraseEmulatedRegion, eraseErrorOf, eraseMemdev } from './harness/erase.js';
 import { EventBus } from './harness/events.js';
 import { EmulatedFirmware } from './harness/firmware.js';
 import {
@@ -235,10 +235,10 @@ export class EmulatedBackend implements Backend<'emulated'> {
   }
 
   eraseRegion(name: string, options: RegionEraseOptions): Promise<EmulatedRegionEraseReport> {
-    const errors = new Map(this.profile.regions.flatMap((r) => Object.entries(r.erase_errors ?? {})));
+    const eraseError = (memdev: string) => eraseErrorOf(this.regionState, memdev);
     return this.run(
       eraseEmulatedRegion(
-        { ...this.regionContext(), sanitizing: this.sanitizing, eraseError: (m) => errors.get(m) ?? null },
+        { ...this.regionContext(), sanitizing: this.sanitizing, eraseError },
         name,
         options,
       ),
