@@ -22,6 +22,8 @@ const STEPS = [1, 1.5, 2, 3, 5, 7] as const;
 /** 1 ns up to 10^13 ns (2.8 hours): past the recorder's highest trackable value. */
 const DECADES = 13;
 const BUCKETS = DECADES * STEPS.length;
+/** Latencies kept before they go into the histogram at once. */
+const PENDING = 512;
 const POW10 = Array.from({ length: DECADES + 1 }, (_, d) => 10 ** d);
 
 /** Lower bound in ns of bucket `index`: 1, 1.5, 2, 3, 5, 7, 10, 15, ... */
@@ -72,6 +74,13 @@ export class LatencyRecorder {
   private readonly buckets = new Float64Array(BUCKETS);
   private total = 0;
   private readonly tap: LatencyTap | null;
+  /**
+   * Latencies not yet in the histogram. Every histogram createHistogram() makes has a shape of its own,
+   * so code that calls record() directly is deoptimized by each new recorder (the simulator's hot path,
+   * run after run); only flush() calls it.
+   */
+  private readonly pending = new Float64Array(PENDING);
+  private pendingCount = 0;
 
   constructor(options: { tap?: LatencyTap } = {}) {
     this.tap = options.tap ?? null;
@@ -79,17 +88,26 @@ export class LatencyRecorder {
 
   recordUs(us: number): void {
     const ns = Math.max(1, Math.round(us * 1000));
-    this.histogram.record(ns);
+    this.pending[this.pendingCount++] = ns;
+    if (this.pendingCount === PENDING) this.flush();
     this.buckets[bucketIndex(ns)]! += 1;
     this.total += us;
     if (this.tap !== null) this.tap(ns);
   }
 
+  private flush(): void {
+    const histogram = this.histogram;
+    for (let i = 0; i < this.pendingCount; i++) histogram.record(this.pending[i]!);
+    this.pendingCount = 0;
+  }
+
   get count(): number {
+    this.flush();
     return this.histogram.count;
   }
 
   summary(): LatencySummary | null {
+    this.flush();
     const h = this.histogram;
     if (h.count === 0) return null;
     const us = (ns: number) => Math.round(ns) / 1000;

@@ -3,6 +3,7 @@
  * reads (src/core/latency.ts), on fixed inputs, with colour on and off.
  */
 import assert from 'node:assert/strict';
+import { createHistogram } from 'node:perf_hooks';
 import { describe, test } from 'node:test';
 import { Chalk } from 'chalk';
 import fc from 'fast-check';
@@ -91,6 +92,32 @@ const FIXED: LatencyDistribution = {
     { from_ns: 500_000, to_ns: 700_000, count: 1 },
   ],
 };
+
+describe('LatencyRecorder', () => {
+  test('percentiles, max, mean and count are those of every latency, however many are held back', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 10_000_000 }), { minLength: 1, maxLength: 2000 }),
+        (ns) => {
+          const recorder = new LatencyRecorder();
+          const reference = createHistogram({ lowest: 1, highest: 3_600_000_000_000, figures: 3 });
+          for (const value of ns) {
+            recorder.recordUs(value / 1000);
+            reference.record(value);
+          }
+          assert.equal(recorder.count, ns.length);
+          const summary = recorder.summary()!;
+          assert.equal(summary.p50, reference.percentile(50) / 1000);
+          assert.equal(summary.p999, reference.percentile(99.9) / 1000);
+          assert.equal(summary.max, reference.max / 1000);
+          recorder.recordUs(1);
+          assert.equal(recorder.count, ns.length + 1, 'a latency after a summary is counted too');
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
 
 describe('renderLatencyHistogram', () => {
   test('colour off: plain ASCII, one row per bucket, percentiles on the rows they fall in', () => {

@@ -25,6 +25,8 @@ const RESULT = new Map<number, SmcResult>();
 for (const value of Object.values(Status)) RESULT.set(value, statusOnly(BigInt(value)));
 const resultFor = (status: number): SmcResult => RESULT.get(status) ?? statusOnly(BigInt(status));
 const SUCCESS_RESULT = resultFor(Status.SUCCESS);
+/** The result registers of SUCCESS (0) to BUSY (-5), by -status. */
+const RESULT_BY_SLOT = [0, -1, -2, -3, -4, -5].map((status) => resultFor(status));
 const STATUS_NAME = new Map<number, string>(Object.values(Status).map((value) => [value, statusName(value)]));
 
 const GIB = 1 << 30;
@@ -62,10 +64,26 @@ export class EmulatedFirmware {
   /** The time the call being answered takes (set by cleanInvalidateStatus). */
   private callDuration = 0;
 
+  /**
+   * Facts of the profile every CLEAN_INV_MEMREGION call asks, found once (a profile does not change under
+   * a firmware): whether the function is implemented, and whether no fault can be injected (no script,
+   * no forced status, no fault probabilities, no enforced rate limit).
+   */
+  private readonly cleanInvalidateImplemented: boolean;
+  private readonly faultFree: boolean;
+
   constructor(profile: Profile, clock: Clock, random: Random) {
     this.profile = profile;
     this.clock = clock;
     this.random = random;
+    this.cleanInvalidateImplemented = this.implemented(profile.implements.clean_inv_memregion);
+    const faults = profile.faults;
+    this.faultFree =
+      faults.sequence.length === 0 &&
+      faults.always === null &&
+      faults.busy_probability <= 0 &&
+      faults.rate_limited_probability <= 0 &&
+      (profile.attributes.rate_limit === 0 || !faults.enforce_rate_limit);
   }
 
   get conduit(): Conduit {
@@ -223,7 +241,7 @@ export class EmulatedFirmware {
         this.statusSlots[-x0] = slot;
       }
       this.byStatus.addAt(slot);
-      return resultFor(x0);
+      return RESULT_BY_SLOT[-x0]!;
     }
     const res = typeof x0 === 'number' ? resultFor(x0) : statusOnly(x0);
     this.byStatus.add(typeof x0 === 'number' ? (STATUS_NAME.get(x0) ?? statusName(x0)) : statusName(x0));
@@ -237,7 +255,13 @@ export class EmulatedFirmware {
    */
   private cleanInvalidateStatus(base: bigint, length: bigint, flags: bigint): number | bigint {
     this.callDuration = 0;
-    if (!this.implemented(this.profile.implements.clean_inv_memregion)) return Status.NOT_SUPPORTED;
+    if (!this.cleanInvalidateImplemented) return Status.NOT_SUPPORTED;
+    if (this.faultFree) {
+      const invalid = this.checkArguments(base, length, flags);
+      if (invalid !== null) return invalid;
+      if (flags === 0n || (flags & FLAG_DRYRUN) === 0n) this.callDuration = this.durationUs(length);
+      return Status.SUCCESS;
+    }
     const faults = this.profile.faults;
     const scripted =
       this.sequenceNext < faults.sequence.length ? faults.sequence[this.sequenceNext++]! : null;
