@@ -63,7 +63,7 @@ export async function simulatorSection(heading: string): Promise<void> {
   for (let i = 0; i < 2; i++) await simulatorPoint(1_000_000, 64);
   const points: SimulatorPoint[] = [];
   for (const [requests, workers] of [...SWEEP_REQUESTS, ...SWEEP_WORKERS]) {
-    points.push(await best(requests, workers, requests <= 100_000 ? 3 : 1));
+    points.push(await best(requests, workers, requests <= 100_000 ? 5 : 1));
   }
   const reference = points[0]!.reqPerCpuS;
   for (const p of points) {

@@ -107,13 +107,17 @@ export abstract class Coroutine<R> implements Resumable {
       throwing = false;
       if (input === SUSPENDED) return;
       if (input instanceof Promise) {
-        // A service that can only answer with a promise (the real clock's sleep): wait for it.
-        input.then(
-          (answer) => this.proceed(false, answer),
-          (error) => this.proceed(true, error),
-        );
+        this.waitFor(input);
         return;
       }
     }
+  }
+
+  /** A service that can only answer with a promise (the real clock's sleep): goes on when it settles. */
+  private waitFor(answer: Promise<unknown>): void {
+    answer.then(
+      (value) => this.proceed(false, value),
+      (error) => this.proceed(true, error),
+    );
   }
 }

@@ -262,6 +262,11 @@ export class EmulatedFirmware {
       if (flags === 0n || (flags & FLAG_DRYRUN) === 0n) this.callDuration = this.durationUs(length);
       return Status.SUCCESS;
     }
+    return this.statusWithFaults(base, length, flags);
+  }
+
+  /** cleanInvalidateStatus for a profile that may inject faults. */
+  private statusWithFaults(base: bigint, length: bigint, flags: bigint): number | bigint {
     const faults = this.profile.faults;
     const scripted =
       this.sequenceNext < faults.sequence.length ? faults.sequence[this.sequenceNext++]! : null;
