@@ -162,3 +162,28 @@ describe('the coroutine path and a firmware whose call() is replaced', () => {
     assert.equal(rfc.provider.synchronous, false, 'the rfc keeps the promise-driven order');
   });
 });
+
+describe('provider.invalidate on the coroutine path', () => {
+  test('ends at once with a settled promise; a throw in the code rejects it, and the next request is whole', async () => {
+    const emu = await emulate(profileWith({ attributes: { latency_us: 0 }, timing: { call_us: 0 } }), {
+      variant: 'v2',
+      record: false,
+    });
+    const first = await emu.provider.invalidate(RANGE_START, RANGE_SIZE);
+    assert.equal(first.errno, null);
+    assert.equal(first.attempts, 1);
+    const firmware = emu.firmware as unknown as { callFor: (...args: unknown[]) => unknown };
+    const callFor = firmware.callFor;
+    firmware.callFor = () => {
+      throw new Error('firmware fell over');
+    };
+    await assert.rejects(emu.provider.invalidate(RANGE_START, RANGE_SIZE), /firmware fell over/);
+    firmware.callFor = callFor;
+    assert.equal(emu.provider.counters.requests, 2);
+    // Had the throw kept the lock, this request would wait for it (on a virtual clock nobody runs).
+    const third = await emu.provider.invalidate(RANGE_START, RANGE_SIZE);
+    assert.equal(third.errno, null);
+    assert.notEqual(third, first, 'each caller keeps a record of its own');
+    assert.equal(first.arrival_seq < third.arrival_seq, true);
+  });
+});

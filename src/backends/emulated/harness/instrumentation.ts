@@ -81,7 +81,7 @@ export class Instrumentation {
   private entering: Observed | null = null;
   /** Who waits for the lock, in the lock's own (FIFO) order. */
   private readonly lockQueue = new Fifo<Observed | null>();
-  /** Finished calls whose records may be used again (`submit` with `recycle`). */
+  /** Finished calls, to be used again (with their records too, for `submit` with `recycle`). */
   private readonly spareCalls: ProviderCall[] = [];
   private lastSuccessSeq: number | null = null;
   private callSeq = 0;
@@ -175,7 +175,7 @@ export class Instrumentation {
     fail: (error: unknown) => void,
     recycle: boolean,
   ): void {
-    const call = (recycle ? this.spareCalls.pop() : undefined) ?? new ProviderCall(this);
+    const call = this.spareCalls.pop() ?? new ProviderCall(this);
     const request = call.reset(this.sequence++, addr, size, done, fail, recycle);
     this.lastEntered = request;
     this.announce(request, call, false);
@@ -188,7 +188,31 @@ export class Instrumentation {
     }
   }
 
-  /** @internal A recycled call whose record its caller has read. */
+  /**
+   * `submit` for a caller that wants a promise of the record (the commands, the bench): a request that
+   * ends inside the call (a free lock, a firmware that answers at once) costs one settled promise, no
+   * resolving functions; one that waits gets them when it starts waiting.
+   */
+  request(
+    steps: (params: CcInvalParams) => Steps<Errno | null>,
+    addr: bigint,
+    size: bigint,
+  ): Promise<Observed> {
+    const call = this.spareCalls.pop() ?? new ProviderCall(this);
+    const request = call.reset(this.sequence++, addr, size, null, null, false);
+    this.lastEntered = request;
+    this.announce(request, call, false);
+    if (this.events.enabled) call.began = this.clock.now();
+    this.entering = request;
+    try {
+      call.begin(steps(call));
+    } finally {
+      this.entering = null;
+    }
+    return call.outcome();
+  }
+
+  /** @internal A finished call, its record read (or handed over, and the call given a new one next). */
   spare(call: ProviderCall): void {
     this.spareCalls.push(call);
   }
@@ -375,10 +399,14 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
   size = 0n;
   began = 0;
   private readonly instrumentation: Instrumentation;
-  private readonly request: Observed = newObserved(-1);
+  private request: Observed = newObserved(-1);
+  /** Whether the caller keeps `request` (no `recycle`): then the next request gets a record of its own. */
+  private handedOver = true;
   private done: ((request: Observed) => void) | null = null;
   private failed: ((error: unknown) => void) | null = null;
-  private recycle = false;
+  /** With no `done` (Instrumentation.request): whether the call has ended, and with what error. */
+  private ended = false;
+  private error: unknown = null;
 
   constructor(instrumentation: Instrumentation) {
     super();
@@ -390,16 +418,23 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
     arrival: number,
     addr: bigint,
     size: bigint,
-    done: (request: Observed) => void,
-    failed: (error: unknown) => void,
+    done: ((request: Observed) => void) | null,
+    failed: ((error: unknown) => void) | null,
     recycle: boolean,
   ): Observed {
+    this.ended = false;
+    this.error = null;
     this.addr = addr;
     this.size = size;
     this.began = 0;
     this.done = done;
     this.failed = failed;
-    this.recycle = recycle;
+    const handedOver = this.handedOver;
+    this.handedOver = !recycle;
+    if (handedOver || !recycle) {
+      this.request = newObserved(arrival);
+      return this.request;
+    }
     const request = this.request;
     request.errno = null;
     request.attempts = 0;
@@ -417,17 +452,41 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
 
   protected finish(ret: Errno | null): void {
     this.instrumentation.complete(this.request, ret, this.began);
-    const done = this.done!;
+    const done = this.done;
+    if (done === null) {
+      this.ended = true;
+      return;
+    }
     this.done = null;
     this.failed = null;
     done(this.request);
-    if (this.recycle) this.instrumentation.spare(this);
+    this.instrumentation.spare(this);
   }
 
   protected fail(error: unknown): void {
-    const failed = this.failed!;
+    const failed = this.failed;
+    if (failed === null) {
+      this.ended = true;
+      this.error = error ?? new Error('provider failed');
+      return;
+    }
     this.done = null;
     this.failed = null;
     failed(error);
+    this.instrumentation.spare(this);
+  }
+
+  /** The promise of Instrumentation.request, right after begin(). */
+  outcome(): Promise<Observed> {
+    if (this.ended) {
+      const { request, error } = this;
+      this.error = null;
+      this.instrumentation.spare(this);
+      return error === null ? Promise.resolve(request) : Promise.reject(error);
+    }
+    return new Promise<Observed>((resolve, reject) => {
+      this.done = resolve;
+      this.failed = reject;
+    });
   }
 }

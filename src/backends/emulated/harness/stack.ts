@@ -125,8 +125,7 @@ export async function bootProviderStack(
       else provider.invalidate(start, size).then(done, fail);
     },
     invalidate(start, size) {
-      if (coroutines && only())
-        return new Promise((resolve, reject) => provider.submit(start, size, resolve, reject));
+      if (coroutines && only()) return instrumentation.request(steps, start, size);
       const pending = only()
         ? entry.wbinv({ addr: start, size })
         : framework.cpuCacheInvalidateMemregion(start, size);
