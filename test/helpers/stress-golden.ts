@@ -7,16 +7,11 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stack, stressRun } from '../../bench/emulation.js';
 import { createBackend, type StressOptions, stress } from '../../src/api.js';
-import { EventBus } from '../../src/backends/emulated/harness/events.js';
-import { EmulatedFirmware } from '../../src/backends/emulated/harness/firmware.js';
-import { bootProviderStack } from '../../src/backends/emulated/harness/stack.js';
 import type { ProfileFile } from '../../src/backends/emulated/profile-schema.js';
-import { builtInProfile, mergeProfile } from '../../src/backends/emulated/profiles.js';
 import type { ProviderVariant } from '../../src/backends/types.js';
-import { VirtualClock } from '../../src/core/clock.js';
-import { Random } from '../../src/core/random.js';
-import { StressRun, type StressSnapshot } from '../../src/stress/engine.js';
+import type { StressSnapshot } from '../../src/stress/engine.js';
 
 export const GOLDEN_DIR = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -130,29 +125,7 @@ export async function runWorkload(workload: Workload): Promise<GoldenResult> {
 }
 
 async function runBench(workload: BenchWorkload): Promise<GoldenResult> {
-  const clock = new VirtualClock();
-  const firmware = new EmulatedFirmware(mergeProfile(builtInProfile('global'), {}), clock, new Random(1));
-  const booted = await bootProviderStack(firmware, clock, new EventBus(), workload.provider);
-  const provider = booted.provider!;
-  const run = new StressRun(
-    {
-      clock,
-      coalescing: provider.coalescing,
-      invalidate: (start, size) => provider.invalidate(start, size),
-      submit: (start, size, done, fail) => provider.submit(start, size, done, fail, true),
-      synchronous: clock.virtual && provider.synchronous,
-      firmwareCalls: () => Object.fromEntries(firmware.invalidateCalls),
-    },
-    {
-      workers: 64,
-      ops: workload.ops,
-      durationMs: null,
-      range: { pattern: 'random', base: 0x8000_0000n, size: 4096n, span: 1n << 30n },
-      verify: true,
-      signal: new AbortController().signal,
-    },
-    new Random(workload.seed),
-  );
+  const run = stressRun(await stack(workload.provider, {}, true), workload.ops, workload.seed);
   return { report: { ...(await run.run()) }, intervals: [] };
 }
 

@@ -29,6 +29,19 @@ const served = (seq: number): InvalidationOutcome => ({
   served_by_seq: seq,
 });
 
+/** A target that says it is synchronous and answers each request through `answer`. */
+const synchronousTarget = (
+  clock: VirtualClock,
+  answer: (done: (outcome: InvalidationOutcome) => void) => void,
+): StressTarget => ({
+  clock,
+  coalescing: false,
+  synchronous: true,
+  invalidate: () => Promise.reject(new Error('not used')),
+  submit: (_start, _size, done) => answer(done),
+  firmwareCalls: () => ({}),
+});
+
 const options = (extra: Partial<StressOptions>): StressOptions => ({
   workers: 16,
   ops: 2000,
@@ -111,34 +124,19 @@ describe('stress stepping the clock itself (a synchronous target)', () => {
   test("a target's error fails the run with that error", async () => {
     const clock = new VirtualClock();
     let calls = 0;
-    const target: StressTarget = {
-      clock,
-      coalescing: false,
-      synchronous: true,
-      invalidate: () => Promise.reject(new Error('not used')),
-      submit: (_start, _size, done) => {
-        if (++calls === 50) throw new Error('firmware fell over');
-        const outcome = served(calls);
-        clock.resumeAfter(10, { resume: () => done(outcome) }, undefined);
-      },
-      firmwareCalls: () => ({}),
-    };
+    const target = synchronousTarget(clock, (done) => {
+      if (++calls === 50) throw new Error('firmware fell over');
+      const outcome = served(calls);
+      clock.resumeAfter(10, { resume: () => done(outcome) }, undefined);
+    });
     const run = new StressRun(target, options({ workers: 4 }), new Random(1));
     await assert.rejects(run.run(), /firmware fell over/);
   });
 
   test('a target that says it is synchronous but answers from a promise is caught, not hung', async () => {
-    const clock = new VirtualClock();
-    const target: StressTarget = {
-      clock,
-      coalescing: false,
-      synchronous: true,
-      invalidate: () => Promise.reject(new Error('not used')),
-      submit: (_start, _size, done) => {
-        void new Promise((resolve) => setTimeout(resolve, 1)).then(() => done(served(0)));
-      },
-      firmwareCalls: () => ({}),
-    };
+    const target = synchronousTarget(new VirtualClock(), (done) => {
+      void new Promise((resolve) => setTimeout(resolve, 1)).then(() => done(served(0)));
+    });
     const run = new StressRun(target, options({ workers: 2 }), new Random(1));
     await assert.rejects(run.run(), /waiting on something that is not a virtual timer/);
   });

@@ -175,17 +175,7 @@ export class Instrumentation {
     fail: (error: unknown) => void,
     recycle: boolean,
   ): void {
-    const call = this.spareCalls.pop() ?? new ProviderCall(this);
-    const request = call.reset(this.sequence++, addr, size, done, fail, recycle);
-    this.lastEntered = request;
-    this.announce(request, call, false);
-    if (this.events.enabled) call.began = this.clock.now();
-    this.entering = request;
-    try {
-      call.begin(steps(call));
-    } finally {
-      this.entering = null;
-    }
+    this.enter(steps, addr, size, done, fail, recycle);
   }
 
   /**
@@ -198,8 +188,20 @@ export class Instrumentation {
     addr: bigint,
     size: bigint,
   ): Promise<Observed> {
+    return this.enter(steps, addr, size, null, null, false).outcome();
+  }
+
+  /** A pooled call, numbered and announced, run up to its first wait (or its end). */
+  private enter(
+    steps: (params: CcInvalParams) => Steps<Errno | null>,
+    addr: bigint,
+    size: bigint,
+    done: ((request: Observed) => void) | null,
+    fail: ((error: unknown) => void) | null,
+    recycle: boolean,
+  ): ProviderCall {
     const call = this.spareCalls.pop() ?? new ProviderCall(this);
-    const request = call.reset(this.sequence++, addr, size, null, null, false);
+    const request = call.reset(this.sequence++, addr, size, done, fail, recycle);
     this.lastEntered = request;
     this.announce(request, call, false);
     if (this.events.enabled) call.began = this.clock.now();
@@ -209,7 +211,7 @@ export class Instrumentation {
     } finally {
       this.entering = null;
     }
-    return call.outcome();
+    return call;
   }
 
   /** @internal A finished call, its record read (or handed over, and the call given a new one next). */
