@@ -58,7 +58,7 @@ export function eraseRefused(memdev: string, method: EraseMethod, code: string):
   switch (code) {
     case 'EBUSY':
       return new MemregionError(
-        `the kernel refused to ${method} ${memdev} (EBUSY): decoders are committed or another operation runs`,
+        `the kernel refused to ${method} ${memdev} (EBUSY): decoders are committed, no driver is bound to it, or a sanitize runs`,
         ExitCode.TEMP_FAIL,
       );
     case 'EACCES':
