@@ -500,3 +500,25 @@ export interface ReportsOf {
     trace: EmulatedTraceReport;
   };
 }
+
+// ------------------------------------------------------------------------------------------- stress
+
+/**
+ * `stress --region` on the sysfs backend: how its cycles' invalidations were seen, by the return probe
+ * `invalidate --region` uses. An untraced cycle counts by its writes alone (by_status UNTRACED).
+ */
+export interface CycleTracingReport {
+  /** Cycles whose cpu_cache_invalidate_memregion() calls were traced. */
+  traced: number;
+  /** Cycles whose invalidation outcome is unknown. */
+  untraced: number;
+  /** Why cycles went untraced (the last reason); null when every cycle was traced. */
+  reason: string | null;
+  /** Traced cycles the kernel committed although an invalidation failed: counted as failed requests. */
+  ignored_failures: number;
+}
+
+/** What a stress target adds to the stress report of DESIGN §5. */
+export interface StressTargetFields {
+  cycle_tracing?: CycleTracingReport;
+}
