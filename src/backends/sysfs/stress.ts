@@ -1,8 +1,8 @@
 import { RealClock } from '../../core/clock.js';
 import { usageError } from '../../core/errors.js';
-import { cycleErrno, preflightStress } from '../region-flow.js';
-import type { CycleTracingReport, InvalidationOutcome, StressTarget, StressTargetOptions } from '../types.js';
-import { type RegionFlowDeps, type SysfsCommitOutcome, sysfsRegionPrimitives } from './commit.js';
+import { cycleErrno, cycleTally, preflightStress } from '../region-flow.js';
+import type { InvalidationOutcome, StressTarget, StressTargetOptions } from '../types.js';
+import { type RegionFlowDeps, sysfsRegionPrimitives } from './commit.js';
 import type { SysRoot } from './fs.js';
 import { findSymbols } from './kallsyms.js';
 import { INVALIDATE_SYMBOL } from './tracefs.js';
@@ -65,7 +65,7 @@ export async function regionStressTarget(
 }
 
 /**
- * The region primitives every cycle writes with, and the tally of what tracing saw. tracefs is located
+ * The region primitives every cycle writes with, and the tally of what tracing saw (cycleTally). tracefs is located
  * once for the run (not once per cycle, which would read kallsyms each time); when it cannot be, every
  * cycle goes untraced with that reason.
  */
@@ -84,24 +84,7 @@ async function tracedCycles(deps: RegionFlowDeps) {
       };
     }
   }
-  const tally: CycleTracingReport = { traced: 0, untraced: 0, reason: null, ignored_failures: 0 };
-  return {
-    primitives: sysfsRegionPrimitives({ ...deps, trace, untraced }),
-    /** Counts the cycle; true when its invalidation was traced. */
-    count(outcome: SysfsCommitOutcome): boolean {
-      const seen = outcome.invalidation;
-      const committed = !outcome.steps.some((s) => !s.ok);
-      if (seen.kind !== 'observed') {
-        tally.untraced += 1;
-        tally.reason = seen.kind === 'unknown' ? seen.reason : (outcome.calls.reason ?? null);
-        return false;
-      }
-      tally.traced += 1;
-      if (committed && seen.errno !== null) tally.ignored_failures += 1;
-      return true;
-    },
-    report: (): CycleTracingReport => ({ ...tally, reason: tally.untraced > 0 ? tally.reason : null }),
-  };
+  return { primitives: sysfsRegionPrimitives({ ...deps, trace, untraced }), ...cycleTally() };
 }
 
 /** Whether kallsyms lists the invalidation function (unset: unreadable), looked up once for the run. */
