@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import type { ProbeReport } from '../../src/backends/types.js';
+import type { EmulatedProbeReport, SysfsProbeReport } from '../../src/backends/types.js';
 import { probePrometheus, stressPrometheus } from '../../src/render/prometheus.js';
 import type { StressReport } from '../../src/stress/report.js';
 import {
@@ -170,7 +170,7 @@ describe('probe --format prometheus', () => {
   for (const profile of ['global', 'range', 'busy', 'unsupported', 'smccc-1.0']) {
     test(`emulated ${profile}: promtool-clean and the same facts as --json`, async () => {
       const json = await emu(['--profile', profile, '--json', 'probe']);
-      const report = parseJson<ProbeReport>(json);
+      const report = parseJson<EmulatedProbeReport>(json);
       const expectedExit = report.supported ? 0 : 69;
       assertExit(json, expectedExit);
       const before = Date.now() / 1000;
@@ -228,7 +228,7 @@ describe('probe --format prometheus', () => {
 
   test('sysfs fixture: host facts (SOC_ID, kernel, conduit) become labels', async () => {
     const root = path.join(ROOT, 'test/fixtures/machines/arm64-registered');
-    const report = parseJson<ProbeReport>(await cli(['-b', 'sysfs', '--root', root, '--json', 'probe']));
+    const report = parseJson<SysfsProbeReport>(await cli(['-b', 'sysfs', '--root', root, '--json', 'probe']));
     const prom = promOf(
       await cli(['-b', 'sysfs', '--root', root, '--format', 'prometheus', 'probe']),
       report.supported ? 0 : 69,
@@ -255,7 +255,7 @@ describe('probe --format prometheus', () => {
     for (const machine of machines) {
       const root = path.join(ROOT, 'test/fixtures/machines', machine);
       const json = await cli(['-b', 'sysfs', '--root', root, '--json', 'probe']);
-      const report = parseJson<ProbeReport>(json);
+      const report = parseJson<SysfsProbeReport>(json);
       const r = await cli(['-b', 'sysfs', '--root', root, '--format', 'prometheus', 'probe']);
       assertExit(r, json.exitCode!);
       promtoolCheck(r.stdout, `${machine}: ${r.command}`);
@@ -496,7 +496,7 @@ describe('renderer corners', () => {
   });
 
   test('a probe with unknowns: absent facts are absent labels and series', () => {
-    const report: ProbeReport = {
+    const report: SysfsProbeReport = {
       backend: 'sysfs',
       supported: false,
       verdict: 'unknown',

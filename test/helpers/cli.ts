@@ -205,7 +205,7 @@ export function assertSnakeCaseKeys(value: unknown, maps: readonly string[] = []
  * The same stress report without the fields that measure the host rather than the simulation: wall and
  * CPU seconds, simulated requests per CPU second, and wall-clock timestamps (started_at, finished_at).
  */
-export function withoutHostMeasurements<T extends Record<string, unknown>>(report: T): Partial<T> {
+export function withoutHostMeasurements<T extends object>(report: T): Partial<T> {
   const {
     wall_s: _w,
     cpu_s: _c,
@@ -213,7 +213,7 @@ export function withoutHostMeasurements<T extends Record<string, unknown>>(repor
     started_at: _a,
     finished_at: _f,
     ...rest
-  } = report;
+  } = report as Record<string, unknown>;
   return rest as Partial<T>;
 }
 

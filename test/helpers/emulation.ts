@@ -33,12 +33,28 @@ export const virtualBackendOptions: BackendOptions = {
   log: silentLogger,
 };
 
+/** A register value as mergeProfile normalizes it (profiles.ts normalized()): a bigint x0 or a status number. */
+type LooseX0 = bigint | number;
+
+/**
+ * Overrides as mergeProfile accepts them at run time: statuses may be numbers (Status.BUSY) and
+ * `implements` booleans, which it turns into the bigint x0 that ProfileOverrides alone admits.
+ */
+export type LooseProfileOverrides = Omit<ProfileOverrides, 'implements' | 'attributes_status' | 'faults'> & {
+  implements?: { clean_inv_memregion?: LooseX0 | boolean; attributes?: LooseX0 | boolean };
+  attributes_status?: LooseX0;
+  faults?: Omit<NonNullable<ProfileOverrides['faults']>, 'always' | 'sequence'> & {
+    always?: LooseX0 | null;
+    sequence?: LooseX0[];
+  };
+};
+
 /** A profile: `base` (a built-in name or a profile) with `overrides` merged over it. */
 export function profileWith(
-  overrides: ProfileOverrides = {},
+  overrides: LooseProfileOverrides = {},
   base: Profile | string = DEFAULT_PROFILE,
 ): Profile {
-  return mergeProfile(typeof base === 'string' ? builtInProfile(base) : base, overrides);
+  return mergeProfile(typeof base === 'string' ? builtInProfile(base) : base, overrides as ProfileOverrides);
 }
 
 /**
@@ -48,7 +64,7 @@ export function profileWith(
 export const delayProfile = (
   rateLimit: number,
   latencyUs: number,
-  overrides: Omit<ProfileOverrides, 'attributes'> = {},
+  overrides: Omit<LooseProfileOverrides, 'attributes'> = {},
   base: Profile | string = DEFAULT_PROFILE,
 ): Profile =>
   profileWith({ ...overrides, attributes: { rate_limit: rateLimit, latency_us: latencyUs } }, base);

@@ -1,6 +1,6 @@
 /**
- * Type-level tests of the report documents (src/backends/reports.ts), checked by `tsc -p
- * test/types/tsconfig.json` in `npm run lint`: each `@ts-expect-error` line must fail to compile, so a
+ * Type-level tests of the report documents (src/backends/reports.ts), checked with every other test file
+ * by `tsc -p test/tsconfig.json` in `npm run lint`: each `@ts-expect-error` line must fail to compile, so a
  * document that forgets a field, or carries one its type does not name, is a compile error on each
  * backend. Nothing here runs.
  */

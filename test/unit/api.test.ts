@@ -19,7 +19,7 @@ import {
 import { emu, parseJson, ROOT, withoutHostMeasurements } from '../helpers/cli.js';
 import { runSync } from '../helpers/spawn.js';
 
-const withoutTimes = (report: Record<string, unknown>) => {
+const withoutTimes = <T extends { started_at?: unknown; finished_at?: unknown }>(report: T) => {
   const { started_at: _s, finished_at: _f, ...rest } = withoutHostMeasurements(report);
   return rest;
 };

@@ -5,25 +5,20 @@ import { invalidateRegion } from '../../src/backends/sysfs/commit.js';
 import { SysRoot } from '../../src/backends/sysfs/fs.js';
 import { commitWithoutProvider, requireProvider } from '../../src/backends/sysfs/guard.js';
 import { probeSysfs, probeVerdict } from '../../src/backends/sysfs/probe.js';
-import type { ProbeReport, RegionCommitFacts } from '../../src/backends/types.js';
+import type { RegionCommitFacts, SysfsProbeReport } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
+import { sysfsProbeReport } from '../helpers/sysfs-probe-report.js';
 import { copyFixture, FIXTURES } from './helpers/sysfs-fixture.js';
 
 // What a region commit does without a provider depends on the kernel: the no-provider refusal says what
 // this one would do, from the probe's evidence (trees captured from the real kernels, and one built tree).
 const probeOf = (tree: string) => probeSysfs(new SysRoot(path.join(FIXTURES, tree)), silentLogger, {});
 
-const bare = (release: string): ProbeReport => ({
-  backend: 'sysfs',
-  supported: false,
-  verdict: 'unsupported',
-  smccc: { version: null, conduit: null },
-  functions: { clean_inv_memregion: null, attributes: null },
-  attributes: null,
-  provider: { registered: false },
-  reasons: ['no provider'],
-  kernel: { release, arch: 'x86_64' },
-});
+const bare = (release: string): SysfsProbeReport =>
+  sysfsProbeReport('unsupported', {
+    reasons: ['no provider'],
+    kernel: { release, arch: 'x86_64' },
+  });
 
 describe('the no-provider refusal says what this kernel would do with the commit', () => {
   test('Linux 7.2 (captured x86 guest): ENXIO, the WARN and the taint', async () => {

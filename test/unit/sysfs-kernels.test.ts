@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { SysRoot } from '../../src/backends/sysfs/fs.js';
 import { probeSysfs } from '../../src/backends/sysfs/probe.js';
 import { listRegions } from '../../src/backends/sysfs/regions.js';
-import type { RegionInfo } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
+import { ofKind as byKind } from '../helpers/regions.js';
 
 // Trees collected in `memregion lab` guests from real kernels (Debian's 7.2 and Debian 12's 6.1 under
 // QEMU 10) by the guest's memregion-collect: `MEMREGION_CAPTURE_FIXTURES=1 npm run test:kernel` makes them.
@@ -15,7 +15,6 @@ const kernels = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixt
 const tree = (name: string) => new SysRoot(path.join(kernels, name));
 const probe = (name: string) => probeSysfs(tree(name), silentLogger, {});
 const regions = async (name: string) => (await listRegions(tree(name))).regions;
-const byKind = (all: RegionInfo[], kind: string) => all.filter((r) => r.kind === kind);
 
 describe('trees captured from real kernels', () => {
   test('every capture is there (the kernel suite writes them)', async () => {

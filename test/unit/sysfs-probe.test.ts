@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { SysRoot } from '../../src/backends/sysfs/fs.js';
 import { journalSource } from '../../src/backends/sysfs/kmsg.js';
 import { type ProbeSysfsOptions, probeSysfs } from '../../src/backends/sysfs/probe.js';
-import type { ProbeReport } from '../../src/backends/types.js';
+import type { SysfsProbeReport } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
 import { runSync } from '../helpers/spawn.js';
 
@@ -36,9 +36,9 @@ async function copyOf(name: string, from = machines): Promise<string> {
   return dir;
 }
 
-const evidenceFrom = (report: ProbeReport, source: string) =>
+const evidenceFrom = (report: SysfsProbeReport, source: string) =>
   (report.evidence ?? []).filter((e) => e.source === source);
-const hasEvidence = (report: ProbeReport, source: string, pattern: RegExp) =>
+const hasEvidence = (report: SysfsProbeReport, source: string, pattern: RegExp) =>
   evidenceFrom(report, source).some((e) => pattern.test(e.detail));
 
 describe('probe verdicts on arm64', () => {
@@ -330,7 +330,7 @@ describe('a tree without read permission on the kernel log, the config and debug
     await chmod(path.join(root, 'sys/kernel/debug'), 0o000);
 
     let uid: number | null;
-    let report: ProbeReport;
+    let report: SysfsProbeReport;
     if (process.getuid?.() === 0) {
       const child = runSync(
         process.execPath,
@@ -338,7 +338,7 @@ describe('a tree without read permission on the kernel log, the config and debug
         { cwd: repo, uid: 65534, gid: 65534, encoding: 'utf8', env: { ...process.env, HOME: tmpdir() } },
       );
       assert.equal(child.status, 0, child.stderr);
-      ({ uid, report } = JSON.parse(child.stdout) as { uid: number; report: ProbeReport });
+      ({ uid, report } = JSON.parse(child.stdout) as { uid: number; report: SysfsProbeReport });
     } else {
       uid = process.getuid?.() ?? null;
       report = await probe(root);

@@ -5,6 +5,8 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { type ReadResult, SysRoot } from '../../src/backends/sysfs/fs.js';
 import { iomemAddressesHidden, isInvalidationTarget, parseIomem } from '../../src/backends/sysfs/iomem.js';
 import { listRegions } from '../../src/backends/sysfs/regions.js';
+import type { SysfsRegionInfo } from '../../src/backends/types.js';
+import { ofKind } from '../helpers/regions.js';
 import { copyFixture } from './helpers/sysfs-fixture.js';
 
 let fixture: { root: string; cleanup: () => void };
@@ -13,8 +15,8 @@ beforeEach(() => {
 });
 afterEach(() => fixture.cleanup());
 
-const byKind = async (kind: string) =>
-  (await listRegions(new SysRoot(fixture.root))).regions.filter((r) => r.kind === kind);
+const byKind = async <K extends SysfsRegionInfo['kind']>(kind: K) =>
+  ofKind((await listRegions(new SysRoot(fixture.root))).regions, kind);
 
 describe('regions on the CXL fixture', () => {
   it('lists CXL regions with resource, size, mode, commit state and what uses them', async () => {

@@ -2,7 +2,9 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ProbeReport, Verdict } from '../../../src/backends/types.js';
+import type { ProbeFn } from '../../../src/backends/sysfs/guard.js';
+import type { Verdict } from '../../../src/backends/types.js';
+import { sysfsProbeReport } from '../../helpers/sysfs-probe-report.js';
 
 export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures');
 
@@ -15,17 +17,11 @@ export function copyFixture(name = 'cxl'): { root: string; cleanup: () => void }
 }
 
 /** A probe answer with the given verdict, for flows that only look at the verdict. */
-export function fakeProbe(verdict: Verdict, reasons: string[] = []): () => Promise<ProbeReport> {
-  return async () => ({
-    backend: 'sysfs',
-    supported: verdict === 'supported',
-    verdict,
-    smccc: { version: null, conduit: null },
-    functions: { clean_inv_memregion: null, attributes: null },
-    attributes: null,
-    provider: { registered: verdict === 'supported' },
-    reasons: verdict === 'supported' ? [] : reasons.length > 0 ? reasons : ['no provider registered'],
-  });
+export function fakeProbe(verdict: Verdict, reasons: string[] = []): ProbeFn {
+  return async () =>
+    sysfsProbeReport(verdict, {
+      reasons: verdict === 'supported' ? [] : reasons.length > 0 ? reasons : ['no provider registered'],
+    });
 }
 
 export interface Confirmer {
