@@ -8,9 +8,10 @@ import { type CxlMemdev, type CxlRegion, listCxlMemdevs, listCxlRegions } from '
 import type { SysRoot } from './fs.js';
 import { scanIomem } from './iomem.js';
 import { listNvdimm } from './nvdimm.js';
+import { readRegionLocked } from './region-lock.js';
 import { dec, hex } from './values.js';
 
-export function cxlRegionInfo(region: CxlRegion): SysfsCxlRegionInfo {
+export function cxlRegionInfo(region: CxlRegion): Omit<SysfsCxlRegionInfo, 'locked'> {
   return {
     name: region.name,
     kind: 'cxl_region',
@@ -49,7 +50,8 @@ export function cxlMemdevInfo(memdev: CxlMemdev): SysfsCxlMemdevInfo {
 export async function listRegions(sys: SysRoot): Promise<SysfsRegionsReport> {
   const warnings: string[] = [];
   const regions: SysfsRegionInfo[] = [];
-  regions.push(...(await listCxlRegions(sys)).map(cxlRegionInfo));
+  for (const region of await listCxlRegions(sys))
+    regions.push({ ...cxlRegionInfo(region), locked: await readRegionLocked(sys, region.name) });
   regions.push(...(await listCxlMemdevs(sys)).map(cxlMemdevInfo));
   const nvdimm = await listNvdimm(sys);
   regions.push(...nvdimm.regions);
