@@ -283,6 +283,8 @@ describe('probe verdicts on arm64', () => {
     assert.ok(warnings.some((w) => /CONFIG_CXL_REGION_INVALIDATION_TEST=y\): CXL region commit/.test(w)));
     assert.ok(!warnings.some((w) => w.includes(nvdimm) && /CXL/.test(w)));
     assert.ok(hasEvidence(report, '/dev/kmsg', /nd_region region1: Bypassing/));
+    // The CXL commit guard reads this: an NVDIMM bypass says nothing about a CXL commit.
+    assert.equal(report.region_commit?.bypass_logged, false);
   });
 
   test('HiSilicon HHA bound on an ACPI machine: supported through hisi_soc_hha', async () => {
