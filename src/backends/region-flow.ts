@@ -18,6 +18,8 @@ export interface FlowRegion {
   start: bigint | null;
   size: bigint | null;
   committed: boolean;
+  /** `regionZ/locked` (sysfs): true, false, null when unreadable (before Linux 7.1); absent: no such thing. */
+  locked?: boolean | null;
   /** The memdevs behind its interleave positions, with their serials (the names that survive a reboot). */
   memdevs: Array<{ name: string; serial: string | null }>;
   /** For the question: mode, range, devices. */
@@ -81,6 +83,23 @@ export const alreadyCommitted = (name: string): MemregionError =>
     `${name} is already committed: the kernel invalidated its range when it was committed; use --cycle to decommit and commit it again (only when nothing uses it)`,
     ExitCode.USAGE,
   );
+
+/**
+ * A locked region (built from decoders the platform locked) cannot be decommitted: commit_store() in
+ * drivers/cxl/core/region.c returns EPERM for `commit` ← 0 whoever writes it, until the platform resets.
+ * That is neither a missing privilege (77) nor temporary (75): the operation is not available for this
+ * region, 69 as for an interface that is not there.
+ */
+export const lockedRegion = (name: string): MemregionError =>
+  new MemregionError(
+    `refusing to decommit ${name}: it is locked (${name}/locked reads 1: its decoders were locked by the platform firmware, and the kernel refuses commit <- 0 with EPERM until a reset)`,
+    ExitCode.UNAVAILABLE,
+  );
+
+/** Every flow that finds a region committed decommits it (or refuses): a locked one is refused first. */
+export function requireUnlocked(region: FlowRegion): void {
+  if (region.committed && region.locked === true) throw lockedRegion(region.name);
+}
 
 export const inUse = (name: string, users: string[], action = 'decommit'): MemregionError =>
   new MemregionError(
@@ -160,12 +179,47 @@ const ERRNOS: readonly Errno[] = ['EINVAL', 'EOPNOTSUPP', 'EAGAIN', 'EBUSY', 'EI
 export const toErrno = (code: string): Errno =>
   (ERRNOS as readonly string[]).includes(code) ? (code as Errno) : isErrno(code) ? code : 'EIO';
 
+/** What a failed write's message may lean on: the region's `locked`, and whether we run as root. */
+export interface FailureContext {
+  locked?: boolean | null;
+  root?: boolean;
+}
+
+const runningAsRoot = (): boolean => process.geteuid?.() === 0;
+
+/**
+ * EPERM on `commit`: without root, the file's mode (0644) refused it; as root, commit_store()
+ * (drivers/cxl/core/region.c) refused to decommit a locked region, which a kernel without `locked`
+ * cannot say.
+ */
+function permissionFailure(
+  target: string,
+  code: string,
+  context: FailureContext,
+  options: { partial: Record<string, unknown> } | undefined,
+): MemregionError {
+  if (!(context.root ?? runningAsRoot()))
+    return new MemregionError(`cannot write ${target} (${code}): this needs root`, ExitCode.NO_PERM, options);
+  if (code === 'EPERM' && target.endsWith('/commit <- 0') && context.locked !== false)
+    return new MemregionError(
+      `the kernel refused ${target} (EPERM) although running as root: the region may be locked (built from decoders the platform firmware locked), which the kernel refuses to decommit${context.locked === true ? '' : '; this kernel has no readable locked attribute to tell'}`,
+      ExitCode.UNAVAILABLE,
+      options,
+    );
+  return new MemregionError(
+    `the kernel refused ${target} (${code}) although running as root`,
+    ExitCode.NO_PERM,
+    options,
+  );
+}
+
 /** One line saying what a failed write means, with the exit code that goes with it. */
 export function commitFailure(
   region: string,
   step: CommitStep,
   steps: CommitStep[],
   partial?: object,
+  context: FailureContext = {},
 ): MemregionError {
   const code = step.error ?? 'EIO';
   const leftDecommitted =
@@ -189,11 +243,7 @@ export function commitFailure(
       );
     case 'EACCES':
     case 'EPERM':
-      return new MemregionError(
-        `cannot write ${target} (${code}): this needs root`,
-        ExitCode.NO_PERM,
-        options,
-      );
+      return permissionFailure(target, code, context, options);
     case 'EINVAL':
       return new MemregionError(
         `the kernel rejected ${target} (EINVAL)${leftDecommitted}`,
@@ -273,7 +323,8 @@ export async function runCommitFlow<R extends FlowRegion, O extends CommitOutcom
   const fields = await commitFields(p, region, base, plan, outcome);
   const report = await finish({ region, fields, outcome });
   const failed = outcome.steps.find((s) => !s.ok);
-  if (failed?.file.endsWith('/commit')) throw commitFailure(name, failed, outcome.steps, report);
+  if (failed?.file.endsWith('/commit'))
+    throw commitFailure(name, failed, outcome.steps, report, { locked: region.locked });
   return report;
 }
 

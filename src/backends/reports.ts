@@ -245,7 +245,8 @@ export interface CxlMemdevInfoCore extends RegionInfoCore {
   decoders_committed: number | null;
 }
 
-export type SysfsCxlRegionInfo = CxlRegionInfoCore;
+/** `locked`: `regionZ/locked` (Linux 7.1+), null when the kernel has none or it cannot be read. */
+export type SysfsCxlRegionInfo = CxlRegionInfoCore & { locked: boolean | null };
 export type SysfsCxlMemdevInfo = CxlMemdevInfoCore;
 
 export interface NvdimmDimmInfo extends RegionInfoCore {

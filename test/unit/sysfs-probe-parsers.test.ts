@@ -50,6 +50,14 @@ describe('kmsg', () => {
     );
   });
 
+  test('escaped bytes are UTF-8, as msg_add_ext_text() escaped them', () => {
+    // kernel/printk/printk.c escapes bytes < 0x20, >= 0x7f and the backslash as \xNN.
+    const [record] = parseKmsg(
+      '6,40,900000,-;nvdimm: DIMM \\xc2\\xb5-controller \\xe2\\x80\\x94 path C:\\x5cfw\\x09ok\n',
+    );
+    assert.equal(record?.text, 'nvdimm: DIMM µ-controller — path C:\\fw\tok');
+  });
+
   test('boot banners', () => {
     assert.ok(isBootBanner('Booting Linux on physical CPU 0x0000000000 [0x410fd4f0]'));
     assert.ok(isBootBanner('Linux version 6.19.0 (builder@host) #1 SMP'));
@@ -101,6 +109,25 @@ describe('kernel config, kallsyms, platform files', () => {
       LOCALVERSION: '-memregion',
       CXL_REGION_INVALIDATION_TEST: 'n',
       NR_CPUS: '512',
+    });
+  });
+
+  test('kconfig: strings unescaped as scripts/kconfig reads them back', () => {
+    // escape_string_value() writes `"` and `\` behind a backslash; conf_set_sym_val() drops it again.
+    const values = parseKconfig(
+      [
+        'CONFIG_CMDLINE="console=ttyAMA0 dyndbg=\\"file region.c +p\\""',
+        'CONFIG_EXTRA_FIRMWARE_DIR="C:\\\\fw"',
+        'CONFIG_LOCALVERSION="-a" trailing',
+        'CONFIG_BROKEN="no end',
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(Object.fromEntries(values), {
+      CMDLINE: 'console=ttyAMA0 dyndbg="file region.c +p"',
+      EXTRA_FIRMWARE_DIR: 'C:\\fw',
+      LOCALVERSION: '-a',
+      BROKEN: '"no end',
     });
   });
 
@@ -185,9 +212,60 @@ describe('kernel log facts', () => {
     assert.deepEqual(facts.socId?.id, 'jep106:036b:0241');
     assert.deepEqual(facts.socId?.revision, '0x00000001');
     assert.deepEqual([facts.initcall?.name, facts.initcall?.ret], ['smccc_cache_init', -19]);
-    assert.ok(facts.bypass);
+    // The nd_region line is NVDIMM's bypass (drivers/nvdimm/region_devs.c), not CXL's.
+    assert.equal(
+      facts.nvdimmBypass,
+      'nd_region region1: Bypassing cpu_cache_invalidate_memergion() for testing!',
+    );
+    assert.equal(facts.cxlBypass, null);
     assert.ok(facts.syncFailed);
     assert.equal(facts.registered, null);
+  });
+
+  test('the two test bypasses told apart by device prefix, else by spelling', () => {
+    const of = (line: string) => {
+      const facts = scanKernelLog([line]);
+      return [facts.cxlBypass !== null, facts.nvdimmBypass !== null];
+    };
+    // drivers/cxl/core/region.c: region unbound while committing (bus name) or bound (driver name).
+    assert.deepEqual(of('cxl region0: Bypassing cpu_cache_invalidate_memregion() for testing!'), [
+      true,
+      false,
+    ]);
+    assert.deepEqual(of('cxl_region region3: Bypassing cpu_cache_invalidate_memregion() for testing!'), [
+      true,
+      false,
+    ]);
+    // drivers/nvdimm/region_devs.c, with its typo; a kernel that fixes the typo is still NVDIMM's.
+    assert.deepEqual(of('nd_region region0: Bypassing cpu_cache_invalidate_memergion() for testing!'), [
+      false,
+      true,
+    ]);
+    assert.deepEqual(of('nd_region region0: Bypassing cpu_cache_invalidate_memregion() for testing!'), [
+      false,
+      true,
+    ]);
+    // No device prefix (a journal line stripped of it): the spelling decides.
+    assert.deepEqual(of('Bypassing cpu_cache_invalidate_memergion() for testing!'), [false, true]);
+    assert.deepEqual(of('Bypassing cpu_cache_invalidate_memregion() for testing!'), [true, false]);
+    assert.deepEqual(of('Bypassing something else for testing!'), [false, false]);
+  });
+
+  test("the HiSilicon HHA initcall is module_driver()'s <driver>_init", () => {
+    const facts = scanKernelLog([
+      'initcall hisi_soc_hha_driver_init+0x0/0x30 [hisi_soc_hha] returned 0 after 12 usecs',
+    ]);
+    assert.deepEqual([facts.initcall?.name, facts.initcall?.ret], ['hisi_soc_hha_driver_init', 0]);
+  });
+
+  test('a DT psci node without "method": no conduit', () => {
+    // drivers/firmware/psci/psci.c get_set_conduit_method() returns -ENXIO before set_conduit().
+    const facts = scanKernelLog([
+      'psci: probing for conduit method from DT.',
+      'psci: missing "method" property',
+    ]);
+    assert.equal(facts.conduitProbe, 'DT');
+    assert.equal(facts.noPsci, 'psci: missing "method" property');
   });
 
   test('versions', () => {

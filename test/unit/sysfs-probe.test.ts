@@ -264,6 +264,29 @@ describe('probe verdicts on arm64', () => {
     assert.match(report.warnings?.[0] ?? '', /CONFIG_CXL_REGION_INVALIDATION_TEST=y.*data integrity is off/);
   });
 
+  test("NVDIMM's bypass line is reported as NVDIMM's, not as CXL's", async () => {
+    const root = await copyOf('arm64-test-bypass');
+    const kmsg = await readFile(path.join(root, 'dev/kmsg'), 'utf8');
+    // drivers/nvdimm/region_devs.c nd_region_invalidate_memregion(), dev_warn, typo included (Linux 7.2).
+    const nvdimm = 'nd_region region1: Bypassing cpu_cache_invalidate_memergion() for testing!';
+    await writeFile(
+      path.join(root, 'dev/kmsg'),
+      kmsg.replace(
+        /.*Bypassing.*\n( .*\n)*/,
+        `4,14,5120331,-;${nvdimm}\n SUBSYSTEM=nd\n DEVICE=+nd:region1\n`,
+      ),
+    );
+    const report = await probe(root);
+    const warnings = report.warnings ?? [];
+    assert.ok(warnings.some((w) => w.includes(nvdimm) && /NVDIMM region enable skips/.test(w)));
+    // The CXL warning now rests on the config alone.
+    assert.ok(warnings.some((w) => /CONFIG_CXL_REGION_INVALIDATION_TEST=y\): CXL region commit/.test(w)));
+    assert.ok(!warnings.some((w) => w.includes(nvdimm) && /CXL/.test(w)));
+    assert.ok(hasEvidence(report, '/dev/kmsg', /nd_region region1: Bypassing/));
+    // The CXL commit guard reads this: an NVDIMM bypass says nothing about a CXL commit.
+    assert.equal(report.region_commit?.bypass_logged, false);
+  });
+
   test('HiSilicon HHA bound on an ACPI machine: supported through hisi_soc_hha', async () => {
     const report = await machine('arm64-hisi-hha');
     assert.equal(report.verdict, 'supported');

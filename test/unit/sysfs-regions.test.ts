@@ -126,6 +126,50 @@ describe('/proc/iomem parsing', () => {
     );
   });
 
+  it('nests below MAX_IORES_LEVEL by range, where r_show() stops indenting', () => {
+    // kernel/resource.c r_show(): depth 8 and deeper are all printed 16 spaces in.
+    const line = (depth: number, start: number, end: number, name: string) =>
+      `${' '.repeat(2 * Math.min(depth, 8))}${start.toString(16)}-${end.toString(16)} : ${name}`;
+    const chain = Array.from({ length: 8 }, (_, d) => line(d, 0x1000, 0x1fff, `level${d}`));
+    const entries = parseIomem(
+      [
+        ...chain,
+        line(8, 0x1000, 0x17ff, 'level8'),
+        line(9, 0x1000, 0x13ff, 'level9'),
+        line(10, 0x1000, 0x10ff, 'level10'),
+        line(9, 0x1400, 0x17ff, 'level9b'),
+        line(8, 0x1800, 0x1fff, 'level8b'),
+        line(1, 0x2000, 0x2fff, 'after'),
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      entries.slice(8).map((e) => [e.name, e.depth, e.parent]),
+      [
+        ['level8', 8, 'level7'],
+        ['level9', 9, 'level8'],
+        ['level10', 10, 'level9'],
+        ['level9b', 9, 'level8'],
+        ['level8b', 8, 'level7'],
+        ['after', 1, 'level0'],
+      ],
+    );
+    // Without root every address is zero: the clamped entries stay at the printed level.
+    const hidden = parseIomem(
+      chain
+        .concat(line(8, 0, 0, 'a'), line(9, 0, 0, 'b'))
+        .join('\n')
+        .replace(/[0-9a-f]+-[0-9a-f]+ :/g, '00000000-00000000 :'),
+    );
+    assert.deepEqual(
+      hidden.slice(8).map((e) => [e.name, e.depth, e.parent]),
+      [
+        ['a', 8, 'level7'],
+        ['b', 8, 'level7'],
+      ],
+    );
+  });
+
   it('knows which names are invalidation targets', () => {
     for (const name of [
       'CXL Window 0',

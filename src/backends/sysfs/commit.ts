@@ -9,6 +9,7 @@ import {
   firstInvalidationError,
   type InvalidationSeen,
   type RegionPrimitives,
+  requireUnlocked,
   runCommitFlow,
 } from '../region-flow.js';
 import type { CommitStep, RegionInvalidateOptions, SysfsKernelCalls, SysfsRegionReport } from '../types.js';
@@ -17,6 +18,7 @@ import type { SysRoot } from './fs.js';
 import { errorCode, type ProbeFn, providerOfProbe } from './guard.js';
 import { findSymbols } from './kallsyms.js';
 import { type KernelCalls, withKernelTrace } from './kernel-trace.js';
+import { readRegionLocked } from './region-lock.js';
 import { regionUsers } from './region-users.js';
 import { INVALIDATE_SYMBOL } from './tracefs.js';
 import type { TraceTarget } from './tracefs-locate.js';
@@ -136,15 +138,20 @@ export function sysfsRegionPrimitives(
     async loadRegion(name) {
       const cxl = await loadRegion(sys, name);
       if (cxl.committed === null) throw new MemregionError(`cannot read ${name}/commit`, ExitCode.IO_ERR);
-      return {
+      const region = {
         name,
         start: cxl.start,
         size: cxl.size,
         committed: cxl.committed,
+        locked: await readRegionLocked(sys, name),
         memdevs: cxl.memdevs.map((memdev, i) => ({ name: memdev, serial: cxl.serials[i] ?? null })),
         description: describe(cxl),
         cxl,
       };
+      // Here rather than in each preflight: invalidate --cycle, stress and erase --region all load the
+      // region through this, and each would decommit a committed one.
+      requireUnlocked(region);
+      return region;
     },
     regionUsers: (region) => regionUsers(sys, region.cxl),
     notCommittable: (region) => configurationProblem(region.cxl),

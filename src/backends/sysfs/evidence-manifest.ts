@@ -57,6 +57,8 @@ export const CXL_REGION_FILES = {
   interleaveWays: 'interleave_ways',
   mode: 'mode',
   commit: 'commit',
+  /** Since Linux 7.1: 0444, `%d\n` (drivers/cxl/core/region.c locked_show()). */
+  locked: 'locked',
 } as const;
 export const cxlRegionTarget = (position: number): string => `target${position}`;
 export const CXL_TARGET = /^target[0-9]+$/;

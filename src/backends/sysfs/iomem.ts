@@ -16,19 +16,40 @@ export interface IomemEntry {
 
 const LINE = /^( *)([0-9a-fA-F]+)-([0-9a-fA-F]+) : (.*)$/;
 
+/**
+ * kernel/resource.c r_show() indents two spaces per level but stops counting at MAX_IORES_LEVEL (8):
+ * every resource at depth 8 or deeper is printed at depth 8.
+ */
+export const MAX_IORES_LEVEL = 8;
+
+const contains = (outer: IomemEntry, inner: { start: bigint; end: bigint }) =>
+  outer.start <= inner.start && inner.end <= outer.end;
+
+/**
+ * The entries in the kernel's order (a pre-order walk of the resource tree), each with its depth and
+ * parent. Below the clamped level the indentation says nothing more; a child lies inside its parent's
+ * range (__request_resource() only nests a resource inside its parent), so the range decides. Without
+ * root every address reads as zero and the clamped entries are taken as siblings.
+ */
 export function parseIomem(text: string): IomemEntry[] {
   const entries: IomemEntry[] = [];
   const stack: IomemEntry[] = [];
   for (const raw of text.split('\n')) {
     const match = LINE.exec(raw.replace(/\r$/, ''));
     if (!match) continue;
-    const depth = Math.floor(match[1]!.length / 2);
-    while (stack.length > depth) stack.pop();
+    const start = BigInt(`0x${match[2]}`);
+    const end = BigInt(`0x${match[3]}`);
+    const printed = Math.min(Math.floor(match[1]!.length / 2), MAX_IORES_LEVEL);
+    const byRange = printed === MAX_IORES_LEVEL && !(start === 0n && end === 0n);
+    while (stack.length > printed) {
+      if (byRange && contains(stack[stack.length - 1]!, { start, end })) break;
+      stack.pop();
+    }
     const entry: IomemEntry = {
-      start: BigInt(`0x${match[2]}`),
-      end: BigInt(`0x${match[3]}`),
+      start,
+      end,
       name: match[4]!.trim(),
-      depth,
+      depth: stack.length,
       parent: stack.length > 0 ? stack[stack.length - 1]!.name : null,
     };
     entries.push(entry);

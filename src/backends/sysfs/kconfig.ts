@@ -32,10 +32,23 @@ export function parseKconfig(text: string): KernelConfigValues {
   return values;
 }
 
-const unquote = (value: string) =>
-  value.length >= 2 && value.startsWith('"') && value.endsWith('"')
-    ? value.slice(1, -1).replace(/\\"/g, '"')
-    : value;
+/**
+ * A string value as scripts/kconfig/confdata.c conf_set_sym_val() reads it back: after the opening quote
+ * a backslash takes the next character as it is (escape_string_value() writes `"` and `\\` that way) and
+ * the first unescaped quote ends the value. Without a closing quote kconfig rejects the line: it is kept
+ * as written.
+ */
+function unquote(value: string): string {
+  if (!value.startsWith('"')) return value;
+  let out = '';
+  for (let i = 1; i < value.length; i++) {
+    const c = value[i];
+    if (c === '"') return out;
+    if (c === '\\') i++;
+    out += value[i] ?? '';
+  }
+  return value;
+}
 
 /** `y`/`m`/value of CONFIG_<name>, `n` when not set, undefined when this kernel has no such option. */
 export function configOption(config: KernelConfig, name: string): string | undefined {

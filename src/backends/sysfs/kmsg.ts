@@ -68,10 +68,16 @@ function parseKmsgLine(line: string): KmsgRecord | null {
   };
 }
 
-/** kmsg escapes non-printable bytes as `\xNN`. */
+/**
+ * kernel/printk/printk.c msg_add_ext_text() writes every byte below 0x20, from 0x7f up, and the backslash itself as
+ * `\xNN`, so a record's text is ASCII and a UTF-8 character is a run of escaped bytes: each run is turned
+ * back into its bytes and decoded as UTF-8 (a malformed sequence reads as U+FFFD).
+ */
 function unescapeKmsg(text: string): string {
   return text.includes('\\x')
-    ? text.replace(/\\x([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+    ? text.replace(/(?:\\x[0-9a-fA-F]{2})+/g, (run) =>
+        Buffer.from(run.replace(/\\x/g, ''), 'hex').toString('utf8'),
+      )
     : text;
 }
 

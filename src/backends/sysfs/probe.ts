@@ -145,7 +145,8 @@ export async function probeSysfs(
     );
   }
   if (facts.syncFailed) note(logSource, true, facts.syncFailed);
-  if (facts.bypass) note(logSource, true, facts.bypass);
+  if (facts.cxlBypass) note(logSource, true, facts.cxlBypass);
+  if (facts.nvdimmBypass) note(logSource, true, facts.nvdimmBypass);
 
   const hisi = arm64 ? await readHisiHhaBound(sys) : { driver: false, devices: [] };
   if (hisi.driver) {
@@ -183,16 +184,12 @@ export async function probeSysfs(
     : (dt?.method ?? (facts.kvm ? 'hvc' : facts.noPsci || dt?.deviceTreeWithoutPsci ? 'none' : null));
 
   const warnings: string[] = [];
-  if (isBuilt(option('CXL_REGION_INVALIDATION_TEST') ?? undefined) || facts.bypass) {
-    warnings.push(
-      `test bypass on (${facts.bypass ? `kernel log: ${facts.bypass}` : `${config.source}: CONFIG_CXL_REGION_INVALIDATION_TEST=y`}): CXL region commit skips cache invalidation when no provider exists; data integrity is off`,
-    );
-  }
-  if (isBuilt(option('NVDIMM_SECURITY_TEST') ?? undefined)) {
-    warnings.push(
-      `test bypass on (${config.source}: CONFIG_NVDIMM_SECURITY_TEST=y): NVDIMM region enable skips cache invalidation when no provider exists; data integrity is off`,
-    );
-  }
+  const bypassWarning = (logLine: string | null, symbol: string, flow: string) =>
+    `test bypass on (${logLine ? `kernel log: ${logLine}` : `${config.source}: CONFIG_${symbol}=y`}): ${flow} skips cache invalidation when no provider exists; data integrity is off`;
+  if (isBuilt(option('CXL_REGION_INVALIDATION_TEST') ?? undefined) || facts.cxlBypass)
+    warnings.push(bypassWarning(facts.cxlBypass, 'CXL_REGION_INVALIDATION_TEST', 'CXL region commit'));
+  if (isBuilt(option('NVDIMM_SECURITY_TEST') ?? undefined) || facts.nvdimmBypass)
+    warnings.push(bypassWarning(facts.nvdimmBypass, 'NVDIMM_SECURITY_TEST', 'NVDIMM region enable'));
 
   const decision = decide({
     platform,
@@ -249,7 +246,7 @@ export async function probeSysfs(
       invalidation_test: config.readable
         ? isBuilt(configOption(config, 'CXL_REGION_INVALIDATION_TEST'))
         : null,
-      bypass_logged: kernelLog?.readable ? facts.bypass !== null : null,
+      bypass_logged: kernelLog?.readable ? facts.cxlBypass !== null : null,
     },
   };
   if (decision.smcccRegistered) {

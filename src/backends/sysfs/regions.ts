@@ -8,9 +8,10 @@ import { type CxlMemdev, type CxlRegion, EndpointUports, listCxlMemdevs, listCxl
 import type { SysRoot } from './fs.js';
 import { scanIomem } from './iomem.js';
 import { listNvdimm } from './nvdimm.js';
+import { readRegionLocked } from './region-lock.js';
 import { dec, hex } from './values.js';
 
-export function cxlRegionInfo(region: CxlRegion): SysfsCxlRegionInfo {
+export function cxlRegionInfo(region: CxlRegion): Omit<SysfsCxlRegionInfo, 'locked'> {
   return {
     name: region.name,
     kind: 'cxl_region',
@@ -51,7 +52,8 @@ export async function listRegions(sys: SysRoot): Promise<SysfsRegionsReport> {
   const regions: SysfsRegionInfo[] = [];
   // One reading of the endpoints' uport links serves both the regions' memdevs and the memdevs' endpoints.
   const uports = new EndpointUports(sys);
-  regions.push(...(await listCxlRegions(sys, uports)).map(cxlRegionInfo));
+  for (const region of await listCxlRegions(sys, uports))
+    regions.push({ ...cxlRegionInfo(region), locked: await readRegionLocked(sys, region.name) });
   regions.push(...(await listCxlMemdevs(sys, uports)).map(cxlMemdevInfo));
   const nvdimm = await listNvdimm(sys);
   regions.push(...nvdimm.regions);
