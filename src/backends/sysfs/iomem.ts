@@ -14,7 +14,8 @@ export interface IomemEntry {
   parent: string | null;
 }
 
-const LINE = /^( *)([0-9a-fA-F]+)-([0-9a-fA-F]+) : (.*)$/;
+/** The kernel prints 64-bit addresses (kernel/resource.c, r_show()): a wider one is not its line. */
+const LINE = /^( *)([0-9a-fA-F]{1,16})-([0-9a-fA-F]{1,16}) : (.*)$/;
 
 export function parseIomem(text: string): IomemEntry[] {
   const entries: IomemEntry[] = [];
