@@ -30,6 +30,8 @@ export async function main(argv: string[]): Promise<number> {
   const stopped = guard.stoppedBy();
   if (stopped && (exitCode === ExitCode.OK || exitCode === ExitCode.INTERRUPTED))
     exitCode = signalExitCode(stopped);
+  // The code stands even if the process ends on its own while stdout drains.
+  process.exitCode = exitCode;
   await guard.flush();
   return exitCode;
 }

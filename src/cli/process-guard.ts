@@ -62,6 +62,9 @@ export function guardProcess(options: { verbose: boolean; quiet: boolean }): Pro
     // A second signal exits at once (the `exit` hooks still remove trace probes).
     if (stopped) process.exit(signalExitCode(signal));
     stopped = signal;
+    // Should the process end on its own from here (its event loop empty while main still awaits, e.g. on
+    // output whose pipe handle Node does not keep alive), it still ends with the signal's code, never 0.
+    process.exitCode = signalExitCode(signal);
     if (process.stderr.isTTY) process.stderr.write('\n');
     writeErrorLine(`${STOPPING[signal] ?? signal}: stopping (again to quit at once)`);
     controller.abort(new StopRequest(signal));

@@ -21,6 +21,13 @@ export type Suspended = typeof SUSPENDED;
 /** What a service returns: a promise (no coroutine current), an answer given at once, or SUSPENDED. */
 export type Awaitable<T> = Promise<T> | T | Suspended;
 
+/**
+ * Whether a service's answer has to be waited for (a promise, or SUSPENDED). An answer given at once goes
+ * on without a yield: a coroutine would resume with it straight away, and promise-driven code never gets
+ * one (with no coroutine current every service answers with a promise), so neither order moves.
+ */
+export const mustWait = (answer: unknown): boolean => answer === SUSPENDED || answer instanceof Promise;
+
 /** Kernel code: yields what its services return, gets back what they answered. */
 export type Steps<R> = Generator<unknown, R, unknown>;
 

@@ -83,6 +83,10 @@ export class StressRun {
   private readonly parked: Requester[] = [];
   private parkedHead = 0;
   private turnPending = false;
+  /** Settles the run's one promise of all its workers' ends (one promise per run, not per worker). */
+  private allEnded: { resolve: () => void; reject: (error: unknown) => void } | null = null;
+  /** While the workers are being made: one that ends at once does not end the run. */
+  private starting = false;
 
   /** Whether the target takes callbacks (`submit`): then no promise is made per request. */
   private readonly callbacks: boolean;
@@ -112,13 +116,19 @@ export class StressRun {
     };
     this.aborted = signal.aborted;
     signal.addEventListener('abort', onAbort, { once: true });
-    const workers = Array.from({ length: this.options.workers }, () => this.worker());
+    const ended = new Promise<void>((resolve, reject) => {
+      this.allEnded = { resolve, reject };
+    });
+    this.starting = true;
+    for (let i = 0; i < this.options.workers; i++) this.worker();
+    this.starting = false;
+    if (this.live === 0 && this.failure === null) this.allEnded?.resolve();
     try {
       if (clock instanceof VirtualClock && this.target.synchronous === true) {
-        // The run learns of a failure from `ended`, not from the workers' promises.
-        for (const finished of workers) finished.catch(() => {});
+        // The run learns of a failure from `failure`, not from `ended`.
+        ended.catch(() => {});
         await this.drive(clock);
-      } else await this.settle(clock, workers);
+      } else await this.settle(clock, ended);
     } finally {
       this.stopped = true;
       clearInterval(timer);
@@ -127,8 +137,11 @@ export class StressRun {
     return this.snapshot();
   }
 
-  /** Waits for every worker, the deadline or an abort; on virtual time, the clock runs the simulation. */
-  private async settle(clock: Clock, workers: Promise<void>[]): Promise<void> {
+  /**
+   * Waits for every worker to end (`ended`; it rejects with the first worker's failure), the deadline or an
+   * abort; on virtual time, the clock runs the simulation.
+   */
+  private async settle(clock: Clock, ended: Promise<void>): Promise<void> {
     const { durationMs, signal } = this.options;
     const cancels: Array<() => void> = [];
     const stop = new Promise<void>((resolve) => {
@@ -141,7 +154,7 @@ export class StressRun {
         else cancels.push(longTimeout(durationMs, resolve));
       }
     });
-    const all = Promise.race([Promise.all(workers), stop]);
+    const all = Promise.race([ended, stop]);
     try {
       await (clock instanceof VirtualClock ? clock.run(all) : all);
     } finally {
@@ -226,17 +239,19 @@ export class StressRun {
    * rather than an async loop: each wait is the same one microtask after the promise settles (so the
    * order of events is that of an `await`), without an await's two closures and context per request.
    */
-  private worker(): Promise<void> {
+  private worker(): void {
     const worker = new Requester(this);
     this.live += 1;
     worker.start();
-    return worker.finished;
   }
 
   /** @internal `worker` has stopped, with `error` if it failed. */
   ended(error?: { error: unknown }): void {
     this.live -= 1;
-    if (error !== undefined && this.failure === null) this.failure = error;
+    if (error !== undefined && this.failure === null) {
+      this.failure = error;
+      this.allEnded?.reject(error.error);
+    } else if (this.live === 0 && !this.starting) this.allEnded?.resolve();
   }
 
   /**
@@ -351,32 +366,24 @@ class Requester {
   submitting = false;
   early = false;
   recorded = false;
-  readonly finished: Promise<void>;
-  private resolve!: () => void;
-  private reject!: (error: unknown) => void;
   private over = false;
   private readonly run: StressRun;
 
   constructor(run: StressRun) {
     this.run = run;
-    this.finished = new Promise<void>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
   }
 
-  readonly done = (): void => {
+  done(): void {
     if (this.over) return;
     this.over = true;
     this.run.ended();
-    this.resolve();
-  };
+  }
 
+  /** A callback: the target calls it with the request's error. */
   readonly fail = (error: unknown): void => {
     if (this.over) return;
     this.over = true;
     this.run.ended({ error });
-    this.reject(error);
   };
 
   start(): void {
@@ -388,14 +395,15 @@ class Requester {
   }
 
   /** Back from a turn of the event loop. */
-  readonly resume = (): void => {
+  resume(): void {
     try {
       this.run.step(this, true);
     } catch (error) {
       this.fail(error);
     }
-  };
+  }
 
+  /** A callback: the target calls it with the request's outcome. */
   readonly onResult = (result: InvalidationOutcome): void => {
     try {
       if (this.submitting) {

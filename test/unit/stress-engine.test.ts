@@ -199,3 +199,36 @@ describe('stress ranges', () => {
     assert.doesNotThrow(() => validateRangeSpec({ ...RANGE, base: U64_MAX, span: 1n, size: 1n }));
   });
 });
+
+describe('stress engine: how a run of promise-answering workers ends', () => {
+  const options = (workers: number, ops: number): StressOptions => ({
+    workers,
+    ops,
+    durationMs: null,
+    range: RANGE,
+    verify: false,
+    signal: new AbortController().signal,
+  });
+
+  test('with fewer requests than workers (workers that end as they are made) it ends after the last', async () => {
+    for (const ops of [0, 1, 3]) {
+      const emu = await emulate(globalProfile(50), { variant: 'v2', seed: 1, record: false });
+      const snapshot = await new StressRun(targetOf(emu), options(8, ops), new Random(1)).run();
+      assert.equal(snapshot.issued, ops);
+      assert.equal(snapshot.completed, ops);
+      assert.equal(snapshot.elapsed_us, ops * 50);
+    }
+  });
+
+  test('a worker whose request throws ends the run with that error, while the others still wait', async () => {
+    const emu = await emulate(globalProfile(50), { variant: 'v2', seed: 1, record: false });
+    let calls = 0;
+    const target: StressTarget = {
+      ...targetOf(emu),
+      invalidate: (start, size) =>
+        ++calls === 30 ? Promise.reject(new Error('firmware fell over')) : emu.provider.wbinv(start, size),
+    };
+    await assert.rejects(new StressRun(target, options(4, 1000), new Random(1)).run(), /firmware fell over/);
+    assert.equal(calls, 30);
+  });
+});

@@ -118,3 +118,21 @@ describe('drivers/cache/arm_smccc_cache.c', () => {
     assert.equal(cache.global_op, false);
   });
 });
+
+describe('smccc_cache_wbinv as the code that sleeps where the C sleeps', () => {
+  test('an answer given at once is not yielded; a promise of one is', async () => {
+    const { cache } = await provider('v2', []);
+    const answered = reg(0);
+    const services = (cache as unknown as { services: KernelServices }).services;
+    const promised = services.invoke;
+    services.invoke = () => answered;
+    const atOnce = cache.wbinvSteps({ addr: 0x1000n, size: 0x1000n });
+    assert.deepEqual(atOnce.next(), { done: true, value: null });
+    services.invoke = promised;
+    const later = cache.wbinvSteps({ addr: 0x1000n, size: 0x1000n });
+    const first = later.next();
+    assert.equal(first.done, false);
+    assert.ok(first.value instanceof Promise);
+    assert.deepEqual(later.next(await first.value), { done: true, value: null });
+  });
+});

@@ -6,7 +6,7 @@
  * The code sleeps where the C sleeps, at a `yield` (see core/coroutine.ts: the same code runs as an async
  * function would, or as a coroutine the simulator wakes without promises).
  */
-import { type Awaitable, drivePromise, type Steps } from '../../../core/coroutine.js';
+import { type Awaitable, drivePromise, mustWait, type Steps } from '../../../core/coroutine.js';
 import type { Errno } from '../../errno.js';
 import { ARM_SMCCC_VERSION_1_1, FunctionId, lower32, type SmcResult, Status, s32 } from './arm-smccc.js';
 import type { CacheCoherencyOps, CacheMaint, CcInvalParams } from './cache-maint.js';
@@ -121,12 +121,9 @@ export class SmcccCache implements CacheCoherencyOps {
     try {
       if (this.global_op && gen !== this.global_flush_gen) return null;
       for (let i = 0; i < SMCCC_CACHE_MAX_RETRIES; i++) {
-        const res = (yield this.services.invoke(
-          FunctionId.CLEAN_INV_MEMREGION,
-          invp.addr,
-          invp.size,
-          0n,
-        )) as SmcResult;
+        let answer: unknown = this.services.invoke(FunctionId.CLEAN_INV_MEMREGION, invp.addr, invp.size, 0n);
+        if (mustWait(answer)) answer = yield answer;
+        const res = answer as SmcResult;
         const ret = smcccCacheStatusToErrno(s32(res.x0), this.posting);
         if (!ret) {
           if (this.global_op) this.global_flush_gen += 1;
