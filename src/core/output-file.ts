@@ -29,7 +29,7 @@ export async function writeOutput(
       ExitCode.USAGE,
     );
   const fail = failures(label);
-  if (STDOUT_NAMES.has(path.resolve(target))) {
+  if (STDOUT_NAMES.has(absolute(target, fail))) {
     // Our own stdout, which may be a socket that cannot be opened by name: the stream itself.
     process.stdout.write(text);
     return;
@@ -67,7 +67,7 @@ export async function checkOutputTarget(target: string, label: string): Promise<
 export async function sameOutputFile(a: string, b: string): Promise<boolean> {
   const fail = failures('output file');
   const [x, y] = await Promise.all([a, b].map((target) => followLinks(target, fail).catch(() => null)));
-  if (!x || !y) return path.resolve(a) === path.resolve(b);
+  if (!x || !y) return a === b;
   if ((x.info !== null && !x.info.isFile()) || (y.info !== null && !y.info.isFile())) return false;
   if (x.file === y.file) return true;
   return x.info !== null && y.info !== null && x.info.dev === y.info.dev && x.info.ino === y.info.ino;
@@ -84,7 +84,7 @@ const STDOUT_NAMES = new Set(['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1', `/p
  * it resolves them.
  */
 async function followLinks(target: string, fail: Failures): Promise<{ file: string; info: Stats | null }> {
-  const pending = path.resolve(target).split(path.sep).filter(Boolean).reverse();
+  const pending = absolute(target, fail).split(path.sep).filter(Boolean).reverse();
   let current: string = path.sep;
   let hops = 0;
   while (pending.length > 0) {
@@ -118,6 +118,15 @@ async function followLinks(target: string, fail: Failures): Promise<{ file: stri
     current = next;
   }
   return { file: current, info: await lstat(current) };
+}
+
+/** `target` as an absolute path; a relative one needs the current folder, which may have been deleted. */
+function absolute(target: string, fail: Failures): string {
+  try {
+    return path.resolve(target);
+  } catch (error) {
+    throw fail.create(target, `${errorCode(error)}: the current folder no longer exists`);
+  }
 }
 
 /** As many links as the kernel follows in one path walk (include/linux/namei.h, MAXSYMLINKS). */

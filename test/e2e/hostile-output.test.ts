@@ -20,7 +20,8 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { assertExit, assertRefused, emu, scratchDir } from '../helpers/cli.js';
+import { assertExit, assertRefused, BIN, emu, NODE, scratchDir } from '../helpers/cli.js';
+import { spawnBounded } from '../helpers/spawn.js';
 
 const NOBODY = 65534;
 
@@ -110,5 +111,23 @@ describe('hostile output paths (session 4)', () => {
     ]);
     assertRefused(r, 64, /the same file/);
     assert.equal(readFileSync(log, 'utf8'), 'old log\n');
+  });
+
+  test('a relative --output in a folder that was deleted: 73 with one line, not an internal error', async () => {
+    const dir = scratchDir('gone');
+    // The shell removes its own working folder before memregion starts in it.
+    const gone = await spawnBounded('sh', [
+      '-c',
+      'cd "$1" && rmdir "$1" && exec "$2" "$3" -b emulated --output report.json probe',
+      'sh',
+      dir,
+      NODE,
+      BIN,
+    ]);
+    assert.equal(gone.exitCode, 73, String(gone.stderr));
+    assert.match(
+      String(gone.stderr),
+      /^memregion: cannot create the output file "report.json" \(ENOENT: the current folder no longer exists\)$/,
+    );
   });
 });
