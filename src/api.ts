@@ -23,6 +23,7 @@ import {
   type RegionEraseOptions,
   type RegionEraseReport,
   type StressTarget,
+  type StressTargetFields,
 } from './backends/types.js';
 import { ExitCode, MemregionError, usageError } from './core/errors.js';
 import type { LatencyRecorder } from './core/latency.js';
@@ -266,7 +267,7 @@ export interface StressOptions {
 }
 
 /** The stress report of DESIGN §5, with the wall-clock times of the run (ISO 8601). */
-export type StressResult = StressReport & { started_at: string; finished_at: string };
+export type StressResult = StressReport & StressTargetFields & { started_at: string; finished_at: string };
 
 /** A count as `--workers` or `--ops` takes it: a whole number from 1 to `max`. */
 function toCount(value: CountInput, what: string, max = 1_000_000_000): number {
@@ -400,7 +401,12 @@ async function runStress(
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     coalescing: target.coalescing,
   });
-  return { ...report, started_at: startedAt.toISOString(), finished_at: new Date().toISOString() };
+  return {
+    ...report,
+    ...target.reportFields?.(),
+    started_at: startedAt.toISOString(),
+    finished_at: new Date().toISOString(),
+  };
 }
 
 /** A zero-time firmware never moves a virtual clock: a duration would never end. */

@@ -58,7 +58,7 @@ export function eraseRefused(memdev: string, method: EraseMethod, code: string):
   switch (code) {
     case 'EBUSY':
       return new MemregionError(
-        `the kernel refused to ${method} ${memdev} (EBUSY): decoders are committed or another operation runs`,
+        `the kernel refused to ${method} ${memdev} (EBUSY): decoders are committed, no driver is bound to it, or a sanitize runs`,
         ExitCode.TEMP_FAIL,
       );
     case 'EACCES':
@@ -68,6 +68,11 @@ export function eraseRefused(memdev: string, method: EraseMethod, code: string):
     case 'EOPNOTSUPP':
     case 'ENOTTY':
       return new MemregionError(`the device refused to ${method} ${memdev} (${code})`, ExitCode.UNAVAILABLE);
+    case 'ETIMEDOUT':
+      return new MemregionError(
+        `the kernel gave up waiting for ${memdev} to ${method} (ETIMEDOUT, its 2 s mailbox timeout): whether the device finished is unknown`,
+        ExitCode.TEMP_FAIL,
+      );
     case 'EINVAL':
       return new MemregionError(`the kernel rejected the ${method} of ${memdev} (EINVAL)`, ExitCode.DATA_ERR);
     default:

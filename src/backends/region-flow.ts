@@ -10,7 +10,7 @@
 import { dataError, ExitCode, MemregionError } from '../core/errors.js';
 import { formatHex } from '../core/units.js';
 import { type Errno, errnoOfReturn, isErrno } from './errno.js';
-import type { CommitStep, Confirm, RegionCommitFields } from './types.js';
+import type { CommitStep, Confirm, CycleTracingReport, RegionCommitFields } from './types.js';
 
 /** A region as the policy needs it; a backend may carry more (its own handle) in a subtype. */
 export interface FlowRegion {
@@ -391,4 +391,29 @@ export function cycleErrno(outcome: CommitOutcome): Errno | null {
   const failed = outcome.steps.find((s) => !s.ok);
   if (failed) return toErrno(failed.error ?? 'EIO');
   return outcome.invalidation.kind === 'observed' ? outcome.invalidation.errno : null;
+}
+
+/**
+ * The tally of a `stress --region` run: how many cycles' invalidations were seen (traced, or the
+ * emulation's own), and how many of those the kernel committed although an invalidation failed.
+ */
+export function cycleTally() {
+  const tally: CycleTracingReport = { traced: 0, untraced: 0, reason: null, ignored_failures: 0 };
+  return {
+    /** Counts one cycle; true when its invalidation was seen. */
+    count(outcome: CommitOutcome): boolean {
+      const seen = outcome.invalidation;
+      if (seen.kind !== 'observed') {
+        tally.untraced += 1;
+        tally.reason =
+          seen.kind === 'unknown' ? seen.reason : 'this kernel has no cpu_cache_invalidate_memregion';
+        return false;
+      }
+      tally.traced += 1;
+      const committed = !outcome.steps.some((s) => !s.ok);
+      if (committed && seen.errno !== null) tally.ignored_failures += 1;
+      return true;
+    },
+    report: (): CycleTracingReport => ({ ...tally, reason: tally.untraced > 0 ? tally.reason : null }),
+  };
 }

@@ -89,6 +89,23 @@ export interface SysfsProbeReport extends ReportHead<'sysfs'>, ProbeCore {
   kernel_log: { readable: boolean; complete_from_boot: boolean | null; source: string };
   /** Present when the SMCCC provider registered: why `attributes` is null anyway. */
   attributes_note?: string;
+  /** What a region commit without a provider depends on (guard.ts); absent from a caller's partial document. */
+  region_commit?: RegionCommitFacts;
+}
+
+/**
+ * The facts behind what a CXL region commit does without a provider, as the probe read them; null when
+ * the source was not read or not readable. `kernel.release` and `kernel.arch` complete them.
+ */
+export interface RegionCommitFacts {
+  /** `cpu_cache_invalidate_memregion` is listed in /proc/kallsyms. */
+  invalidate_symbol: boolean | null;
+  /** The config sets CONFIG_ARCH_HAS_CPU_CACHE_INVALIDATE_MEMREGION (false: not set, or no such line). */
+  arch_has_invalidate: boolean | null;
+  /** The config sets CONFIG_CXL_REGION_INVALIDATION_TEST. */
+  invalidation_test: boolean | null;
+  /** The kernel log has `Bypassing cpu_cache_invalidate_memregion() for testing!`. */
+  bypass_logged: boolean | null;
 }
 
 export type ProbeReport = EmulatedProbeReport | SysfsProbeReport;
@@ -482,4 +499,26 @@ export interface ReportsOf {
     eraseRegion: EmulatedRegionEraseReport;
     trace: EmulatedTraceReport;
   };
+}
+
+// ------------------------------------------------------------------------------------------- stress
+
+/**
+ * `stress --region` on the sysfs backend: how its cycles' invalidations were seen, by the return probe
+ * `invalidate --region` uses. An untraced cycle counts by its writes alone (by_status UNTRACED).
+ */
+export interface CycleTracingReport {
+  /** Cycles whose cpu_cache_invalidate_memregion() calls were traced. */
+  traced: number;
+  /** Cycles whose invalidation outcome is unknown. */
+  untraced: number;
+  /** Why cycles went untraced (the last reason); null when every cycle was traced. */
+  reason: string | null;
+  /** Traced cycles the kernel committed although an invalidation failed: counted as failed requests. */
+  ignored_failures: number;
+}
+
+/** What a stress target adds to the stress report of DESIGN §5. */
+export interface StressTargetFields {
+  cycle_tracing?: CycleTracingReport;
 }

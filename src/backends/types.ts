@@ -5,7 +5,14 @@
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { Errno } from './errno.js';
-import type { BackendName, EraseMethod, ProviderVariant, ReportsOf, TraceEvent } from './reports.js';
+import type {
+  BackendName,
+  EraseMethod,
+  ProviderVariant,
+  ReportsOf,
+  StressTargetFields,
+  TraceEvent,
+} from './reports.js';
 
 export type * from './reports.js';
 export type { Errno };
@@ -99,6 +106,8 @@ export interface StressTarget {
   firmwareCalls(): Record<string, number>;
   /** Whether requests can be coalesced (global firmware), for the report. */
   readonly coalescing: boolean;
+  /** Fields this target adds to the report (sysfs --region: how its cycles were traced). */
+  reportFields?(): StressTargetFields;
 }
 
 export interface StressTargetOptions {

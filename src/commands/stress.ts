@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { stress as stressApi } from '../api.js';
-import { PROVIDER_VARIANTS } from '../backends/types.js';
+import { type CycleTracingReport, PROVIDER_VARIANTS, type StressTargetFields } from '../backends/types.js';
 import { confirmation } from '../cli/confirm.js';
 import type { Context } from '../cli/context.js';
 import { createSpinner } from '../cli/spinner.js';
@@ -163,7 +163,7 @@ async function stress(context: Context, flags: StressFlags, providerGiven: boole
   const latency = new LatencyRecorder(hdr ? { tap: hdr.record } : {});
   try {
     const spinner = await createSpinner(context);
-    let report: StressReport;
+    let report: StressReport & StressTargetFields;
     try {
       // The run itself is the library's `stress()`: the command only turns flags into its options.
       report = await stressApi(backend, {
@@ -311,7 +311,7 @@ function progressText(s: { completed: number; failed: number; elapsed_us: number
   return `stress: ${s.completed} completed, ${s.failed} failed, ${rate}/s (${seconds.toFixed(1)} s) — Ctrl-C stops and reports`;
 }
 
-export function renderStress(report: StressReport): string {
+export function renderStress(report: StressReport & StressTargetFields): string {
   const time = report.virtual_time ? chalk.yellow('virtual time: a simulation') : 'real time';
   const who = [
     report.profile ? `profile ${report.profile}` : report.backend,
@@ -356,6 +356,7 @@ export function renderStress(report: StressReport): string {
     ],
     ['errors', errors || 'none'],
   ];
+  if (report.cycle_tracing) rows.push(['tracing', cycleTracingText(report.cycle_tracing)]);
   if (report.verify) {
     const v = report.verify;
     rows.push([
@@ -372,4 +373,20 @@ export function renderStress(report: StressReport): string {
       `${Math.round(report.simulated_requests_per_cpu_s ?? 0)} requests per CPU second`,
     ]);
   return `${head}\n${table(rows)}`;
+}
+
+/** How the cycles' invalidations were seen: a cycle nobody traced is not claimed to have invalidated. */
+function cycleTracingText(t: CycleTracingReport): string {
+  const parts = [`${t.traced} of ${t.traced + t.untraced} cycles traced`];
+  if (t.ignored_failures > 0)
+    parts.push(
+      chalk.red(`${t.ignored_failures} committed although the invalidation failed (counted as failed)`),
+    );
+  if (t.untraced > 0)
+    parts.push(
+      chalk.yellow(
+        `${t.untraced} untraced (${t.reason ?? 'no reason given'}): their invalidation's outcome is unknown`,
+      ),
+    );
+  return parts.join('; ');
 }

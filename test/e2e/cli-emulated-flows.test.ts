@@ -259,6 +259,39 @@ describe('emulated region flows', { concurrency: CONCURRENCY }, () => {
       assert.equal(r.stderr, '');
     });
 
+    test('--method secure-erase holds the write, as the kernel does: no sanitize state, no --timeout', async () => {
+      // Only Sanitize runs in the background (drivers/cxl/pci.c); a --timeout shorter than the erase
+      // applies to waiting for security/state, which a secure erase never sets to sanitize.
+      const r = await emu([
+        '--profile',
+        labProfile(),
+        '--json',
+        'erase',
+        'mem0',
+        '--method',
+        'secure-erase',
+        '--timeout',
+        '50ms',
+        '--yes',
+      ]);
+      assertExit(r, EX.OK);
+      const doc = parseJson(r);
+      assert.equal(doc.ok, true);
+      assert.equal(doc.state, 'disabled');
+      assert.ok(doc.elapsed_ms >= 200, `elapsed_ms ${doc.elapsed_ms} covers the erase`);
+    });
+
+    test('a secure erase longer than the mailbox timeout (2 s) fails with ETIMEDOUT → 75', async () => {
+      const slow = writeScratchFile('slow-erase.json', {
+        name: 'slow-erase',
+        regions: [
+          { name: 'region0', start: '0x4080000000', size: '0x40000000', memdev: 'mem0', sanitize_ms: 5000 },
+        ],
+      });
+      const r = await emu(['--profile', slow, 'erase', 'mem0', '--method', 'secure-erase', '--yes']);
+      assertRefused(r, EX.TEMP_FAIL, /ETIMEDOUT.*mailbox timeout/);
+    });
+
     test("erase mem1, whose region is committed → refused with 75 (the kernel's EBUSY), nothing on stdout", async () => {
       assertRefused(await emu(['erase', 'mem1', '--yes']), EX.TEMP_FAIL, /committed/);
       assertRefused(

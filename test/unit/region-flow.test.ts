@@ -4,8 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import { stress } from '../../src/api.js';
 import { EmulatedBackend } from '../../src/backends/emulated/index.js';
 import { invalidateRegion } from '../../src/backends/sysfs/commit.js';
+import { regionStressTarget } from '../../src/backends/sysfs/stress.js';
 import type { RegionInvalidateOptions } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
 import { profileWith, virtualBackendOptions } from '../helpers/emulation.js';
@@ -103,5 +105,27 @@ describe('one region-flow policy for both backends', () => {
     // The emulated return probe always sees; the sysfs one was off here, and says so.
     assert.equal(reports[1]!['invalidated'], true);
     assert.equal(reports[0]!['invalidated'], null);
+  });
+});
+
+describe('stress --region: the report says how each cycle was seen (cycle_tracing), on both backends', () => {
+  test('emulated, a firmware that is always BUSY: every cycle seen, each one committed and failed', async () => {
+    const emulated = await EmulatedBackend.create(virtualBackendOptions, profileWith({}, 'stuck'));
+    const report = await stress(emulated, { region: 'region1', cycles: 3, confirm: async () => true });
+    assert.deepEqual(report.requests, { issued: 3, completed: 0, failed: 3 });
+    assert.deepEqual(report.cycle_tracing, { traced: 3, untraced: 0, reason: null, ignored_failures: 3 });
+  });
+
+  test('sysfs without tracing: the same fields, every cycle untraced and counted under UNTRACED', async () => {
+    const sys = new RecordingRoot(fixture.root);
+    const target = await regionStressTarget(
+      { region: 'region2', confirm: async () => true, signal: new AbortController().signal },
+      { sys, log: silentLogger, probe: fakeProbe('supported'), trace: false },
+    );
+    await target.invalidate(0n, 1n);
+    assert.deepEqual(target.reportFields?.(), {
+      cycle_tracing: { traced: 0, untraced: 1, reason: 'tracing not requested', ignored_failures: 0 },
+    });
+    assert.deepEqual(target.firmwareCalls(), { UNTRACED: 1 });
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { invalidateRegion, type RegionFlowDeps } from '../../src/backends/sysfs/commit.js';
@@ -192,19 +192,24 @@ describe('invalidate --region: the provider rule, confirmation and names', () =>
   });
 });
 
+/** One traced cpu_cache_invalidate_memregion() call (entry `start=… len=…`, return `ret`), as trace_pipe shows it. */
+function emitInvalidation(tracefs: FakeKernelTracefs, group: string, range: string, ret: number): void {
+  tracefs.emit(
+    `instances/${group}`,
+    `  bash-9 [001] .... 50.000000: inv: (cpu_cache_invalidate_memregion+0x0/0x60) start=${range}`,
+  );
+  tracefs.emit(
+    `instances/${group}`,
+    `  bash-9 [001] .... 50.000900: inv_ret: (commit_store+0x10/0x20 <- cpu_cache_invalidate_memregion) ret=${ret}`,
+  );
+}
+
 /** A commit of region1 traced through a fake tracefs whose return probe sees `ret`. */
 function tracedCommit(ret: number, group = 'memregion_committest') {
   const tracefs = new FakeKernelTracefs(sys);
   sys.hook = (file) => {
     if (!file.endsWith('/commit')) return;
-    tracefs.emit(
-      `instances/${group}`,
-      '  bash-9 [001] .... 50.000000: inv: (cpu_cache_invalidate_memregion+0x0/0x60) start=0x40c0000000 len=1073741824',
-    );
-    tracefs.emit(
-      `instances/${group}`,
-      `  bash-9 [001] .... 50.000900: inv_ret: (cxl_region_probe+0x10/0x20 <- cpu_cache_invalidate_memregion) ret=${ret}`,
-    );
+    emitInvalidation(tracefs, group, '0x40c0000000 len=1073741824', ret);
   };
   const report = invalidateRegion('region1', options(), {
     ...deps(),
@@ -322,7 +327,11 @@ describe('stress --region', () => {
       sys.writes.map((w) => `${w.file.split('/').pop()}=${w.value}`),
       ['commit=0', 'commit=1', 'bind=region2', 'commit=0', 'commit=1', 'bind=region2'],
     );
-    assert.deepEqual(target.firmwareCalls(), { SUCCESS: 2 });
+    // Not traced (deps without tracing): the writes succeeded, the invalidations are not claimed.
+    assert.deepEqual(target.firmwareCalls(), { UNTRACED: 2 });
+    assert.deepEqual(target.reportFields?.(), {
+      cycle_tracing: { traced: 0, untraced: 2, reason: 'tracing not requested', ignored_failures: 0 },
+    });
   });
 
   it('counts a failed cycle by errno instead of throwing', async () => {
@@ -332,6 +341,63 @@ describe('stress --region', () => {
     };
     const outcome = await target.invalidate(0n, 1n);
     assert.equal(outcome.errno, 'EBUSY');
+  });
+
+  /** A stress target on region2 traced through a fake tracefs whose return probe sees `rets[i]` on commit i. */
+  const tracedStress = (rets: number[], group = 'memregion_stresstest') => {
+    const tracefs = new FakeKernelTracefs(sys);
+    let commits = 0;
+    sys.hook = (file, value) => {
+      if (!file.endsWith('/commit') || value !== '1') return;
+      const ret = rets[commits++] ?? 0;
+      emitInvalidation(tracefs, group, '0x4100000000 len=268435456', ret);
+    };
+    const target = regionStressTarget(
+      { region: 'region2', confirm: confirmer(true).confirm, signal: new AbortController().signal },
+      { ...deps(), trace: { target: { tracefs, providers: [], warnings: [] }, group, settleMs: 1 } },
+    );
+    return { tracefs, target };
+  };
+
+  it('traces each cycle as invalidate --region does: a cycle whose invalidation the kernel ignored fails', async () => {
+    const { tracefs, target: pending } = tracedStress([0, -16, 0]);
+    const target = await pending;
+    const outcomes = [];
+    for (let i = 0; i < 3; i++) outcomes.push(await target.invalidate(0n, 1n));
+    assert.deepEqual(
+      outcomes.map((o) => o.errno),
+      [null, 'EBUSY', null],
+    );
+    assert.equal(commitOf('region2'), '1', 'the kernel committed the region every time');
+    assert.deepEqual(target.firmwareCalls(), { SUCCESS: 2, EBUSY: 1 });
+    assert.deepEqual(target.reportFields?.(), {
+      cycle_tracing: { traced: 3, untraced: 0, reason: null, ignored_failures: 1 },
+    });
+    assert.deepEqual(
+      [...tracefs.live()].filter((p) => p.startsWith('memregion_stresstest')),
+      [],
+      'every cycle removed its probes',
+    );
+  });
+
+  it('without kprobe_events: every cycle untraced with the reason, tracefs and kallsyms looked up once', async () => {
+    rmSync(path.join(fixture.root, 'sys/kernel/tracing/kprobe_events'));
+    let kallsymsReads = 0;
+    const stream = sys.stream.bind(sys);
+    sys.stream = (relative, consume) => {
+      if (relative === 'proc/kallsyms') kallsymsReads += 1;
+      return stream(relative, consume);
+    };
+    const target = await regionStressTarget(
+      { region: 'region2', confirm: confirmer(true).confirm, signal: new AbortController().signal },
+      { ...deps(), trace: {} },
+    );
+    for (let i = 0; i < 3; i++) assert.equal((await target.invalidate(0n, 1n)).errno, null);
+    assert.deepEqual(target.firmwareCalls(), { UNTRACED: 3 });
+    const tracing = target.reportFields?.().cycle_tracing;
+    assert.equal(tracing?.untraced, 3);
+    assert.match(tracing?.reason ?? '', /tracefs has no kprobe_events/);
+    assert.equal(kallsymsReads, 1, 'kallsyms read once for the run, not once per cycle');
   });
 
   it('refuses a region in use, a missing --region, no provider, and a refused confirmation', async () => {

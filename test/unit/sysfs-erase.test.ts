@@ -171,6 +171,26 @@ describe('erase refusals', () => {
     await assert.rejects(eraseMemdev('mem1', options(), deps()), refusal(75, /already sanitizing/));
   });
 
+  for (const state of ['locked', 'unlocked']) {
+    it(`refuses a device whose passphrase is set (state ${state}) before asking or writing (69)`, async () => {
+      setState('mem1', state);
+      for (const method of ['sanitize', 'secure-erase'] as const) {
+        const ask = confirmer(true);
+        await assert.rejects(
+          eraseMemdev('mem1', options({ method, confirm: ask.confirm }), deps()),
+          refusal(
+            69,
+            new RegExp(
+              `user passphrase set \\(security/state reads ${state}\\).*refuses ${method} with EINVAL`,
+            ),
+          ),
+        );
+        assert.deepEqual(ask.questions, []);
+      }
+      assert.deepEqual(sys.writes, []);
+    });
+  }
+
   it('maps the kernel refusing the write (EBUSY → 75, EACCES → 77)', async () => {
     sys.hook = () => {
       throw errnoError('EBUSY');

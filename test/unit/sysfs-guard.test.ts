@@ -4,8 +4,8 @@ import { describe, test } from 'node:test';
 import { invalidateRegion } from '../../src/backends/sysfs/commit.js';
 import { SysRoot } from '../../src/backends/sysfs/fs.js';
 import { commitWithoutProvider, requireProvider } from '../../src/backends/sysfs/guard.js';
-import { probeSysfs } from '../../src/backends/sysfs/probe.js';
-import type { ProbeReport } from '../../src/backends/types.js';
+import { probeSysfs, probeVerdict } from '../../src/backends/sysfs/probe.js';
+import type { ProbeReport, RegionCommitFacts } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
 import { copyFixture, FIXTURES } from './helpers/sysfs-fixture.js';
 
@@ -104,5 +104,85 @@ describe('the no-provider refusal says what this kernel would do with the commit
     } finally {
       fixture.cleanup();
     }
+  });
+});
+
+describe('the no-provider outcome comes from the facts the probe gathered, not from its wording', () => {
+  const ENXIO = /fails the region commit with ENXIO/;
+  const NOTHING = /no cpu_cache_invalidate_memregion \(Linux before 6\.2\)/;
+  const BYPASS = /built with CONFIG_CXL_REGION_INVALIDATION_TEST/;
+
+  test('the probe carries the facts: captured 6.1 (x86) has neither the symbol nor the option', async () => {
+    const report = await probeOf('kernels/x86-6.1-region-configured');
+    assert.deepEqual(report.region_commit, {
+      invalidate_symbol: false,
+      arch_has_invalidate: false,
+      invalidation_test: false,
+      bypass_logged: false,
+    });
+    const bypass = await probeOf('machines/arm64-test-bypass');
+    assert.deepEqual(bypass.region_commit, {
+      invalidate_symbol: true,
+      arch_has_invalidate: true,
+      invalidation_test: true,
+      bypass_logged: true,
+    });
+  });
+
+  test('evidence reworded (a config file named otherwise, the symbol mentioned as missing): same outcomes', async () => {
+    for (const [tree, expected] of [
+      ['kernels/x86-6.1-region-configured', NOTHING],
+      ['kernels/x86-guest-region-configured', ENXIO],
+      ['machines/arm64-test-bypass', BYPASS],
+    ] as const) {
+      const report = await probeOf(tree);
+      report.evidence = report.evidence.map((e) =>
+        e.source.endsWith('/kallsyms')
+          ? { ...e, detail: 'cpu_cache_invalidate_memregion: not listed' }
+          : /config/.test(e.source)
+            ? { ...e, source: '/boot/kernel.config', detail: 'options as built' }
+            : e,
+      );
+      assert.match(commitWithoutProvider(report), expected, tree);
+    }
+  });
+
+  test('arm64 6.12 without the framework: the header stub says "no provider", so the commit fails (ENXIO), full probe or not', async () => {
+    // include/linux/memregion.h without CONFIG_ARCH_HAS_CPU_CACHE_INVALIDATE_MEMREGION: an inline stub
+    // (no kallsyms entry) whose cpu_cache_has_invalidate_memregion() is false; region.c still checks it.
+    const sys = new SysRoot(path.join(FIXTURES, 'machines/arm64-no-framework'));
+    const full = await probeSysfs(sys, silentLogger, {});
+    const verdictOnly = await probeVerdict(sys, silentLogger, {});
+    assert.equal(full.region_commit?.invalidate_symbol, false);
+    assert.match(commitWithoutProvider(full), ENXIO);
+    assert.match(commitWithoutProvider(verdictOnly), ENXIO);
+  });
+
+  /** A partial probe document with only the kernel and the facts (null: that source was not read). */
+  const withFacts = (release: string, facts: Partial<RegionCommitFacts>, arch = 'x86_64') => ({
+    ...bare(release),
+    kernel: { release, arch },
+    region_commit: {
+      invalidate_symbol: null,
+      arch_has_invalidate: null,
+      invalidation_test: null,
+      bypass_logged: null,
+      ...facts,
+    },
+  });
+
+  test('a release before 6.2 with the symbol (a distribution backport) checks for a provider: ENXIO', () => {
+    const report = withFacts('5.14.0-427.el9.x86_64', { invalidate_symbol: true });
+    assert.match(commitWithoutProvider(report), ENXIO);
+  });
+
+  test('the kernel log alone (config unreadable) shows the test bypass', () => {
+    assert.match(commitWithoutProvider(withFacts('6.19.0', { bypass_logged: true })), BYPASS);
+  });
+
+  test('on x86 a readable config without the option means a kernel before the API, whatever the release says', () => {
+    const facts = { arch_has_invalidate: false, invalidation_test: false };
+    assert.match(commitWithoutProvider(withFacts('6.8.0-custom', facts)), NOTHING);
+    assert.match(commitWithoutProvider(withFacts('6.8.0-custom', facts, 'aarch64')), ENXIO);
   });
 });

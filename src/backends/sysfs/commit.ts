@@ -18,6 +18,7 @@ import { errorCode, type ProbeFn, providerOfProbe } from './guard.js';
 import { findSymbols } from './kallsyms.js';
 import { type KernelCalls, withKernelTrace } from './kernel-trace.js';
 import { regionUsers } from './region-users.js';
+import { INVALIDATE_SYMBOL } from './tracefs.js';
 import type { TraceTarget } from './tracefs-locate.js';
 import { parseKernelBool } from './values.js';
 
@@ -33,6 +34,8 @@ export interface RegionFlowDeps {
   probe: ProbeFn;
   /** Tracing of the kernel's calls during the write: options, or false to skip it. */
   trace?: { target?: TraceTarget; group?: string; settleMs?: number } | false;
+  /** With `trace: false`, why tracing is off and what its failed lookup found (so nobody reads kallsyms again). */
+  untraced?: Pick<KernelCalls, 'reason' | 'invalidateFunction'>;
 }
 
 export type WriteStep = CommitStep;
@@ -150,7 +153,9 @@ export function sysfsRegionPrimitives(
     async write(region, plan, observe) {
       const run = () => writePlan(sys, region.name, plan);
       if (!observe || deps.trace === false) {
-        const calls = { count: null, reason: observe ? 'tracing not requested' : 'not traced' };
+        const calls: KernelCalls = observe
+          ? { count: null, reason: 'tracing not requested', ...deps.untraced }
+          : { count: null, reason: 'not traced' };
         return { steps: await run(), calls, invalidation: await invalidationSeen(sys, calls) };
       }
       const { result: steps, calls } = await withKernelTrace(sys, log, run, deps.trace ?? {});
@@ -196,8 +201,8 @@ async function invalidationSeen(sys: SysRoot, calls: KernelCalls): Promise<Inval
   const reason = calls.reason ?? 'no tracing';
   if (calls.invalidateFunction === 'absent') return { kind: 'absent' };
   if (calls.invalidateFunction === 'present') return { kind: 'unknown', reason };
-  const symbols = await findSymbols(sys, ['cpu_cache_invalidate_memregion']);
-  if (symbols.readable && !symbols.found.has('cpu_cache_invalidate_memregion')) return { kind: 'absent' };
+  const symbols = await findSymbols(sys, [INVALIDATE_SYMBOL]);
+  if (symbols.readable && !symbols.found.has(INVALIDATE_SYMBOL)) return { kind: 'absent' };
   return { kind: 'unknown', reason };
 }
 

@@ -79,7 +79,11 @@ export async function regionExists(sys: SysRoot, name: string): Promise<boolean>
   return isKernelName('region', name) && (await sys.exists(`${regionPath(name)}/${CXL_REGION_FILES.commit}`));
 }
 
-export async function readCxlRegion(sys: SysRoot, name: string): Promise<CxlRegion | null> {
+export async function readCxlRegion(
+  sys: SysRoot,
+  name: string,
+  uports = new EndpointUports(sys),
+): Promise<CxlRegion | null> {
   if (!(await regionExists(sys, name))) return null;
   const base = regionPath(name);
   const start = parseKernelInt(await sys.value(`${base}/${CXL_REGION_FILES.resource}`), 16);
@@ -94,7 +98,7 @@ export async function readCxlRegion(sys: SysRoot, name: string): Promise<CxlRegi
   const memdevs: string[] = [];
   for (const target of targets) {
     if (target === null) continue;
-    const memdev = await memdevOfEndpoint(sys, endpointOfDecoder(target));
+    const memdev = await uports.memdevOf(endpointOfDecoder(target));
     if (memdev && !memdevs.includes(memdev)) memdevs.push(memdev);
   }
   const index = kernelIndex('region', name);
@@ -127,41 +131,68 @@ export async function readCxlRegion(sys: SysRoot, name: string): Promise<CxlRegi
 const byIndex = (kind: KernelNameKind) => (a: string, b: string) =>
   kernelIndex(kind, a) - kernelIndex(kind, b);
 
-export async function listCxlRegions(sys: SysRoot): Promise<CxlRegion[]> {
+export async function listCxlRegions(sys: SysRoot, uports = new EndpointUports(sys)): Promise<CxlRegion[]> {
   const names = (await sys.list(CXL_DEVICES))
     .filter((n) => isKernelName('region', n))
     .sort(byIndex('region'));
   const regions: CxlRegion[] = [];
   for (const name of names) {
-    const region = await readCxlRegion(sys, name);
+    const region = await readCxlRegion(sys, name, uports);
     if (region) regions.push(region);
   }
   return regions;
 }
 
-/** The memdev an endpoint port stands for: the basename of its `uport` link. */
-async function memdevOfEndpoint(sys: SysRoot, endpoint: string | null): Promise<string | null> {
-  if (endpoint === null || !isKernelName('endpoint', endpoint)) return null;
-  const target = await sys.link(`${CXL_DEVICES}/${endpoint}/${CXL_ENDPOINT_FILES.uport}`);
-  const name = target === null ? null : path.basename(target);
-  return name && isKernelName('memdev', name) ? name : null;
-}
+/**
+ * The memdev each endpoint port stands for (the basename of its `uport` link), each link read at most
+ * once: one instance serves a whole listing, so M memdevs and E endpoints cost E readlinks, not M×E.
+ */
+export class EndpointUports {
+  private readonly memdevs = new Map<string, Promise<string | null>>();
+  private endpoints: Promise<string[]> | null = null;
 
-export async function findEndpoint(sys: SysRoot, memdev: string): Promise<string | null> {
-  for (const entry of await sys.list(CXL_DEVICES)) {
-    if (isKernelName('endpoint', entry) && (await memdevOfEndpoint(sys, entry)) === memdev) return entry;
+  constructor(private readonly sys: SysRoot) {}
+
+  memdevOf(endpoint: string | null): Promise<string | null> {
+    if (endpoint === null || !isKernelName('endpoint', endpoint)) return Promise.resolve(null);
+    let memdev = this.memdevs.get(endpoint);
+    if (!memdev) {
+      memdev = this.readUport(endpoint);
+      this.memdevs.set(endpoint, memdev);
+    }
+    return memdev;
   }
-  return null;
+
+  /** The first endpoint (in listing order) whose `uport` is this memdev. */
+  async endpointOf(memdev: string): Promise<string | null> {
+    this.endpoints ??= this.sys
+      .list(CXL_DEVICES)
+      .then((all) => all.filter((e) => isKernelName('endpoint', e)));
+    for (const endpoint of await this.endpoints) {
+      if ((await this.memdevOf(endpoint)) === memdev) return endpoint;
+    }
+    return null;
+  }
+
+  private async readUport(endpoint: string): Promise<string | null> {
+    const target = await this.sys.link(`${CXL_DEVICES}/${endpoint}/${CXL_ENDPOINT_FILES.uport}`);
+    const name = target === null ? null : path.basename(target);
+    return name && isKernelName('memdev', name) ? name : null;
+  }
 }
 
 export async function memdevExists(sys: SysRoot, name: string): Promise<boolean> {
   return isKernelName('memdev', name) && (await sys.exists(memdevPath(name)));
 }
 
-export async function readCxlMemdev(sys: SysRoot, name: string): Promise<CxlMemdev | null> {
+export async function readCxlMemdev(
+  sys: SysRoot,
+  name: string,
+  uports = new EndpointUports(sys),
+): Promise<CxlMemdev | null> {
   if (!(await memdevExists(sys, name))) return null;
   const base = memdevPath(name);
-  const endpoint = await findEndpoint(sys, name);
+  const endpoint = await uports.endpointOf(name);
   const committed = endpoint
     ? parseKernelInt(await sys.value(`${CXL_DEVICES}/${endpoint}/${CXL_ENDPOINT_FILES.decodersCommitted}`))
     : null;
@@ -178,13 +209,13 @@ export async function readCxlMemdev(sys: SysRoot, name: string): Promise<CxlMemd
   };
 }
 
-export async function listCxlMemdevs(sys: SysRoot): Promise<CxlMemdev[]> {
+export async function listCxlMemdevs(sys: SysRoot, uports = new EndpointUports(sys)): Promise<CxlMemdev[]> {
   const names = (await sys.list(CXL_DEVICES))
     .filter((n) => isKernelName('memdev', n))
     .sort(byIndex('memdev'));
   const memdevs: CxlMemdev[] = [];
   for (const name of names) {
-    const memdev = await readCxlMemdev(sys, name);
+    const memdev = await readCxlMemdev(sys, name, uports);
     if (memdev) memdevs.push(memdev);
   }
   return memdevs;

@@ -95,7 +95,12 @@ export async function eraseMemdev(
   };
 }
 
-/** Why a device cannot take the method now: no such file, already sanitizing, frozen. */
+/**
+ * Why a device cannot take the method now: no such file, already sanitizing, frozen, a passphrase set.
+ * drivers/cxl/core/memdev.c security_state_show() reads `locked` or `unlocked` only while a user
+ * passphrase is set (`frozen` also implies one), and drivers/cxl/core/mbox.c __cxl_mem_sanitize() refuses
+ * both sanitize and secure erase with EINVAL whenever CXL_PMEM_SEC_STATE_USER_PASS_SET is.
+ */
 function deviceRefusal(device: CxlMemdev, method: EraseMethod): { message: string; exitCode: number } | null {
   const memdev = device.name;
   const supported = method === 'sanitize' ? device.sanitizeSupported : device.eraseSupported;
@@ -113,6 +118,12 @@ function deviceRefusal(device: CxlMemdev, method: EraseMethod): { message: strin
   if (device.securityState === 'frozen') {
     return {
       message: `${memdev} security state is frozen: security commands are refused until reset`,
+      exitCode: ExitCode.UNAVAILABLE,
+    };
+  }
+  if (device.securityState === 'locked' || device.securityState === 'unlocked') {
+    return {
+      message: `${memdev} has a user passphrase set (security/state reads ${device.securityState}): the kernel refuses ${method} with EINVAL until it is removed (ndctl disable-passphrase on its nvdimm)`,
       exitCode: ExitCode.UNAVAILABLE,
     };
   }

@@ -1,33 +1,45 @@
 import type { Logger } from '../../core/log.js';
 import { type ProviderCheck, requireProviderOf } from '../region-flow.js';
 import type { SysfsProbeReport } from '../types.js';
+import { archFamily } from './platform.js';
 
 export type ProbeFn = () => Promise<SysfsProbeReport>;
 
 /**
- * What the kernel does with a region commit when no provider is registered, from the probe's evidence:
- * - cxl_region_invalidate_memregion() (drivers/cxl/core/region.c, Linux 6.2 and later): with
- *   !cpu_cache_has_invalidate_memregion() it dev_WARN()s "Failed to synchronize CPU cache state" and the
- *   commit fails with ENXIO; with CONFIG_CXL_REGION_INVALIDATION_TEST it logs "Bypassing
- *   cpu_cache_invalidate_memregion() for testing!" and the commit succeeds without an invalidation.
- * - Before 6.2 there is no cpu_cache_invalidate_memregion at all (no symbol in kallsyms, no
- *   CONFIG_ARCH_HAS_CPU_CACHE_INVALIDATE_MEMREGION line): the commit succeeds and invalidates nothing.
+ * What the kernel does with a region commit when no provider is registered, from the facts the probe
+ * gathered (`region_commit`, `kernel`), never from the evidence's wording. It reproduces
+ * cxl_region_invalidate_memregion() (drivers/cxl/core/region.c, Linux 6.2 and later): with
+ * !cpu_cache_has_invalidate_memregion() it dev_WARN()s "Failed to synchronize CPU cache state" and the
+ * commit fails with ENXIO; with CONFIG_CXL_REGION_INVALIDATION_TEST it logs "Bypassing
+ * cpu_cache_invalidate_memregion() for testing!" and the commit succeeds without an invalidation. Before
+ * 6.2 there is no such check: the commit succeeds and invalidates nothing.
  */
 export function commitWithoutProvider(report: SysfsProbeReport): string {
-  const evidence = report.evidence ?? [];
-  const config = evidence.find((e) => e.found && /(^|\/)config[-.]|config\.gz$/.test(e.source))?.detail ?? '';
-  const kallsyms = evidence.find((e) => e.found && e.source.endsWith('/kallsyms'))?.detail;
-  const noFunction =
-    /\bARCH_HAS_CPU_CACHE_INVALIDATE_MEMREGION=absent\b/.test(config) ||
-    (kallsyms !== undefined && !/\bcpu_cache_invalidate_memregion\b/.test(kallsyms)) ||
-    (kallsyms === undefined && config === '' && releaseBefore(report, 6, 2));
-  if (noFunction) {
+  if (!hasInvalidationCheck(report)) {
     return 'this kernel has no cpu_cache_invalidate_memregion (Linux before 6.2): the commit goes through and invalidates nothing';
   }
-  if (/\bCXL_REGION_INVALIDATION_TEST=y\b/.test(config)) {
+  const facts = report.region_commit;
+  if (facts?.invalidation_test === true || facts?.bypass_logged === true) {
     return 'this kernel is built with CONFIG_CXL_REGION_INVALIDATION_TEST: the commit goes through and the kernel skips the invalidation ("Bypassing cpu_cache_invalidate_memregion() for testing!")';
   }
   return 'without a cache invalidation provider the kernel fails the region commit with ENXIO and WARNs "Failed to synchronize CPU cache state", which taints it';
+}
+
+/**
+ * Whether the kernel's region commit checks for an invalidation provider (Linux 6.2 and later, which
+ * brought cpu_cache_invalidate_memregion). The symbol or CONFIG_ARCH_HAS_CPU_CACHE_INVALIDATE_MEMREGION
+ * proves it (also on a distribution kernel whose release predates 6.2 but carries the backport). Their
+ * absence proves the opposite only on x86, which selects the option since it exists (arch/x86/Kconfig):
+ * elsewhere include/linux/memregion.h's stubs stand in (has_invalidate false) and the CXL code still
+ * checks, so there the release decides.
+ */
+function hasInvalidationCheck(report: SysfsProbeReport): boolean {
+  const facts = report.region_commit;
+  if (facts?.invalidate_symbol === true || facts?.arch_has_invalidate === true) return true;
+  const arch = report.kernel?.arch ?? null;
+  const x86 = arch !== null && archFamily(arch) === 'x86';
+  if (x86 && (facts?.invalidate_symbol === false || facts?.arch_has_invalidate === false)) return false;
+  return !releaseBefore(report, 6, 2);
 }
 
 /** Whether the probed kernel's release (`kernel.release`, e.g. 6.1.0-50-amd64) is older than major.minor. */

@@ -7,6 +7,7 @@ import { configOption, isBuilt, readKernelConfig } from './kconfig.js';
 import { type JournalReader, readKernelLog } from './kmsg.js';
 import { scanKernelLog } from './logfacts.js';
 import { readLockdown, readPlatform } from './platform.js';
+import { INVALIDATE_SYMBOL } from './tracefs.js';
 import { readTracing } from './tracing.js';
 import { decide, SYMBOLS } from './verdict.js';
 
@@ -239,6 +240,16 @@ export async function probeSysfs(
       readable: kernelLog?.readable ?? false,
       complete_from_boot: kernelLog?.completeFromBoot ?? null,
       source: logSource,
+    },
+    region_commit: {
+      invalidate_symbol: kallsyms?.readable ? kallsyms.found.has(INVALIDATE_SYMBOL) : null,
+      arch_has_invalidate: config.readable
+        ? isBuilt(configOption(config, 'ARCH_HAS_CPU_CACHE_INVALIDATE_MEMREGION'))
+        : null,
+      invalidation_test: config.readable
+        ? isBuilt(configOption(config, 'CXL_REGION_INVALIDATION_TEST'))
+        : null,
+      bypass_logged: kernelLog?.readable ? facts.bypass !== null : null,
     },
   };
   if (decision.smcccRegistered) {

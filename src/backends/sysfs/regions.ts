@@ -4,7 +4,7 @@ import type {
   SysfsRegionInfo,
   SysfsRegionsReport,
 } from '../types.js';
-import { type CxlMemdev, type CxlRegion, listCxlMemdevs, listCxlRegions } from './cxl.js';
+import { type CxlMemdev, type CxlRegion, EndpointUports, listCxlMemdevs, listCxlRegions } from './cxl.js';
 import type { SysRoot } from './fs.js';
 import { scanIomem } from './iomem.js';
 import { listNvdimm } from './nvdimm.js';
@@ -49,8 +49,10 @@ export function cxlMemdevInfo(memdev: CxlMemdev): SysfsCxlMemdevInfo {
 export async function listRegions(sys: SysRoot): Promise<SysfsRegionsReport> {
   const warnings: string[] = [];
   const regions: SysfsRegionInfo[] = [];
-  regions.push(...(await listCxlRegions(sys)).map(cxlRegionInfo));
-  regions.push(...(await listCxlMemdevs(sys)).map(cxlMemdevInfo));
+  // One reading of the endpoints' uport links serves both the regions' memdevs and the memdevs' endpoints.
+  const uports = new EndpointUports(sys);
+  regions.push(...(await listCxlRegions(sys, uports)).map(cxlRegionInfo));
+  regions.push(...(await listCxlMemdevs(sys, uports)).map(cxlMemdevInfo));
   const nvdimm = await listNvdimm(sys);
   regions.push(...nvdimm.regions);
   warnings.push(...nvdimm.warnings);

@@ -38,14 +38,31 @@ const POLL_MS = 100;
 /** Where the emulated kernel's state of a memdev's erase is said to be (its sysfs path below the device). */
 const stateFile = (memdev: string): string => `${memdev}/security/state`;
 
+/**
+ * drivers/cxl/pci.c: a mailbox command the device does not finish within CXL_MAILBOX_TIMEOUT_MS (2 * HZ)
+ * fails with ETIMEDOUT (cxl_pci_mbox_wait_for_doorbell(); one that went to the background is not waited
+ * for at all, since cxl_mem_sanitize() gives Secure Erase no poll count).
+ */
+export const CXL_MAILBOX_TIMEOUT_MS = 2000;
+
+/**
+ * The write of `security/erase`: only Sanitize runs in the background (__cxl_pci_mbox_send_cmd() marks
+ * `sanitize_active`, which security/state shows as `sanitize`); Secure Erase holds the write until the
+ * device is done, or until the mailbox times out. The profile's `sanitize_ms` is the device's time.
+ */
+async function secureEraseWrite(clock: Clock, durationMs: number): Promise<string | null> {
+  await clock.sleep(Math.min(durationMs, CXL_MAILBOX_TIMEOUT_MS) * 1000);
+  return durationMs > CXL_MAILBOX_TIMEOUT_MS ? 'ETIMEDOUT' : null;
+}
+
 /** The errno the profile's `erase_errors` makes the device refuse the erase write with, or null. */
 export const eraseErrorOf = (regions: EmulatedRegion[], memdev: string): string | null =>
   regions.map((r) => r.spec.erase_errors?.[memdev]).find((e) => e !== undefined) ?? null;
 
 /**
  * `erase` on the emulated backend: the sysfs flow's preflight and confirmation, then a sanitize that
- * takes the profile's `sanitize_ms` on the backend's clock, after which the memdev's regions need an
- * invalidation on their next commit.
+ * runs in the background for the profile's `sanitize_ms` on the backend's clock (or a secure erase that
+ * holds the write as long), after which the memdev's regions need an invalidation on their next commit.
  */
 export async function eraseMemdev(
   backend: EraseContext,
@@ -74,6 +91,34 @@ export async function eraseMemdev(
   const clock = backend.clock;
   const began = clock.now();
   const elapsedMs = () => (clock.now() - began) / 1000;
+  if (options.method === 'secure-erase') {
+    const failed = await secureEraseWrite(clock, durationMs);
+    if (failed) throw eraseRefused(memdev, options.method, failed);
+  } else await sanitizeInBackground(backend, clock, durationMs, elapsedMs, memdev, options);
+  for (const region of regions) region.needsInvalidation = true;
+  return {
+    backend: 'emulated',
+    profile: backend.profileName,
+    memdev,
+    method: options.method,
+    ok: true,
+    state: 'disabled',
+    elapsed_ms: Math.round(elapsedMs()),
+    next_step: 'the next commit of a region on this device invalidates CPU caches for its range',
+    warnings: forced ? [forced] : [],
+    regions: regions.map((r) => r.spec.name),
+  };
+}
+
+/** A sanitize: security/state reads `sanitize` until it is done; waited for as the sysfs flow polls. */
+async function sanitizeInBackground(
+  backend: EraseContext,
+  clock: Clock,
+  durationMs: number,
+  elapsedMs: () => number,
+  memdev: string,
+  options: EraseOptions,
+): Promise<void> {
   backend.sanitizing.add(memdev);
   try {
     await waitForSanitize(clock, durationMs, elapsedMs, memdev, options);
@@ -95,19 +140,6 @@ export async function eraseMemdev(
   } finally {
     backend.sanitizing.delete(memdev);
   }
-  for (const region of regions) region.needsInvalidation = true;
-  return {
-    backend: 'emulated',
-    profile: backend.profileName,
-    memdev,
-    method: options.method,
-    ok: true,
-    state: 'disabled',
-    elapsed_ms: Math.round(elapsedMs()),
-    next_step: 'the next commit of a region on this device invalidates CPU caches for its range',
-    warnings: forced ? [forced] : [],
-    regions: regions.map((r) => r.spec.name),
-  };
 }
 
 /** Waits out the sanitize on the backend's clock, reporting progress; timeout → 75, abort → 130. */
@@ -178,11 +210,16 @@ export function emulatedMemdevPrimitives(context: RegionEraseContext): MemdevPri
       }
       return { ok: true };
     },
-    async startErase(memdev) {
+    async startErase(memdev, method) {
       if (regionsOf(memdev).some((r) => r.kernel.committed)) return 'EBUSY';
       const refused = context.eraseError(memdev);
       if (refused) return refused;
       const durationMs = Math.max(...regionsOf(memdev).map((r) => r.spec.sanitize_ms));
+      if (method === 'secure-erase') {
+        const failed = await secureEraseWrite(clock, durationMs);
+        if (failed === null) for (const region of regionsOf(memdev)) region.needsInvalidation = true;
+        return failed;
+      }
       endsAt.set(memdev, clock.now() / 1000 + durationMs);
       context.sanitizing.add(memdev);
       return null;

@@ -1,6 +1,8 @@
 /**
  * Arm SMCCC (DEN0028 v1.7) as the kernel spells it in include/linux/arm-smccc.h: function IDs, the
- * SMCCC_RET_* status codes, the version encoding, the conduit, and the register file of one call.
+ * SMCCC_RET_* status codes, the version encoding, the conduit, and the register file of one call. Linux
+ * 7.2's header stops at SMCCC_RET_INVALID_PARAMETER: RATE_LIMITED, BUSY and the CLEAN_INV_MEMREGION IDs
+ * come from patch 1/2 of the provider's posting, as DEN0028 v1.7 numbers them.
  * Registers are u64 (BigInt); the kernel reads a status as `(s32)res.a0`.
  */
 

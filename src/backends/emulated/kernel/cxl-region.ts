@@ -22,6 +22,8 @@ export interface CxlRegionContext {
   cache: MemregionApi;
   /** dev_WARN() / dev_warn(): the kernel log. */
   warn(message: string): void;
+  /** dev_info_once(): the kernel log, once per call site and boot. */
+  infoOnce(message: string): void;
   /** CONFIG_CXL_REGION_INVALIDATION_TEST */
   invalidationTest: boolean;
 }
@@ -31,7 +33,7 @@ export const BYPASSING = 'Bypassing cpu_cache_invalidate_memregion() for testing
 
 /**
  * drivers/cxl/core/region.c cxl_region_invalidate_memregion(): no provider → ENXIO and a WARN (unless the
- * test bypass is configured); no resource → ENXIO; else cpu_cache_invalidate_memregion() and 0, whatever
+ * test bypass is configured: then 0 and an info line, once); no resource → ENXIO; else cpu_cache_invalidate_memregion() and 0, whatever
  * that returned.
  */
 export async function cxlRegionInvalidateMemregion(
@@ -40,7 +42,7 @@ export async function cxlRegionInvalidateMemregion(
 ): Promise<Errno | null> {
   if (!context.cache.cpuCacheHasInvalidateMemregion()) {
     if (context.invalidationTest) {
-      context.warn(BYPASSING);
+      context.infoOnce(BYPASSING);
       return null;
     }
     context.warn(FAILED_TO_SYNCHRONIZE);

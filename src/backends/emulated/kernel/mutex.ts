@@ -16,7 +16,7 @@ type Waiter = (() => void) | Resumable;
  */
 export class Mutex {
   private locked = false;
-  /** lock->wait_list; O(1) at both ends, so 100,000 waiters cost what 8 do. */
+  /** The lock's waiters (7.2: lock->first_waiter and its list); O(1) at both ends, so 100,000 waiters cost what 8 do. */
   private readonly waiters = new Fifo<Waiter>();
 
   /** mutex_trylock() */
@@ -44,7 +44,7 @@ export class Mutex {
     return wait;
   }
 
-  /** Whether a task waits for the lock (!list_empty(&lock->wait_list)). */
+  /** Whether a task waits for the lock (lock->first_waiter != NULL). */
   get contended(): boolean {
     return this.waiters.length > 0;
   }
