@@ -1,3 +1,5 @@
+import { closeSync, openSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { ExitCode } from '../core/errors.js';
 import { escapeControl } from '../core/quote.js';
 import { STOP_SIGNALS, StopRequest, signalExitCode } from '../core/stop.js';
@@ -30,7 +32,30 @@ const STOPPING: Record<string, string> = { SIGINT: 'interrupted', SIGTERM: 'term
 /** How long stdout may take to drain once a stop signal arrived. */
 const STOP_FLUSH_MS = 500;
 
+/**
+ * Node restores the terminal's settings at exit and aborts when that fails (node.cc ResetStdio() asserts
+ * that tcsetattr() worked), which it does, with EIO, once the terminal has hung up: a closed ssh session
+ * or terminal window then ended memregion in a crash (SIGSEGV, a core dump) instead of 129. ResetStdio
+ * skips a descriptor that is closed or no longer the file it was at start, so a dead terminal (isatty
+ * fails on a hung-up tty) is swapped for /dev/null before Node gets there.
+ */
+function detachDeadTerminals(terminals: readonly number[]): void {
+  for (const fd of terminals) {
+    if (isatty(fd)) continue;
+    try {
+      closeSync(fd);
+      // No dup2 in Node: open takes the lowest free descriptor, which is fd itself; else leave fd closed.
+      const again = openSync('/dev/null', 'r+');
+      if (again !== fd) closeSync(again);
+    } catch {
+      // Closed already: ResetStdio skips it too.
+    }
+  }
+}
+
 export function guardProcess(options: { verbose: boolean; quiet: boolean }): ProcessGuard {
+  const terminals = [0, 1, 2].filter((fd) => isatty(fd));
+  if (terminals.length > 0) process.on('exit', () => detachDeadTerminals(terminals));
   const controller = new AbortController();
   let stopped: NodeJS.Signals | null = null;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -93,8 +93,9 @@ export function commanderErrorLine(text: string): string {
 
 /** The one line for a usage error that commander answers with help: no command, or help for an unknown one. */
 export function usageHelpLine(argv: readonly string[]): string {
-  const words = argv.filter((a) => !a.startsWith('-'));
-  const asked = words[0] === 'help' ? words[1] : undefined;
+  // The first `help` word: a global option's value (`-b emulated`) may come before it.
+  const at = argv.indexOf('help');
+  const asked = at === -1 ? undefined : argv.slice(at + 1).find((a) => !a.startsWith('-'));
   return asked === undefined
     ? 'no command given (memregion --help lists the commands)'
     : `unknown command ${quote(asked)} (memregion --help lists the commands)`;

@@ -135,12 +135,12 @@ function checkCompare(
 /** The log is written at the end: a target that can never be written is refused before the run. */
 async function checkHdrLog(context: Context, file: string): Promise<void> {
   const resolved = path.resolve(file);
-  if (context.output !== undefined && path.resolve(context.output) === resolved)
+  const { checkOutputTarget, sameOutputFile } = await import('../core/output-file.js');
+  if (context.output !== undefined && (await sameOutputFile(context.output, file)))
     throw usageError('--hdr-log and --output name the same file');
   const toStdout = ['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1'].includes(resolved);
   if (toStdout && context.output === undefined)
     throw usageError('--hdr-log to stdout would mix with the report: give --output for the report');
-  const { checkOutputTarget } = await import('../core/output-file.js');
   await checkOutputTarget(file, HDR_LOG_LABEL);
 }
 

@@ -10,7 +10,9 @@ import { quote } from './quote.js';
  * - a regular file, or a path where nothing is yet: replaced atomically (a temporary file in the same
  *   folder, created exclusively and never through a link, then renamed over it), keeping the old file's
  *   mode and owner, so that a reader such as a textfile collector never sees half of it;
- * - a symbolic link: followed; its target is replaced (or created), the link stays;
+ * - a symbolic link: followed; its target is replaced (or created), the link stays; but never a link
+ *   that another user owns in a sticky world-writable folder such as /tmp (73, EACCES, as the kernel's
+ *   protected_symlinks rule refuses a root `>` through it);
  * - a character device, a FIFO or a socket: written in place, as a shell redirection would (`/dev/null`
  *   stays a device, `/dev/full` fails with ENOSPC);
  * - a directory or a block device: refused.
@@ -27,23 +29,16 @@ export async function writeOutput(
       ExitCode.USAGE,
     );
   const fail = failures(label);
-  if (STDOUT_NAMES.has(path.resolve(target))) {
+  if (STDOUT_NAMES.has(absolute(target, fail))) {
     // Our own stdout, which may be a socket that cannot be opened by name: the stream itself.
     process.stdout.write(text);
     return;
   }
-  let info: Stats | null;
-  try {
-    info = await stat(target);
-  } catch (error) {
-    if (errorCode(error) !== 'ENOENT') throw fail.create(target, errorCode(error));
-    info = null;
-  }
-  if (info === null) return replaceAtomically(await linkTarget(target, fail), text, null, fail);
-  if (info.isFile()) return replaceAtomically(await realpath(target), text, info, fail);
+  const { file, info } = await followLinks(target, fail);
+  if (info === null || info.isFile()) return replaceAtomically(file, text, info, fail);
   if (info.isDirectory()) throw fail.write(target, 'a directory');
   if (info.isBlockDevice()) throw fail.write(target, 'a block device: refusing to write over it');
-  return writeInPlace(target, text, fail);
+  return writeInPlace(file, text, fail);
 }
 
 /**
@@ -54,40 +49,116 @@ export async function writeOutput(
 export async function checkOutputTarget(target: string, label: string): Promise<void> {
   const fail = failures(label);
   if (target === '') throw new MemregionError(`the ${label} needs a name`, ExitCode.USAGE);
-  let info: Stats | null = null;
-  try {
-    info = await stat(target);
-  } catch (error) {
-    if (errorCode(error) !== 'ENOENT') throw fail.create(target, errorCode(error));
-  }
+  const { file, info } = await followLinks(target, fail);
   if (info?.isDirectory()) throw fail.write(target, 'a directory');
   if (info?.isBlockDevice()) throw fail.write(target, 'a block device: refusing to write over it');
   if (info !== null && !info.isFile()) return;
-  const folder = path.dirname(info === null ? await linkTarget(target, fail) : await realpath(target));
   try {
-    await access(folder, constants.W_OK | constants.X_OK);
+    await access(path.dirname(file), constants.W_OK | constants.X_OK);
   } catch (error) {
     throw fail.create(target, errorCode(error));
   }
 }
 
+/**
+ * Whether two output paths end at one file, through links or as hard links of one inode (devices and
+ * FIFOs excepted: `/dev/null` may take both). Two such outputs would clobber each other.
+ */
+export async function sameOutputFile(a: string, b: string): Promise<boolean> {
+  const fail = failures('output file');
+  const [x, y] = await Promise.all([a, b].map((target) => followLinks(target, fail).catch(() => null)));
+  if (!x || !y) return a === b;
+  if ((x.info !== null && !x.info.isFile()) || (y.info !== null && !y.info.isFile())) return false;
+  if (x.file === y.file) return true;
+  return x.info !== null && y.info !== null && x.info.dev === y.info.dev && x.info.ino === y.info.ino;
+}
+
 const STDOUT_NAMES = new Set(['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1', `/proc/${process.pid}/fd/1`]);
 
-/** Where a path that does not exist would be created: itself, or the end of its (dangling) link chain. */
-async function linkTarget(target: string, fail: Failures): Promise<string> {
-  let current = path.resolve(target);
-  for (let hops = 0; hops < 40; hops++) {
-    let link: string;
+/**
+ * Where `target` leads once every link on the way is followed, walked one name at a time as the kernel
+ * walks a path, and what is there (null: nothing yet; it is to be created there). A link that the
+ * kernel's protected_symlinks rule would not follow is refused whatever the sysctl says: root writing
+ * through a link that another user planted in /tmp is the classic way to clobber /etc/shadow, and a root
+ * `>` refuses it with EACCES. Links under /proc (`/dev/stderr`, `/proc/self/fd/N`) are the kernel's own:
+ * it resolves them.
+ */
+async function followLinks(target: string, fail: Failures): Promise<{ file: string; info: Stats | null }> {
+  const pending = absolute(target, fail).split(path.sep).filter(Boolean).reverse();
+  let current: string = path.sep;
+  let hops = 0;
+  while (pending.length > 0) {
+    const name = pending.pop()!;
+    if (name === '.') continue;
+    if (name === '..') {
+      current = path.dirname(current);
+      continue;
+    }
+    const next = path.join(current, name);
+    let info: Stats;
     try {
-      if (!(await lstat(current)).isSymbolicLink()) return current;
-      link = await readlink(current);
+      info = await lstat(next);
     } catch (error) {
-      if (errorCode(error) === 'ENOENT') return current;
+      if (errorCode(error) === 'ENOENT' && pending.length === 0) return { file: next, info: null };
       throw fail.create(target, errorCode(error));
     }
-    current = path.resolve(path.dirname(current), link);
+    if (info.isSymbolicLink()) {
+      if (next.startsWith('/proc/'))
+        return kernelResolved(path.join(next, ...pending.reverse()), target, fail);
+      if (++hops > MAX_LINK_HOPS) throw fail.create(target, 'ELOOP');
+      await mayFollowLink(next, info, current, target, fail);
+      const link = await readlink(next).catch((error) => {
+        throw fail.create(target, errorCode(error));
+      });
+      if (path.isAbsolute(link)) current = path.sep;
+      pending.push(...link.split(path.sep).filter(Boolean).reverse());
+      continue;
+    }
+    if (pending.length > 0 && !info.isDirectory()) throw fail.create(target, 'ENOTDIR');
+    current = next;
   }
-  throw fail.create(target, 'ELOOP');
+  return { file: current, info: await lstat(current) };
+}
+
+/** `target` as an absolute path; a relative one needs the current folder, which may have been deleted. */
+function absolute(target: string, fail: Failures): string {
+  try {
+    return path.resolve(target);
+  } catch (error) {
+    throw fail.create(target, `${errorCode(error)}: the current folder no longer exists`);
+  }
+}
+
+/** As many links as the kernel follows in one path walk (include/linux/namei.h, MAXSYMLINKS). */
+const MAX_LINK_HOPS = 40;
+
+/** A path behind a /proc magic link: where the kernel says it leads. */
+async function kernelResolved(
+  file: string,
+  target: string,
+  fail: Failures,
+): Promise<{ file: string; info: Stats | null }> {
+  try {
+    const info = await stat(file);
+    return { file: info.isFile() ? await realpath(file) : file, info };
+  } catch (error) {
+    throw fail.create(target, errorCode(error));
+  }
+}
+
+/**
+ * fs/namei.c, may_follow_link(): a link is followed when the follower owns it, when its folder is not
+ * both sticky and world-writable, or when the folder's owner owns the link too.
+ */
+async function mayFollowLink(link: string, info: Stats, folder: string, target: string, fail: Failures) {
+  if (info.uid === process.geteuid?.()) return;
+  const parent = await stat(folder);
+  const stickyAndWorldWritable = (parent.mode & 0o1002) === 0o1002;
+  if (!stickyAndWorldWritable || parent.uid === info.uid) return;
+  throw fail.create(
+    target,
+    `EACCES: ${link} is a link owned by another user (uid ${info.uid}) in a sticky world-writable folder; not followed, as the kernel's protected_symlinks rule says`,
+  );
 }
 
 async function replaceAtomically(

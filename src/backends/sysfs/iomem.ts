@@ -14,7 +14,8 @@ export interface IomemEntry {
   parent: string | null;
 }
 
-const LINE = /^( *)([0-9a-fA-F]+)-([0-9a-fA-F]+) : (.*)$/;
+/** The kernel prints 64-bit addresses (kernel/resource.c, r_show()): a wider one is not its line. */
+const LINE = /^( *)([0-9a-fA-F]{1,16})-([0-9a-fA-F]{1,16}) : (.*)$/;
 
 /**
  * kernel/resource.c r_show() indents two spaces per level but stops counting at MAX_IORES_LEVEL (8):
