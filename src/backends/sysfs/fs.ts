@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { access, readdir, readlink, writeFile } from 'node:fs/promises';
+import { access, readdir, readlink, realpath, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** More than any kernel file memregion reads holds (kallsyms of a large kernel is some 15 MiB). */
@@ -107,8 +107,11 @@ const failure = (error: unknown): ReadFailure => {
 };
 
 /**
- * Files of the machine under `root` (normally `/`, a fixture tree in tests). Every path is a fixed
- * kernel path or one built from a validated kernel name: `resolve` refuses anything that leaves root.
+ * Files of the machine under `root` (normally `/`, a fixture tree in tests, an unpacked `collect`
+ * archive). Every path is a fixed kernel path or one built from a validated kernel name: `resolve`
+ * refuses a spelling that leaves root, and below any root but `/` a path whose links lead out of it (a
+ * tree from elsewhere could link `mem0/serial` to /etc/shadow, or `commit` to a file of this machine) is
+ * neither read, listed nor written: it reads as an error (EXDEV), as a file that is not there would.
  */
 export class SysRoot {
   readonly root: string;
@@ -122,6 +125,22 @@ export class SysRoot {
 
   get isRealRoot(): boolean {
     return this.root === path.parse(this.root).root;
+  }
+
+  private realRoot: Promise<string> | null = null;
+
+  /**
+   * `full` with its links followed, when that stays inside the root (at `/`, `full` itself: the kernel's
+   * own links go where they go). Throws the lookup's error, or EXDEV for a path that leads out.
+   */
+  private async inside(full: string): Promise<string> {
+    if (this.isRealRoot) return full;
+    this.realRoot ??= realpath(this.root);
+    const [real, root] = await Promise.all([realpath(full), this.realRoot]);
+    if (real !== root && !real.startsWith(root.endsWith(path.sep) ? root : root + path.sep)) {
+      throw Object.assign(new Error(`${full} leads out of the root ${this.root}`), { code: 'EXDEV' });
+    }
+    return real;
   }
 
   /** Absolute path of a kernel path such as `proc/iomem`, kept inside root. */
@@ -159,7 +178,7 @@ export class SysRoot {
     const recorded = await this.recordedError(relative);
     if (recorded) return recorded;
     try {
-      return { ok: true, bytes: await readBounded(this.resolve(relative)) };
+      return { ok: true, bytes: await readBounded(await this.inside(this.resolve(relative))) };
     } catch (error) {
       return failure(error);
     }
@@ -170,7 +189,7 @@ export class SysRoot {
     const recorded = await this.recordedError(relative);
     if (recorded) return recorded;
     try {
-      return { ok: true, handle: KernelFile.open(this.resolve(relative)) };
+      return { ok: true, handle: KernelFile.open(await this.inside(this.resolve(relative))) };
     } catch (error) {
       return failure(error);
     }
@@ -224,7 +243,7 @@ export class SysRoot {
 
   async exists(relative: string): Promise<boolean> {
     try {
-      await access(this.resolve(relative), constants.F_OK);
+      await access(await this.inside(this.resolve(relative)), constants.F_OK);
       return true;
     } catch {
       return false;
@@ -233,7 +252,7 @@ export class SysRoot {
 
   async list(relative: string): Promise<string[]> {
     try {
-      return (await readdir(this.resolve(relative))).sort();
+      return (await readdir(await this.inside(this.resolve(relative)))).sort();
     } catch {
       return [];
     }
@@ -241,7 +260,9 @@ export class SysRoot {
 
   async link(relative: string): Promise<string | null> {
     try {
-      return await readlink(this.resolve(relative));
+      const full = this.resolve(relative);
+      // The link itself is read, not followed: only the folders on the way must stay inside.
+      return await readlink(path.join(await this.inside(path.dirname(full)), path.basename(full)));
     } catch {
       return null;
     }
@@ -249,7 +270,7 @@ export class SysRoot {
 
   /** Writes a sysfs attribute the way `echo value > file` does. */
   async write(relative: string, value: string): Promise<void> {
-    await writeFile(this.resolve(relative), `${value}\n`, { flag: 'w' });
+    await writeFile(await this.inside(this.resolve(relative)), `${value}\n`, { flag: 'w' });
   }
 }
 

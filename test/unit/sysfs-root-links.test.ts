@@ -1,0 +1,71 @@
+/**
+ * A --root tree from elsewhere (an unpacked `collect` archive) may hold links that lead out of it, to
+ * files of this machine: they are neither read, listed nor written.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { readCxlMemdev } from '../../src/backends/sysfs/cxl.js';
+import { SysRoot } from '../../src/backends/sysfs/fs.js';
+import { copyFixture } from './helpers/sysfs-fixture.js';
+
+let fixture: { root: string; cleanup: () => void };
+let outside: string;
+const SECRET = 'a secret of the host\n';
+
+beforeEach(() => {
+  fixture = copyFixture('cxl');
+  outside = mkdtempSync(path.join(tmpdir(), 'memregion-outside-'));
+  writeFileSync(path.join(outside, 'secret'), SECRET);
+});
+afterEach(() => {
+  fixture.cleanup();
+  rmSync(outside, { recursive: true, force: true });
+});
+
+/** Replaces `relative` in the tree with a link to `target`. */
+function plant(relative: string, target: string): void {
+  const file = path.join(fixture.root, relative);
+  rmSync(file, { recursive: true, force: true });
+  symlinkSync(target, file);
+}
+
+describe('SysRoot below a root that is not /', () => {
+  test('a file linked out of the root reads as an error, its content never', async () => {
+    plant('sys/bus/cxl/devices/mem1/serial', path.join(outside, 'secret'));
+    const sys = new SysRoot(fixture.root);
+    const read = await sys.read('sys/bus/cxl/devices/mem1/serial');
+    assert.deepEqual(read, { ok: false, code: 'EXDEV', denied: false });
+    const memdev = await readCxlMemdev(sys, 'mem1');
+    assert.ok(memdev);
+    assert.equal(memdev.serial, null);
+  });
+
+  test('a folder linked out of the root is neither listed nor read through', async () => {
+    plant('sys/bus/cxl/devices/mem1', outside);
+    const sys = new SysRoot(fixture.root);
+    assert.deepEqual(await sys.list('sys/bus/cxl/devices/mem1'), []);
+    assert.equal(await sys.exists('sys/bus/cxl/devices/mem1/secret'), false);
+    assert.equal(await sys.value('sys/bus/cxl/devices/mem1/secret'), null);
+    assert.equal(await sys.link('sys/bus/cxl/devices/mem1/secret'), null);
+  });
+
+  test('a write through a link out of the root is refused and the file is unchanged', async () => {
+    plant('sys/bus/cxl/devices/mem1/serial', path.join(outside, 'secret'));
+    const sys = new SysRoot(fixture.root);
+    await assert.rejects(sys.write('sys/bus/cxl/devices/mem1/serial', '1'), { code: 'EXDEV' });
+    assert.equal(readFileSync(path.join(outside, 'secret'), 'utf8'), SECRET);
+  });
+
+  test('links that stay inside the root are followed, as sysfs links are', async () => {
+    const sys = new SysRoot(fixture.root);
+    const before = await sys.value('sys/bus/cxl/devices/mem1/serial');
+    assert.ok(before);
+    writeFileSync(path.join(fixture.root, 'serial-elsewhere'), `${before}\n`);
+    plant('sys/bus/cxl/devices/mem1/serial', '../../../../../serial-elsewhere');
+    assert.equal(await sys.value('sys/bus/cxl/devices/mem1/serial'), before);
+    unlinkSync(path.join(fixture.root, 'sys/bus/cxl/devices/mem1/serial'));
+  });
+});
