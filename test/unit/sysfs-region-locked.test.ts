@@ -19,6 +19,10 @@ import type { CommitStep } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
 import { errnoError, RecordingRoot } from './helpers/recording-root.js';
 import { refusal, regionOptions } from './helpers/refusal.js';
+
+/** `process` as on POSIX, where geteuid() exists (Node types it as optional). */
+const posixProcess = process as NodeJS.Process & { geteuid: () => number };
+
 import { confirmer, copyFixture, fakeProbe } from './helpers/sysfs-fixture.js';
 
 const DEVICES = 'sys/bus/cxl/devices';
@@ -110,7 +114,7 @@ describe('EPERM from commit <- 0 that still happens', () => {
   };
 
   it('as root, without a locked attribute (before Linux 7.1): the region may be locked (69)', async () => {
-    mock.method(process, 'geteuid', () => 0);
+    mock.method(posixProcess, 'geteuid', () => 0);
     rmSync(path.join(fixture.root, `${DEVICES}/region2/locked`), { force: true });
     eperm();
     await assert.rejects(
@@ -123,7 +127,7 @@ describe('EPERM from commit <- 0 that still happens', () => {
   });
 
   it('without root: it needs root (77)', async () => {
-    mock.method(process, 'geteuid', () => 1000);
+    mock.method(posixProcess, 'geteuid', () => 1000);
     eperm();
     await assert.rejects(
       invalidateRegion('region2', regionOptions({ cycle: true }), deps()),
