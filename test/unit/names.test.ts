@@ -137,6 +137,24 @@ describe('the profile schema takes the same names', () => {
     }
   });
 
+  it('refuses a region named twice (65, naming it), which the kernel never does', () => {
+    const region = (name: string, start: string) => ({ name, start, size: '0x40000000', memdev: 'mem0' });
+    assert.throws(
+      () =>
+        parseProfileFile(
+          {
+            regions: [
+              region('region0', '0x4080000000'),
+              region('region1', '0x4100000000'),
+              region('region0', '0x4180000000'),
+            ],
+          },
+          'twice',
+        ),
+      { exitCode: 65, message: 'profile twice: regions.2.name: region0 is named twice' },
+    );
+  });
+
   it('refuses the names the backends refuse, with the same rule', () => {
     for (const name of badNames('region'))
       assert.throws(() => parseProfileFile(regionWith({ name }), 'test'), {

@@ -167,6 +167,15 @@ export const profileFileSchema = z.strictObject({
           path: ['memdevs'],
         }),
     )
+    // The kernel names each region once (dev_set_name()); a second `regionN` would be unreachable.
+    .superRefine((regions, context) => {
+      const seen = new Set<string>();
+      regions.forEach((region, i) => {
+        if (seen.has(region.name))
+          context.addIssue({ code: 'custom', message: `${region.name} is named twice`, path: [i, 'name'] });
+        seen.add(region.name);
+      });
+    })
     .optional(),
 });
 
