@@ -178,12 +178,16 @@ describe('no loop keeps signals out (issue 7 findings 1, 8)', () => {
     assertStoppedPromptly(r);
   });
 
-  test('stress --workers 100000 --duration 8s holds its duration (within 10% + 0.5 s)', async () => {
+  test('stress --workers 100000 --duration 8s stops at its deadline, not after draining the queue', async () => {
     const r = await cli(['-b', 'emulated', '--json', 'stress', '--workers', '100000', '--duration', '8s'], {
       timeoutMs: 60_000,
     });
     assert.equal(r.exitCode, 0, describeResult(r));
     const report = parseJson(r);
-    assert.ok(report.elapsed_s >= 8 && report.elapsed_s <= 8 * 1.1 + 0.5, `elapsed ${report.elapsed_s} s`);
+    const { issued, completed, failed } = report.requests;
+    // Stopping at the deadline leaves nearly every worker's request queued on the provider's lock; a run
+    // that drained them first would have none left. The time bound only catches a hang, not a slow host.
+    assert.ok(issued - completed - failed > 50_000, `in flight at the end: ${issued - completed - failed}`);
+    assert.ok(report.elapsed_s >= 8 && report.elapsed_s < 30, `elapsed ${report.elapsed_s} s`);
   });
 });
