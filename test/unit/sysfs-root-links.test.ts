@@ -69,3 +69,20 @@ describe('SysRoot below a root that is not /', () => {
     unlinkSync(path.join(fixture.root, 'sys/bus/cxl/devices/mem1/serial'));
   });
 });
+
+describe('SysRoot.value: one line of at most a page, as a kernel show() prints', () => {
+  test('a value with a NUL flood, more lines and escape sequences comes back bounded and escaped', async () => {
+    const file = 'sys/bus/cxl/devices/mem1/serial';
+    writeFileSync(path.join(fixture.root, file), `0x1\u001b[31m${'\u0000'.repeat(100_000)}\nsecond line\n`);
+    const value = await new SysRoot(fixture.root).value(file);
+    assert.ok(value !== null);
+    assert.ok(value.startsWith('0x1\\x1b[31m\\x00'), value.slice(0, 40));
+    assert.doesNotMatch(value, /[\u0000-\u001f]|second line/);
+    assert.ok(value.length <= 4 * 4096, `${value.length} characters`);
+  });
+
+  test("a kernel's value is unchanged", async () => {
+    const sys = new SysRoot(fixture.root);
+    assert.match((await sys.value('sys/bus/cxl/devices/mem1/serial'))!, /^0x[0-9a-f]+$/);
+  });
+});

@@ -1,6 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { access, readdir, readlink, realpath, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { escapeControl } from '../../core/quote.js';
 
 /** More than any kernel file memregion reads holds (kallsyms of a large kernel is some 15 MiB). */
 export const MAX_KERNEL_FILE_BYTES = 32 * 1024 * 1024;
@@ -96,6 +97,9 @@ const STREAM_CHUNK = 256 * 1024;
 
 /** Name of the file `collect` writes at the top of an evidence tree (see collector.ts). */
 export const COLLECT_MANIFEST = 'memregion-collect.json';
+
+/** PAGE_SIZE, the most a sysfs show() may print (fs/sysfs/file.c sysfs_emit()). */
+const SYSFS_PAGE_BYTES = 4096;
 
 /** The result of reading one kernel file: its text, or why it could not be read. */
 export type ReadResult = { ok: true; text: string } | { ok: false; code: string; denied: boolean };
@@ -235,10 +239,16 @@ export class SysRoot {
     }
   }
 
-  /** Trimmed text of a one-value sysfs attribute, or null when it cannot be read. */
+  /**
+   * Trimmed text of a one-value sysfs attribute, or null when it cannot be read. A kernel show() prints
+   * one line of at most a page (sysfs_emit()): only that much is taken, its control characters escaped,
+   * so that no value (from a tree that is not the kernel's, or a firmware string) can flood a report or
+   * drive the terminal. A kernel's own value is unchanged by this.
+   */
   async value(relative: string): Promise<string | null> {
     const result = await this.read(relative);
-    return result.ok ? result.text.trim() : null;
+    if (!result.ok) return null;
+    return escapeControl(result.text.trim().split('\n', 1)[0]!.slice(0, SYSFS_PAGE_BYTES));
   }
 
   async exists(relative: string): Promise<boolean> {
