@@ -94,7 +94,7 @@ export async function eraseMemdev(
   if (options.method === 'secure-erase') {
     const failed = await secureEraseWrite(clock, durationMs);
     if (failed) throw eraseRefused(memdev, options.method, failed);
-  } else await sanitizeInBackground(backend, clock, durationMs, elapsedMs, memdev, options);
+  } else await sanitizeInBackground(backend, durationMs, elapsedMs, memdev, options);
   for (const region of regions) region.needsInvalidation = true;
   return {
     backend: 'emulated',
@@ -110,67 +110,54 @@ export async function eraseMemdev(
   };
 }
 
-/** A sanitize: security/state reads `sanitize` until it is done; waited for as the sysfs flow polls. */
+/**
+ * A sanitize: security/state reads `sanitize` until it is done, waited out on the backend's clock as the
+ * sysfs flow polls, with progress; timeout → 75, abort → 130, each with the report so far.
+ */
 async function sanitizeInBackground(
   backend: EraseContext,
-  clock: Clock,
   durationMs: number,
   elapsedMs: () => number,
   memdev: string,
   options: EraseOptions,
 ): Promise<void> {
-  backend.sanitizing.add(memdev);
-  try {
-    await waitForSanitize(clock, durationMs, elapsedMs, memdev, options);
-  } catch (error) {
+  const stopped = (message: string, exitCode: number): MemregionError => {
     // A timeout or an interruption still has a report (ok: false), which the command prints.
-    if (!(error instanceof MemregionError)) throw error;
     const partial: EmulatedErasePartialReport = {
       backend: 'emulated',
       profile: backend.profileName,
       memdev,
       method: options.method,
       ok: false,
-      outcome: error.exitCode === ExitCode.INTERRUPTED ? 'interrupted' : 'timeout',
+      outcome: exitCode === ExitCode.INTERRUPTED ? 'interrupted' : 'timeout',
       state: 'sanitize',
       elapsed_ms: Math.round(elapsedMs()),
       next_step: keepsRunning(options.method, [stateFile(memdev)]),
     };
-    throw new MemregionError(error.message, error.exitCode, { partial });
+    return new MemregionError(message, exitCode, { partial });
+  };
+  backend.sanitizing.add(memdev);
+  try {
+    for (;;) {
+      const elapsed = elapsedMs();
+      // The emulated sanitize ends at durationMs: a timeout shorter than that always wins, even when this
+      // process was descheduled past both.
+      if (elapsed >= durationMs && durationMs <= options.timeoutMs) return;
+      if (options.signal.aborted)
+        throw stopped(`interrupted: the ${options.method} of ${memdev} keeps running`, ExitCode.INTERRUPTED);
+      if (elapsed >= options.timeoutMs) {
+        throw stopped(
+          `timed out after ${options.timeoutMs} ms waiting for ${memdev} to leave state sanitize`,
+          ExitCode.TEMP_FAIL,
+        );
+      }
+      options.onProgress?.('sanitize', elapsedMs());
+      await backend.clock.sleep(
+        Math.max(0, Math.min(POLL_MS, durationMs - elapsed, options.timeoutMs - elapsed)) * 1000,
+      );
+    }
   } finally {
     backend.sanitizing.delete(memdev);
-  }
-}
-
-/** Waits out the sanitize on the backend's clock, reporting progress; timeout → 75, abort → 130. */
-async function waitForSanitize(
-  clock: Clock,
-  durationMs: number,
-  elapsedMs: () => number,
-  memdev: string,
-  options: EraseOptions,
-): Promise<void> {
-  for (;;) {
-    const elapsed = elapsedMs();
-    // The emulated sanitize ends at durationMs: a timeout shorter than that always wins, even when this
-    // process was descheduled past both.
-    if (elapsed >= durationMs && durationMs <= options.timeoutMs) return;
-    if (options.signal.aborted) {
-      throw new MemregionError(
-        `interrupted: the ${options.method} of ${memdev} keeps running`,
-        ExitCode.INTERRUPTED,
-      );
-    }
-    if (elapsed >= options.timeoutMs) {
-      throw new MemregionError(
-        `timed out after ${options.timeoutMs} ms waiting for ${memdev} to leave state sanitize`,
-        ExitCode.TEMP_FAIL,
-      );
-    }
-    options.onProgress?.('sanitize', elapsedMs());
-    await clock.sleep(
-      Math.max(0, Math.min(POLL_MS, durationMs - elapsed, options.timeoutMs - elapsed)) * 1000,
-    );
   }
 }
 
