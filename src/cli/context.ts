@@ -51,6 +51,9 @@ export async function createContext(options: GlobalOptions, signal: AbortSignal)
     throw usageError(`unknown format ${quote(format)} (human, json or prometheus)`);
   }
   if (options.output === '') throw usageError('--output needs a file name (an empty one would mean stdout)');
+  // Before the command's work: an erase must not run when its report has nowhere to go.
+  if (options.output !== undefined)
+    await (await import('../core/output-file.js')).checkOutputTarget(options.output, 'output file');
   if (format === 'human') await enableColor(options.color !== false);
   // Checked here, not when a backend is made, so that every command refuses a bad --seed.
   const seed = options.seed === undefined ? freshSeed() : checkSeed(options.seed);

@@ -42,23 +42,33 @@ export async function writeOutput(
 }
 
 /**
- * Before a long run whose file is written at its end (`stress --hdr-log`): the errors `writeOutput`
- * would give for a target that cannot be written at all (a directory, a block device, a missing or
- * read-only folder), now rather than after the run.
+ * Before any work whose result is written at its end (every command's `--output`, `stress --hdr-log`):
+ * the errors `writeOutput` would give for a target that cannot be written at all (a directory, a block
+ * device, a missing or read-only folder, a FIFO nobody reads, a socket), now rather than after an erase
+ * or a long run. A FIFO is opened now and held until the write: opening it to look and closing it again
+ * would hand its reader an end of file before the result.
  */
 export async function checkOutputTarget(target: string, label: string): Promise<void> {
   const fail = failures(label);
   if (target === '') throw new MemregionError(`the ${label} needs a name`, ExitCode.USAGE);
+  if (STDOUT_NAMES.has(absolute(target, fail))) return;
   const { file, info } = await followLinks(target, fail);
   if (info?.isDirectory()) throw fail.write(target, 'a directory');
   if (info?.isBlockDevice()) throw fail.write(target, 'a block device: refusing to write over it');
-  if (info !== null && !info.isFile()) return;
+  if (info?.isFIFO() || info?.isSocket()) {
+    if (!heldOpen.has(file)) heldOpen.set(file, await openInPlace(file, fail));
+    return;
+  }
   try {
-    await access(path.dirname(file), constants.W_OK | constants.X_OK);
+    if (info === null || info.isFile()) await access(path.dirname(file), constants.W_OK | constants.X_OK);
+    else await access(file, constants.W_OK);
   } catch (error) {
     throw fail.create(target, errorCode(error));
   }
 }
+
+/** FIFOs that checkOutputTarget opened, by the path links lead to, for writeInPlace to write. */
+const heldOpen = new Map<string, FileHandle>();
 
 /**
  * Whether two output paths end at one file, through links or as hard links of one inode (devices and
@@ -204,14 +214,9 @@ async function replaceAtomically(
 
 /** A device, FIFO or socket: opened as `>` would (no O_CREAT needed), written, never replaced. */
 async function writeInPlace(target: string, text: string | Uint8Array, fail: Failures): Promise<void> {
-  let handle: FileHandle;
-  try {
-    // Non-blocking, so that a FIFO nobody reads fails (ENXIO) instead of hanging in open.
-    handle = await open(target, constants.O_WRONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
-  } catch (error) {
-    const code = errorCode(error);
-    throw fail.write(target, code === 'ENXIO' ? 'ENXIO: no reader, or a socket' : code);
-  }
+  const held = heldOpen.get(target);
+  heldOpen.delete(target);
+  const handle = held ?? (await openInPlace(target, fail));
   try {
     const data =
       typeof text === 'string'
@@ -231,6 +236,16 @@ async function writeInPlace(target: string, text: string | Uint8Array, fail: Fai
     throw fail.write(target, errorCode(error));
   } finally {
     await handle.close().catch(() => {});
+  }
+}
+
+async function openInPlace(target: string, fail: Failures): Promise<FileHandle> {
+  try {
+    // Non-blocking, so that a FIFO nobody reads fails (ENXIO) instead of hanging in open.
+    return await open(target, constants.O_WRONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = errorCode(error);
+    throw fail.write(target, code === 'ENXIO' ? 'ENXIO: no reader, or a socket' : code);
   }
 }
 
