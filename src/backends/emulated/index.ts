@@ -79,7 +79,14 @@ export class EmulatedBackend implements Backend<'emulated'> {
     this.kernelLog = parts.stack.log;
     this.regionState = parts.profile.regions.map((spec) => ({
       spec,
-      kernel: { name: spec.name, res: { start: spec.start, size: spec.size }, committed: spec.committed },
+      kernel: {
+        name: spec.name,
+        res: { start: spec.start, size: spec.size },
+        committed: spec.committed,
+        // A profile's committed region is enabled, as auto-assembly or `cxl create-region` leave it.
+        driver: spec.committed ? 'cxl_region' : null,
+        locked: false,
+      },
       needsInvalidation: false,
     }));
   }

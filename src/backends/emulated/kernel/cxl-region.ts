@@ -10,6 +10,14 @@ export interface CxlRegion {
   readonly name: string;
   readonly res: { readonly start: bigint; readonly size: bigint } | null;
   committed: boolean;
+  /**
+   * `cxlr->dev.driver`: the region driver, bound only while the region is committed (cxl_region_probe()
+   * refuses an uncommitted one) and only when someone binds it (auto-assembly, `cxl enable-region`); a
+   * commit never binds it, a decommit releases it. The DAX region and its devices hang below it.
+   */
+  driver: 'cxl_region' | null;
+  /** CXL_REGION_F_LOCK: built from decoders the platform locked; it cannot be decommitted. */
+  readonly locked: boolean;
 }
 
 /** The framework calls the region code makes (include/linux/memregion.h). */
@@ -54,23 +62,49 @@ export async function cxlRegionInvalidateMemregion(
 }
 
 /**
- * drivers/cxl/core/region.c commit_store(): `1` commits (commit_region(): invalidate, then
- * cxl_region_decode_commit()), `0` tears down (cxl_region_decode_reset(), whose invalidation failures are
- * only warnings). A write that asks for the state the region is in does nothing. Returns the write's error.
+ * drivers/cxl/core/region.c cxl_region_decode_reset(): nothing at all for a locked region; else the
+ * invalidation (its failure only WARNs) before the decoders are torn down.
+ */
+async function cxlRegionDecodeReset(region: CxlRegion, context: CxlRegionContext): Promise<void> {
+  if (region.locked) return;
+  await cxlRegionInvalidateMemregion(region, context);
+}
+
+/**
+ * drivers/cxl/core/region.c commit_store(): `1` commits (__commit(): invalidate, then
+ * cxl_region_decode_commit()); `0` is refused with EPERM for a locked region, else releases the region
+ * driver (device_release_driver(), whatever the state) and, when the region was committed, tears it down
+ * (cxl_region_decode_reset()). A commit of a committed region, or a decommit of an uncommitted one,
+ * invalidates nothing. Returns the write's error.
  */
 export async function commitStore(
   region: CxlRegion,
   commit: boolean,
   context: CxlRegionContext,
 ): Promise<Errno | null> {
-  if (commit === region.committed) return null;
   if (commit) {
+    if (region.committed) return null;
     const rc = await cxlRegionInvalidateMemregion(region, context);
     if (rc) return rc;
     region.committed = true;
     return null;
   }
-  await cxlRegionInvalidateMemregion(region, context);
+  if (region.locked) return 'EPERM';
+  region.driver = null;
+  if (!region.committed) return null;
+  await cxlRegionDecodeReset(region, context);
   region.committed = false;
+  return null;
+}
+
+/**
+ * A write of the region's name to the cxl_region driver's `bind` (drivers/base/bus.c bind_store() →
+ * cxl_region_probe()): EBUSY when a driver is bound already, ENXIO when the region is not committed
+ * (cxl_region_can_probe()); else the driver is bound.
+ */
+export function cxlRegionBind(region: CxlRegion): Errno | null {
+  if (region.driver) return 'EBUSY';
+  if (!region.committed) return 'ENXIO';
+  region.driver = 'cxl_region';
   return null;
 }
