@@ -165,6 +165,13 @@ export const profileFileSchema = z.strictObject({
         .refine((r) => r.memdev === undefined || r.memdevs === undefined, {
           message: 'give memdev or memdevs, not both',
           path: ['memdevs'],
+        })
+        // drivers/cxl/core/region.c cxl_region_can_probe(): the region driver, and with it the DAX region
+        // and its devices, binds only to a committed region, so nothing can use an uncommitted one.
+        .refine((r) => r.committed || r.used_by.length === 0, {
+          message:
+            'an uncommitted region has no users (the kernel binds its driver and DAX devices only once it is committed)',
+          path: ['used_by'],
         }),
     )
     // The kernel names each region once (dev_set_name()); a second `regionN` would be unreachable.

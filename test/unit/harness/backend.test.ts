@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EmulatedBackend } from '../../../src/backends/emulated/index.js';
+import { commitStore } from '../../../src/backends/emulated/kernel/cxl-region.js';
 import { profileWith, virtualBackendOptions } from '../../helpers/emulation.js';
 
 const options = virtualBackendOptions;
@@ -54,5 +55,47 @@ describe('emulated backend: scripted firmware', () => {
       ],
       ['committed', 'EBUSY', 5, 4, 5, 500],
     );
+  });
+});
+
+describe('emulated backend: regions as Linux 7.2 sysfs shows them', () => {
+  const spec = (name: string, start: bigint, committed: boolean) => ({
+    name,
+    start,
+    size: 0x4000_0000n,
+    memdev: name === 'region0' ? 'mem0' : 'mem1',
+    sanitize_ms: 0,
+    committed,
+    used_by: ['dax0.0'],
+  });
+
+  test('the region driver and its DAX devices only on a committed region; a decommit releases both', async () => {
+    const backend = await EmulatedBackend.create(
+      options,
+      profileWith({
+        regions: [spec('region0', 0x40_8000_0000n, false), spec('region1', 0x41_0000_0000n, true)],
+      }),
+    );
+    const cxlRegions = async () =>
+      (await backend.regions()).regions.flatMap((r) =>
+        r.kind === 'cxl_region'
+          ? [{ name: r.name, driver: r.driver, dax: r.dax_devices.map((d) => d.name) }]
+          : [],
+      );
+    assert.deepEqual(await cxlRegions(), [
+      { name: 'region0', driver: null, dax: [] },
+      { name: 'region1', driver: 'cxl_region', dax: ['dax0.0'] },
+    ]);
+    const region1 = backend.regionState[1]!.kernel;
+    const context = {
+      cache: { cpuCacheHasInvalidateMemregion: () => true, cpuCacheInvalidateMemregion: async () => null },
+      warn: () => {},
+      infoOnce: () => {},
+      invalidationTest: false,
+    };
+    assert.equal(await commitStore(region1, false, context), null);
+    assert.equal(await commitStore(region1, true, context), null);
+    // commit_store(0) released the driver (and the DAX region below it); commit_store(1) binds nothing.
+    assert.deepEqual((await cxlRegions())[1], { name: 'region1', driver: null, dax: [] });
   });
 });

@@ -225,6 +225,24 @@ describe('profile files', () => {
       await rejectsWith(loadProfile(file(content)), ExitCode.DATA_ERR, pattern);
   });
 
+  test('used_by on an uncommitted region is refused (65): the kernel binds a region driver and its DAX devices only to a committed region', async () => {
+    await rejectsWith(
+      loadProfile(
+        file({ regions: [{ name: 'region0', start: '0x4080000000', size: '4096', used_by: ['dax0.0'] }] }),
+      ),
+      ExitCode.DATA_ERR,
+      /regions\.0\.used_by: an uncommitted region has no users/,
+    );
+    const committed = await loadProfile(
+      file({
+        regions: [
+          { name: 'region0', start: '0x4080000000', size: '4096', committed: true, used_by: ['dax0.0'] },
+        ],
+      }),
+    );
+    assert.deepEqual(committed.regions[0]!.used_by, ['dax0.0']);
+  });
+
   test('latency and rate limit are u32: 2^32 cannot be written in a profile', async () => {
     await rejectsWith(
       loadProfile(file({ attributes: { latency_us: 2 ** 32 } })),

@@ -18,8 +18,9 @@ export function describeRegion(region: EmulatedRegion): EmulatedCxlRegionInfo {
     targets: [],
     memdevs: memdevsOf(region.spec),
     serials: memdevsOf(region.spec).map(emulatedSerial),
-    driver: region.kernel.committed ? 'cxl_region' : null,
-    dax_devices: region.spec.used_by.map((name) => ({ name, driver: 'kmem' })),
+    driver: region.kernel.driver,
+    // The DAX region is a child of the bound region driver (cxl_region_probe()): no driver, no DAX devices.
+    dax_devices: region.kernel.driver ? region.spec.used_by.map((name) => ({ name, driver: 'kmem' })) : [],
     pmem_region: null,
     needs_invalidation: region.needsInvalidation,
   };
