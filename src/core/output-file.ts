@@ -44,9 +44,10 @@ export async function writeOutput(
 /**
  * Before any work whose result is written at its end (every command's `--output`, `stress --hdr-log`):
  * the errors `writeOutput` would give for a target that cannot be written at all (a directory, a block
- * device, a missing or read-only folder, a FIFO nobody reads, a socket), now rather than after an erase
- * or a long run. A FIFO is opened now and held until the write: opening it to look and closing it again
- * would hand its reader an end of file before the result.
+ * device, a missing or read-only folder, a FIFO nobody reads, a socket, a terminal that is not there),
+ * now rather than after an erase or a long run. What is written in place (a device, a FIFO) is opened now
+ * and held until the write: opening a FIFO to look and closing it again would hand its reader an end of
+ * file before the result.
  */
 export async function checkOutputTarget(target: string, label: string): Promise<void> {
   const fail = failures(label);
@@ -55,19 +56,18 @@ export async function checkOutputTarget(target: string, label: string): Promise<
   const { file, info } = await followLinks(target, fail);
   if (info?.isDirectory()) throw fail.write(target, 'a directory');
   if (info?.isBlockDevice()) throw fail.write(target, 'a block device: refusing to write over it');
-  if (info?.isFIFO() || info?.isSocket()) {
+  if (info !== null && !info.isFile()) {
     if (!heldOpen.has(file)) heldOpen.set(file, await openInPlace(file, fail));
     return;
   }
   try {
-    if (info === null || info.isFile()) await access(path.dirname(file), constants.W_OK | constants.X_OK);
-    else await access(file, constants.W_OK);
+    await access(path.dirname(file), constants.W_OK | constants.X_OK);
   } catch (error) {
     throw fail.create(target, errorCode(error));
   }
 }
 
-/** FIFOs that checkOutputTarget opened, by the path links lead to, for writeInPlace to write. */
+/** What checkOutputTarget opened to write in place, by the path links lead to, for writeInPlace. */
 const heldOpen = new Map<string, FileHandle>();
 
 /**

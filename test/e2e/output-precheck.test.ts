@@ -48,6 +48,13 @@ describe('--output is checked before the work', { concurrency: 4 }, () => {
     assert.equal(readFileSync(sanitize, 'utf8'), '');
   });
 
+  test('erase (sysfs) to /dev/tty with no terminal: 74 at once, nothing written', async () => {
+    // The CLI runs in a session of its own (the helper spawns it detached): it has no controlling terminal.
+    const { root, sanitize } = cxlTree();
+    assertRefused(await eraseMem1(root, '/dev/tty'), 74, /cannot write the output file "\/dev\/tty" \(ENXIO/);
+    assert.equal(readFileSync(sanitize, 'utf8'), '');
+  });
+
   test('a FIFO with a reader gets the whole report: the early open does not hand it an end of file', async () => {
     const { root, sanitize } = cxlTree();
     const fifo = mkfifo();
