@@ -52,6 +52,8 @@ async function erase(context: Context, memdev: string | undefined, options: Eras
     throw usageError('erase needs <memdev> (for example: erase mem0) or --region <name>');
   if (options.region === undefined && options.recommit) throw usageError('--recommit goes with --region');
   const timeoutMs = parseDuration(options.timeout, '--timeout');
+  // A wait of 0 would start the erase and give up on it at once (75 after a destructive write): refused first.
+  if (!(timeoutMs > 0)) throw usageError('--timeout must be more than 0');
   if (options.region !== undefined) return eraseWholeRegion(context, options.region, options, timeoutMs);
   const backend = await context.createBackend();
   const spinner = await createSpinner(context);

@@ -1,11 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { type Context, requireFormat } from '../cli/context.js';
 import { createSpinner } from '../cli/spinner.js';
 import { chalk, table } from '../cli/style.js';
 import { ExitCode, usageError } from '../core/errors.js';
+import { makeDirs, makeTempDir } from '../core/make-dirs.js';
 import { emit } from '../core/output.js';
 import { parseCount, parseDuration } from '../core/units.js';
 import { LAB_ARCHES, LAB_CPUS, type LabArch, type LabCpu, parseCxlSpec } from '../lab/options.js';
@@ -69,7 +69,9 @@ async function lab(context: Context, commandArgs: string[], flags: LabFlags): Pr
   // No arm64 node runs on an x86 host: an arm64 guest collects the evidence with busybox, and memregion judges
   // it here with --root, the same code reading the same files.
   const judgeOnHost = arch === 'arm64' && commandArgs[0] === 'memregion';
-  const hostFiles = judgeOnHost ? await mkdtemp(path.join(tmpdir(), 'memregion-lab-evidence-')) : undefined;
+  // Made before the VM boots: a folder that cannot be made is the first answer, not one after the run.
+  if (flags.out !== undefined && !judgeOnHost) await makeDirs(flags.out, '--out folder');
+  const hostFiles = judgeOnHost ? await makeTempDir('memregion-lab-evidence-') : undefined;
   const spinner = await createSpinner(context);
   const progress = (text: string) => (spinner ? spinner.update(text) : context.log.info(text));
   let started = false;

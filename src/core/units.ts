@@ -39,7 +39,7 @@ const DECIMAL = /^([0-9]+)([a-zA-Z]{0,3})$/;
 /**
  * Parses an address or size as a 64-bit unsigned integer: decimal, `0x` hex, or decimal with a unit
  * suffix (`4K` = `4KiB` = 4096, `4KB` = 4000). Nothing else: no blanks, no `_` separators, no other
- * spelling of a unit. Throws a data error (exit 65) naming `what`.
+ * spelling of a unit, no decimal with a leading zero (octal elsewhere). Throws a data error (exit 65) naming `what`.
  */
 export function parseU64(text: string, what = 'value'): bigint {
   let value: bigint;
@@ -52,6 +52,12 @@ export function parseU64(text: string, what = 'value'): bigint {
     if (!dec)
       throw dataError(
         `${what} ${quote(text)} is not a number (use decimal, 0x hex, or a suffix such as 4K, 2MiB, 1G; no blanks or _)`,
+      );
+    // C's strtoull(…, 0), the kernel's kstrtoull(…, 0) and the shell read 0777 as octal (511): taking it
+    // as 777 would silently be another range than the one a script meant.
+    if (dec[1]!.length > 1 && dec[1]!.startsWith('0'))
+      throw dataError(
+        `${what} ${quote(text)} has a leading zero, which C and the kernel read as octal: write it without the zero, or as 0x hex`,
       );
     const multiplier = SUFFIXES[dec[2]!];
     if (multiplier === undefined)

@@ -1,6 +1,7 @@
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { unavailableError } from '../core/errors.js';
+import { makeDirs } from '../core/make-dirs.js';
 import { findDebianArchive } from './apt-sources.js';
 import type { LabArch } from './options.js';
 
@@ -36,8 +37,8 @@ export class PrivateApt {
         "no Debian archive in this machine's apt sources (/etc/apt): give --kernel FILE --modules DIR instead",
       );
     }
-    await mkdir(path.join(this.dir, 'lists', 'partial'), { recursive: true });
-    await mkdir(path.join(this.dir, 'cache', 'archives', 'partial'), { recursive: true });
+    await makeDirs(path.join(this.dir, 'lists', 'partial'), 'the lab cache folder');
+    await makeDirs(path.join(this.dir, 'cache', 'archives', 'partial'), 'the lab cache folder');
     const signed = archive.signedBy && !/\s/.test(archive.signedBy) ? `[signed-by=${archive.signedBy}] ` : '';
     await writeFile(path.join(this.dir, 'sources.list'), `deb ${signed}${archive.uri} ${this.suite} main\n`);
     this.options = [
@@ -80,12 +81,12 @@ export class PrivateApt {
     )
       return unpacked;
     const debs = path.join(this.dir, 'debs');
-    await mkdir(debs, { recursive: true });
+    await makeDirs(debs, 'the lab cache folder');
     onProgress?.(`downloading ${packages.join(', ')} (Debian ${this.suite})`);
     await this.run('apt-get', ['download', ...packages.map((p) => `${p}:${this.arch}`)], debs);
     const partial = `${unpacked}.partial`;
     await rm(partial, { recursive: true, force: true });
-    await mkdir(partial, { recursive: true });
+    await makeDirs(partial, 'the lab cache folder');
     const { execa } = await import('execa');
     for (const file of await readdir(debs)) {
       if (!packages.some((p) => file.startsWith(`${p}_`))) continue;

@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExitCode, MemregionError, unavailableError } from '../core/errors.js';
+import { makeDirs, makeTempDir } from '../core/make-dirs.js';
 import { labCacheDir } from './cache.js';
 import { debianBusybox, debianKernel } from './debian-kernel.js';
 import { COLLECT_SCRIPT, GUEST_INIT } from './guest-scripts.js';
@@ -57,7 +57,7 @@ export async function runLab(request: LabRequest): Promise<LabSummary> {
   const qemu: QemuInfo = await findQemu(request.arch);
   const kernel = await resolveKernel(request, cacheDir);
   const busybox = await debianBusybox(cacheDir, request.arch, request.onProgress);
-  const work = await mkdtemp(path.join(tmpdir(), 'memregion-lab-'));
+  const work = await makeTempDir('memregion-lab-');
   let keep = request.keep;
   try {
     request.onProgress?.(`building the initramfs for Linux ${kernel.release}`);
@@ -261,7 +261,7 @@ async function tail(file: string): Promise<string> {
 }
 
 async function extractFiles(tarFile: string, outDir: string): Promise<void> {
-  await mkdir(outDir, { recursive: true });
+  await makeDirs(outDir, '--out folder');
   const size = await stat(tarFile).then(
     (s) => s.size,
     () => 0,

@@ -28,6 +28,14 @@ describe('parseU64', () => {
     assert.equal(parseU64('0xdeadBEEF'), 0xdeadbeefn);
   });
 
+  test('a decimal with a leading zero is refused (65): C and the kernel read 0777 as octal, not 777', () => {
+    for (const text of ['0777', '00', '010K', '0018446744073709551615'])
+      failsWith(() => parseU64(text, 'start'), ExitCode.DATA_ERR, /start ".*" has a leading zero.*octal/);
+    assert.equal(parseU64('0'), 0n);
+    assert.equal(parseU64('0K'), 0n);
+    assert.equal(parseU64('0x0777'), 0x777n, 'hex keeps its leading zeros');
+  });
+
   test('the largest 64-bit value, in hex and decimal', () => {
     assert.equal(parseU64('0xffffffffffffffff'), U64_MAX);
     assert.equal(parseU64('0xFFFFFFFFFFFFFFFF'), U64_MAX);

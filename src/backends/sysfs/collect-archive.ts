@@ -1,6 +1,6 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { makeTempDir } from '../../core/make-dirs.js';
 import type { CollectedEntry } from './collector.js';
 
 /** The one directory every archive entry is under, so that unpacking never scatters files into the cwd. */
@@ -13,7 +13,7 @@ export const ARCHIVE_TOP = 'memregion-evidence';
  */
 export async function packEvidence(entries: Map<string, CollectedEntry>): Promise<Buffer> {
   const { create } = await import('tar');
-  const staging = await mkdtemp(path.join(os.tmpdir(), 'memregion-collect-'));
+  const staging = await makeTempDir('memregion-collect-');
   try {
     const top = path.join(staging, ARCHIVE_TOP);
     await mkdir(top, { mode: 0o755 });

@@ -2,6 +2,7 @@ import { lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { ExitCode, MemregionError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/log.js';
 import type { EventBus, ProviderEvent } from './events.js';
 
@@ -39,9 +40,20 @@ const MAX_SESSIONS = 16;
 /** Microseconds since the epoch, comparable between the processes of one machine. */
 export const wallClockUs = (): number => (performance.timeOrigin + performance.now()) * 1000;
 
+/**
+ * The longest path a unix socket address holds (sun_path is 108 bytes with its NUL). libuv cuts a longer
+ * one short without a word, so a socket would be made, or reached, at another path: a listener in the
+ * folder above its private one (a shared /tmp), a writer talking to whoever listens there.
+ */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+const fitsSocketAddress = (socketPath: string): boolean =>
+  Buffer.byteLength(socketPath) <= MAX_SOCKET_PATH_BYTES;
+
 export function traceFolder(): string {
   const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
-  return path.join(os.tmpdir(), `memregion-trace-${uid}`);
+  // Absolute even for a relative TMPDIR: the socket path is handed to a traced command with its own cwd.
+  return path.resolve(os.tmpdir(), `memregion-trace-${uid}`);
 }
 
 /** The folder, if it is a real directory of ours that nobody else can write: else no tracing through it. */
@@ -83,7 +95,7 @@ export function staleSockets(folder = traceFolder()): string[] {
 /** Sockets of running trace sessions: the one named in the environment, else those in the folder. */
 function traceSockets(): string[] {
   const named = process.env[TRACE_SOCKET_ENV];
-  if (named) return [named];
+  if (named) return fitsSocketAddress(named) ? [named] : [];
   const folder = traceFolder();
   if (!trustedFolder(folder)) return [];
   try {
@@ -93,7 +105,8 @@ function traceSockets(): string[] {
         return match !== null && alive(Number(match[1]));
       })
       .slice(0, MAX_SESSIONS)
-      .map((name) => path.join(folder, name));
+      .map((name) => path.join(folder, name))
+      .filter(fitsSocketAddress);
   } catch {
     return [];
   }
@@ -194,6 +207,25 @@ export interface TraceListener {
   close(): Promise<void>;
 }
 
+/**
+ * Makes the per-user folder inside the temporary folder, which must exist: no recursive mkdir, which
+ * would make a missing TMPDIR (as root, anywhere) and which Node 20 loops in forever below /proc or /sys
+ * (see core/make-dirs.ts). One line and 73 when it cannot be made.
+ */
+function makeTraceFolder(folder: string): void {
+  try {
+    mkdirSync(folder, { mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    throw new MemregionError(
+      `cannot trace: cannot create ${folder} (${code ?? 'EIO'}): set TMPDIR to a folder that exists and is writable`,
+      ExitCode.CANT_CREAT,
+      { cause: error },
+    );
+  }
+}
+
 /** Lines a listener buffers from one writer before it drops that writer. */
 const MAX_LINE_BYTES = 64 * 1024;
 
@@ -206,9 +238,19 @@ export async function listenForTraceEvents(
   log?: Logger,
 ): Promise<TraceListener> {
   const folder = traceFolder();
-  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  const socketPath = path.join(folder, `${process.pid}.sock`);
+  if (!fitsSocketAddress(socketPath)) {
+    throw new MemregionError(
+      `cannot trace: the socket path ${socketPath} is longer than a unix socket address holds (${MAX_SOCKET_PATH_BYTES} bytes): set TMPDIR to a shorter folder`,
+      ExitCode.CANT_CREAT,
+    );
+  }
+  makeTraceFolder(folder);
   if (!trustedFolder(folder)) {
-    throw new Error(`${folder} is not a private directory of this user: refusing to trace through it`);
+    throw new MemregionError(
+      `${folder} is not a private directory of this user: refusing to trace through it`,
+      ExitCode.NO_PERM,
+    );
   }
   for (const name of staleSockets(folder)) {
     rmSync(path.join(folder, name), { force: true });
@@ -216,7 +258,6 @@ export async function listenForTraceEvents(
       `removed ${path.join(folder, name)}: left by trace process ${SOCKET_NAME.exec(name)![1]}, which is gone`,
     );
   }
-  const socketPath = path.join(folder, `${process.pid}.sock`);
   rmSync(socketPath, { force: true });
   const connections = new Set<net.Socket>();
   const server = net.createServer((socket) => {

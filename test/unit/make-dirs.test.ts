@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { ExitCode, MemregionError } from '../../src/core/errors.js';
+import { makeDirs } from '../../src/core/make-dirs.js';
+
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'memregion-make-dirs-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('makeDirs', () => {
+  test('makes the missing folders of a chain, and is quiet about those that exist', async () => {
+    const deep = path.join(scratch, 'a', 'b', 'c');
+    await makeDirs(deep);
+    await makeDirs(deep);
+    assert.ok(statSync(deep).isDirectory());
+  });
+
+  test('below /proc: the ENOENT is the answer (Node 20 recursive mkdir loops forever there)', async () => {
+    await assert.rejects(makeDirs('/proc/memregion-x/y'), { code: 'ENOENT' });
+  });
+
+  test('a file on the way, or at the end: ENOTDIR', async () => {
+    const file = path.join(scratch, 'file');
+    writeFileSync(file, '');
+    await assert.rejects(makeDirs(path.join(file, 'sub')), { code: 'ENOTDIR' });
+    await assert.rejects(makeDirs(file), { code: 'ENOTDIR' });
+  });
+
+  test('named, an error is one line with the code and exit 73', async () => {
+    await assert.rejects(makeDirs('/proc/memregion-x', '--out folder'), (error: unknown) => {
+      assert.ok(error instanceof MemregionError);
+      assert.equal(error.exitCode, ExitCode.CANT_CREAT);
+      assert.equal(error.message, 'cannot create --out folder /proc/memregion-x (ENOENT)');
+      return true;
+    });
+  });
+});
