@@ -1,7 +1,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { ExitCode } from '../core/errors.js';
-import { escapeControl } from '../core/quote.js';
+import { oneLine } from '../core/quote.js';
 import { STOP_SIGNALS, StopRequest, signalExitCode } from '../core/stop.js';
 
 /**
@@ -21,7 +21,7 @@ export interface ProcessGuard {
 /** One line on stderr, control characters escaped. Never throws: after SIGHUP stderr may be gone. */
 export function writeErrorLine(message: string): void {
   try {
-    process.stderr.write(`memregion: ${escapeControl(message)}\n`);
+    process.stderr.write(`memregion: ${oneLine(message)}\n`);
   } catch {
     // nowhere left to say it
   }

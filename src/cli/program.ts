@@ -11,7 +11,7 @@ import { regionsCommand } from '../commands/regions.js';
 import type { CommandRunner } from '../commands/runner.js';
 import { stressCommand } from '../commands/stress.js';
 import { traceCommand } from '../commands/trace.js';
-import { escapeControl, quote } from '../core/quote.js';
+import { escapeControl, oneLine, quote } from '../core/quote.js';
 import { createContext, type GlobalOptions } from './context.js';
 
 export const VERSION = '0.1.0';
@@ -88,7 +88,7 @@ export function commanderErrorLine(text: string): string {
   const trimmed = text.replace(/^error: /, '').trimEnd();
   const suggestion = /\n(\(Did you mean [^\n]*\?\))$/.exec(trimmed);
   const message = suggestion ? trimmed.slice(0, suggestion.index) : trimmed;
-  return escapeControl(message) + (suggestion ? ` ${escapeControl(suggestion[1]!)}` : '');
+  return oneLine(message) + (suggestion ? ` ${escapeControl(suggestion[1]!)}` : '');
 }
 
 /** The one line for a usage error that commander answers with help: no command, or help for an unknown one. */

@@ -4,6 +4,7 @@ import type { Context } from '../cli/context.js';
 import { chalk, table, yesNo } from '../cli/style.js';
 import { ExitCode } from '../core/errors.js';
 import { emit } from '../core/output.js';
+import { escapeControl, inline } from '../core/quote.js';
 import { formatBytes } from '../core/units.js';
 import type { CommandRunner } from './runner.js';
 
@@ -40,7 +41,7 @@ async function probe(context: Context): Promise<number> {
 }
 
 export function renderProbe(report: ProbeReport): string {
-  const where = report.profile ? `${report.backend}, profile ${report.profile}` : report.backend;
+  const where = report.profile ? `${report.backend}, profile ${inline(report.profile)}` : report.backend;
   const verdict =
     report.verdict === 'supported'
       ? chalk.green.bold('supported')
@@ -82,14 +83,21 @@ export function renderProbe(report: ProbeReport): string {
   lines.push(table(rows));
   if (report.reasons.length > 0) {
     lines.push('', chalk.bold('why:'));
-    for (const reason of report.reasons) lines.push(`  - ${reason}`);
+    for (const reason of report.reasons) lines.push(`  - ${escapeControl(reason)}`);
   }
   if (report.backend !== 'sysfs') return lines.join('\n');
-  for (const warning of report.warnings) lines.push(chalk.yellow(`warning: ${warning}`));
+  for (const warning of report.warnings) lines.push(chalk.yellow(`warning: ${escapeControl(warning)}`));
   if (report.evidence.length > 0) {
     lines.push('', chalk.bold('evidence:'));
+    // Details quote what the files said: a --root tree from elsewhere may hold escape sequences.
     lines.push(
-      table(report.evidence.map((e) => [e.found ? chalk.green('✓') : chalk.dim('·'), e.source, e.detail])),
+      table(
+        report.evidence.map((e) => [
+          e.found ? chalk.green('✓') : chalk.dim('·'),
+          escapeControl(e.source),
+          escapeControl(e.detail),
+        ]),
+      ),
     );
   }
   return lines.join('\n');

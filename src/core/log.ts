@@ -1,4 +1,4 @@
-import { escapeControl } from './quote.js';
+import { oneLine } from './quote.js';
 
 /** Diagnostics on stderr: never on stdout, which carries only the result. */
 export interface Logger {
@@ -18,11 +18,11 @@ export function createLogger(
   write: (line: string) => void = (l) => process.stderr.write(l),
 ): Logger {
   const at = (min: LogLevel, prefix: string) => (message: string) => {
-    if (RANK[level] >= RANK[min]) write(`memregion: ${prefix}${escapeControl(message)}\n`);
+    if (RANK[level] >= RANK[min]) write(`memregion: ${prefix}${oneLine(message)}\n`);
   };
   return {
     level,
-    error: (message) => write(`memregion: ${escapeControl(message)}\n`),
+    error: (message) => write(`memregion: ${oneLine(message)}\n`),
     warn: at('normal', 'warning: '),
     info: at('normal', ''),
     debug: at('verbose', 'debug: '),

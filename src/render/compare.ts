@@ -1,5 +1,6 @@
 import type { ChalkInstance } from 'chalk';
 import { chalk as styleChalk } from '../cli/style.js';
+import { inline } from '../core/quote.js';
 import type { CompareReport, CompareRow } from '../stress/compare.js';
 
 const COLUMNS: Array<{ head: string; cell: (row: CompareRow, paint: ChalkInstance) => string }> = [
@@ -41,9 +42,10 @@ export function renderCompare(report: CompareReport, paint: ChalkInstance = styl
   const time = report.virtual_time ? paint.yellow(' (virtual time)') : '';
   const load =
     report.ops_requested !== null ? `${report.ops_requested} requests` : `${report.duration_requested_s} s`;
-  const who = [report.profile ? `profile ${report.profile}` : report.backend, `seed ${report.seed}`].join(
-    ', ',
-  );
+  const who = [
+    report.profile ? `profile ${inline(report.profile)}` : report.backend,
+    `seed ${report.seed}`,
+  ].join(', ');
   const head = `stress --compare: ${report.workers} worker${report.workers === 1 ? '' : 's'}, ${load} each, ${who}${time}${report.interrupted ? paint.yellow(' — interrupted') : ''}`;
   const cells = [
     COLUMNS.map((c) => c.head),
