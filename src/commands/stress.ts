@@ -9,7 +9,9 @@ import { chalk, table } from '../cli/style.js';
 import { ExitCode, usageError } from '../core/errors.js';
 import { LatencyRecorder } from '../core/latency.js';
 import { emit, toJson } from '../core/output.js';
+import { inline, quote } from '../core/quote.js';
 import { interruptedExitCode } from '../core/stop.js';
+import { MAX_TIMER_MS } from '../core/timers.js';
 import { formatBytes, MIN_INTERVAL_MS, parseDuration } from '../core/units.js';
 import { renderCompare } from '../render/compare.js';
 import { HdrIntervalLog } from '../render/hdr-log.js';
@@ -95,6 +97,12 @@ async function plan(context: Context, flags: StressFlags, providerGiven: boolean
   if (intervalMs !== undefined && (intervalMs <= 0 || (context.format !== 'json' && hdrLog === undefined))) {
     throw usageError('--interval needs --json or --hdr-log, and a duration above 0');
   }
+  // A real-time run ticks with setInterval, which takes a period above 2^31 - 1 ms (24.8 days) for 1 ms,
+  // with a warning: `--interval 600h` printed a line every millisecond.
+  if (intervalMs !== undefined && intervalMs > MAX_TIMER_MS)
+    throw usageError(
+      `--interval ${quote(flags.interval ?? '')} is too long (at most 596h, what a timer can wait)`,
+    );
   if (hdrLog !== undefined && intervalMs !== undefined && intervalMs >= MIN_INTERVAL_MS && intervalMs < 1)
     throw usageError('--hdr-log needs an --interval of 1ms or more (the log keeps time to the millisecond)');
   if (flags.compare) checkCompare(context, flags, providerGiven, intervalMs);
@@ -314,7 +322,7 @@ function progressText(s: { completed: number; failed: number; elapsed_us: number
 export function renderStress(report: StressReport & StressTargetFields): string {
   const time = report.virtual_time ? chalk.yellow('virtual time: a simulation') : 'real time';
   const who = [
-    report.profile ? `profile ${report.profile}` : report.backend,
+    report.profile ? `profile ${inline(report.profile)}` : report.backend,
     report.provider ? `provider ${report.provider}` : '',
     `seed ${report.seed}`,
   ]
