@@ -84,23 +84,25 @@ ${lastVariadic.join('\n')}
 _${spec.name}_complete_value() {
   local kind=\${1%% *} words="" cur=$2
   [[ $1 == *' '* ]] && words=\${1#* }
+  # File names are read one a line (mapfile), not split by $(...): \`my lab.json\` is one name, not two,
+  # and a name such as \`*\` is not expanded to the folder's files.
   case $kind in
     choices|commands) COMPREPLY=($(compgen -W "$words" -- "$cur")) ;;
     profile)
-      COMPREPLY=($(compgen -W "$words" -- "$cur") $(compgen -d -- "$cur") $(compgen -f -X '!*.json' -- "$cur"))
+      mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur"; compgen -d -- "$cur"; compgen -f -X '!*.json' -- "$cur")
       compopt -o filenames 2>/dev/null
       ;;
     files)
-      COMPREPLY=($(compgen -f -- "$cur"))
+      mapfile -t COMPREPLY < <(compgen -f -- "$cur")
       compopt -o filenames 2>/dev/null
       ;;
     command_line)
       # A command to run: its name first, then its arguments (files).
-      if [[ $(($3 - words)) == 1 ]]; then COMPREPLY=($(compgen -c -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
+      if [[ $(($3 - words)) == 1 ]]; then mapfile -t COMPREPLY < <(compgen -c -- "$cur"); else mapfile -t COMPREPLY < <(compgen -f -- "$cur"); fi
       compopt -o filenames 2>/dev/null
       ;;
     dirs)
-      COMPREPLY=($(compgen -d -- "$cur"))
+      mapfile -t COMPREPLY < <(compgen -d -- "$cur")
       compopt -o filenames 2>/dev/null
       ;;
     *) COMPREPLY=() ;;
