@@ -94,6 +94,20 @@ const STDOUT_NAMES = new Set(['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1', `/p
  * it resolves them.
  */
 async function followLinks(target: string, fail: Failures): Promise<{ file: string; info: Stats | null }> {
+  const found = await walkLinks(target, fail);
+  // A trailing slash names a folder, as in the kernel's path walk: `> new/` fails with EISDIR, `> file/`
+  // with ENOTDIR. Split into names, the slash was lost and `--output new/` wrote a file called `new`.
+  if (target.endsWith(path.sep) && !found.info?.isDirectory())
+    throw fail.create(
+      target,
+      found.info === null
+        ? 'EISDIR: a name ending in / is a folder'
+        : 'ENOTDIR: not a folder, but the name ends in /',
+    );
+  return found;
+}
+
+async function walkLinks(target: string, fail: Failures): Promise<{ file: string; info: Stats | null }> {
   const pending = absolute(target, fail).split(path.sep).filter(Boolean).reverse();
   let current: string = path.sep;
   let hops = 0;
