@@ -1,17 +1,11 @@
 import type { Clock } from '../../../core/clock.js';
-import {
-  type Awaitable,
-  Coroutine,
-  currentCoroutine,
-  type Steps,
-  SUSPENDED,
-} from '../../../core/coroutine.js';
+import { type Awaitable, Coroutine, currentCoroutine, SUSPENDED } from '../../../core/coroutine.js';
 import { Fifo } from '../../../core/fifo.js';
 import { formatHex } from '../../../core/units.js';
 import type { Errno } from '../../errno.js';
 import type { InvalidationOutcome } from '../../types.js';
 import { FunctionId, type SmcResult, s32, statusName } from '../kernel/arm-smccc.js';
-import type { KernelServices } from '../kernel/arm-smccc-cache.js';
+import type { KernelServices, SmcccCache } from '../kernel/arm-smccc-cache.js';
 import type { CacheCoherencyOps, CcInvalParams } from '../kernel/cache-maint.js';
 import { Mutex } from '../kernel/mutex.js';
 import type { SmcccState } from '../kernel/smccc.js';
@@ -168,14 +162,14 @@ export class Instrumentation {
    * `done` gets its record when the provider returns, possibly before `submit` does.
    */
   submit(
-    steps: (params: CcInvalParams) => Steps<Errno | null>,
+    cache: WbinvParts,
     addr: bigint,
     size: bigint,
     done: (request: Observed) => void,
     fail: (error: unknown) => void,
     recycle: boolean,
   ): void {
-    this.enter(steps, addr, size, done, fail, recycle);
+    this.enter(cache, addr, size, done, fail, recycle);
   }
 
   /**
@@ -183,17 +177,13 @@ export class Instrumentation {
    * ends inside the call (a free lock, a firmware that answers at once) costs one settled promise, no
    * resolving functions; one that waits gets them when it starts waiting.
    */
-  request(
-    steps: (params: CcInvalParams) => Steps<Errno | null>,
-    addr: bigint,
-    size: bigint,
-  ): Promise<Observed> {
-    return this.enter(steps, addr, size, null, null, false).outcome();
+  request(cache: WbinvParts, addr: bigint, size: bigint): Promise<Observed> {
+    return this.enter(cache, addr, size, null, null, false).outcome();
   }
 
   /** A pooled call, numbered and announced, run up to its first wait (or its end). */
   private enter(
-    steps: (params: CcInvalParams) => Steps<Errno | null>,
+    cache: WbinvParts,
     addr: bigint,
     size: bigint,
     done: ((request: Observed) => void) | null,
@@ -207,7 +197,7 @@ export class Instrumentation {
     if (this.events.enabled) call.began = this.clock.now();
     this.entering = request;
     try {
-      call.begin(steps(call));
+      call.begin(cache, this.lock!);
     } finally {
       this.entering = null;
     }
@@ -391,6 +381,9 @@ class ObservedMutex extends Mutex {
   }
 }
 
+/** smccc_cache_wbinv() in the parts a coroutine runs it in (see SmcccCache.wbinvSteps). */
+export type WbinvParts = Pick<SmcccCache, 'wbinvEnter' | 'wbinvLocked'>;
+
 /**
  * A request's run through the provider's code as a coroutine: its parameters (it is the `invp` the code
  * gets), its record, and what to do with the record when the provider returns. With `recycle`, its caller
@@ -409,6 +402,10 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
   /** With no `done` (Instrumentation.request): whether the call has ended, and with what error. */
   private ended = false;
   private error: unknown = null;
+  private cache: WbinvParts | null = null;
+  /** wbinvEnter()'s answer, for the locked part. */
+  private gen = 0;
+  private waitingForLock = false;
 
   constructor(instrumentation: Instrumentation) {
     super();
@@ -448,8 +445,29 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
     return request;
   }
 
-  begin(steps: Steps<Errno | null>): void {
-    this.start(steps);
+  /**
+   * smccc_cache_wbinv() as wbinvSteps() runs it, in its parts: while the request waits for the lock it is
+   * this call alone, no generator, and the locked part starts when the unlock hands the lock over.
+   */
+  begin(cache: WbinvParts, lock: Mutex): void {
+    const gen = cache.wbinvEnter(this);
+    if (typeof gen === 'string') {
+      this.finish(gen);
+      return;
+    }
+    this.cache = cache;
+    this.gen = gen;
+    if (this.lockFor(lock)) this.start(cache.wbinvLocked(this, gen));
+    else this.waitingForLock = true;
+  }
+
+  override resume(value: unknown): void {
+    if (!this.waitingForLock) {
+      super.resume(value);
+      return;
+    }
+    this.waitingForLock = false;
+    this.start(this.cache!.wbinvLocked(this, this.gen));
   }
 
   protected finish(ret: Errno | null): void {

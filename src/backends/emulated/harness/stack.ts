@@ -2,7 +2,7 @@ import type { Clock } from '../../../core/clock.js';
 import type { InvalidationOutcome, ProviderVariant } from '../../types.js';
 import type { SmcResult } from '../kernel/arm-smccc.js';
 import { type Posting, smcccCacheDelayUs, smcccCacheInit } from '../kernel/arm-smccc-cache.js';
-import { type CacheCoherencyOps, CacheMaint, type CcInvalParams } from '../kernel/cache-maint.js';
+import { type CacheCoherencyOps, CacheMaint } from '../kernel/cache-maint.js';
 import { batchedEntry } from './batched.js';
 import { bootSmccc, type DiscoveryResult, describeDiscovery, type ProviderAttributes } from './discovery.js';
 import { dryRunOps } from './dry-run.js';
@@ -104,7 +104,6 @@ export async function bootProviderStack(
       ? batchedEntry(kernelOps, instrumentation)
       : instrumentation.entry(kernelOps);
   const coroutines = posting !== 'rfc' && variant !== 'batched';
-  const steps = (params: CcInvalParams) => cache.wbinvSteps(params);
   const only = () => framework.instances.length === 1 && framework.instances[0]!.ops === entry;
   const [registered] = framework.instances;
   framework.unregister(registered!);
@@ -121,11 +120,11 @@ export async function bootProviderStack(
       return coroutines && only() && firmware.answersInPlace;
     },
     submit(start, size, done, fail, recycle = false) {
-      if (coroutines && only()) instrumentation.submit(steps, start, size, done, fail, recycle);
+      if (coroutines && only()) instrumentation.submit(cache, start, size, done, fail, recycle);
       else provider.invalidate(start, size).then(done, fail);
     },
     invalidate(start, size) {
-      if (coroutines && only()) return instrumentation.request(steps, start, size);
+      if (coroutines && only()) return instrumentation.request(cache, start, size);
       const pending = only()
         ? entry.wbinv({ addr: start, size })
         : framework.cpuCacheInvalidateMemregion(start, size);
