@@ -37,8 +37,10 @@ function submitAll(emu: Awaited<ReturnType<typeof emulate>>, sizes: bigint[]) {
     emu.provider.submit(
       RANGE_START + BigInt(index) * RANGE_SIZE,
       size,
-      (outcome) => finished.push({ index, outcome: { ...outcome } }),
-      (error) => assert.fail(`request ${index} failed: ${String(error)}`),
+      {
+        onOutcome: (outcome) => finished.push({ index, outcome: { ...outcome } }),
+        onError: (error) => assert.fail(`request ${index} failed: ${String(error)}`),
+      },
       true,
     );
   }

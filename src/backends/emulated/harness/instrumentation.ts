@@ -3,7 +3,7 @@ import { type Awaitable, Coroutine, currentCoroutine, SUSPENDED } from '../../..
 import { Fifo } from '../../../core/fifo.js';
 import { formatHex } from '../../../core/units.js';
 import type { Errno } from '../../errno.js';
-import type { InvalidationOutcome } from '../../types.js';
+import type { InvalidationOutcome, OutcomeReceiver } from '../../types.js';
 import { FunctionId, type SmcResult, s32, statusName } from '../kernel/arm-smccc.js';
 import type { KernelServices, SmcccCache } from '../kernel/arm-smccc-cache.js';
 import type { CacheCoherencyOps, CcInvalParams } from '../kernel/cache-maint.js';
@@ -159,17 +159,10 @@ export class Instrumentation {
 
   /**
    * One request into the provider's code run as a coroutine (the stress engine's path, for v2 and v1):
-   * `done` gets its record when the provider returns, possibly before `submit` does.
+   * `receiver` gets its record when the provider returns, possibly before `submit` does.
    */
-  submit(
-    cache: WbinvParts,
-    addr: bigint,
-    size: bigint,
-    done: (request: Observed) => void,
-    fail: (error: unknown) => void,
-    recycle: boolean,
-  ): void {
-    this.enter(cache, addr, size, done, fail, recycle);
+  submit(cache: WbinvParts, addr: bigint, size: bigint, receiver: OutcomeReceiver, recycle: boolean): void {
+    this.enter(cache, addr, size, receiver, recycle);
   }
 
   /**
@@ -178,7 +171,7 @@ export class Instrumentation {
    * resolving functions; one that waits gets them when it starts waiting.
    */
   request(cache: WbinvParts, addr: bigint, size: bigint): Promise<Observed> {
-    return this.enter(cache, addr, size, null, null, false).outcome();
+    return this.enter(cache, addr, size, null, false).outcome();
   }
 
   /** A pooled call, numbered and announced, run up to its first wait (or its end). */
@@ -186,12 +179,11 @@ export class Instrumentation {
     cache: WbinvParts,
     addr: bigint,
     size: bigint,
-    done: ((request: Observed) => void) | null,
-    fail: ((error: unknown) => void) | null,
+    receiver: OutcomeReceiver | null,
     recycle: boolean,
   ): ProviderCall {
     const call = this.spareCalls.pop() ?? new ProviderCall(this);
-    const request = call.reset(this.sequence++, addr, size, done, fail, recycle);
+    const request = call.reset(this.sequence++, addr, size, receiver, recycle);
     this.lastEntered = request;
     this.announce(request, call, false);
     if (this.events.enabled) call.began = this.clock.now();
@@ -397,9 +389,8 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
   private request: Observed = newObserved(-1);
   /** Whether the caller keeps `request` (no `recycle`): then the next request gets a record of its own. */
   private handedOver = true;
-  private done: ((request: Observed) => void) | null = null;
-  private failed: ((error: unknown) => void) | null = null;
-  /** With no `done` (Instrumentation.request): whether the call has ended, and with what error. */
+  private receiver: OutcomeReceiver | null = null;
+  /** With no receiver (Instrumentation.request): whether the call has ended, and with what error. */
   private ended = false;
   private error: unknown = null;
   private cache: WbinvParts | null = null;
@@ -417,8 +408,7 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
     arrival: number,
     addr: bigint,
     size: bigint,
-    done: ((request: Observed) => void) | null,
-    failed: ((error: unknown) => void) | null,
+    receiver: OutcomeReceiver | null,
     recycle: boolean,
   ): Observed {
     this.ended = false;
@@ -426,8 +416,7 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
     this.addr = addr;
     this.size = size;
     this.began = 0;
-    this.done = done;
-    this.failed = failed;
+    this.receiver = receiver;
     const handedOver = this.handedOver;
     this.handedOver = !recycle;
     if (handedOver || !recycle) {
@@ -472,27 +461,25 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
 
   protected finish(ret: Errno | null): void {
     this.instrumentation.complete(this.request, ret, this.began);
-    const done = this.done;
-    if (done === null) {
+    const receiver = this.receiver;
+    if (receiver === null) {
       this.ended = true;
       return;
     }
-    this.done = null;
-    this.failed = null;
-    done(this.request);
+    this.receiver = null;
+    receiver.onOutcome(this.request);
     this.instrumentation.spare(this);
   }
 
   protected fail(error: unknown): void {
-    const failed = this.failed;
-    if (failed === null) {
+    const receiver = this.receiver;
+    if (receiver === null) {
       this.ended = true;
       this.error = error ?? new Error('provider failed');
       return;
     }
-    this.done = null;
-    this.failed = null;
-    failed(error);
+    this.receiver = null;
+    receiver.onError(error);
     this.instrumentation.spare(this);
   }
 
@@ -505,8 +492,7 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
       return error === null ? Promise.resolve(request) : Promise.reject(error);
     }
     return new Promise<Observed>((resolve, reject) => {
-      this.done = resolve;
-      this.failed = reject;
+      this.receiver = { onOutcome: resolve, onError: reject };
     });
   }
 }
