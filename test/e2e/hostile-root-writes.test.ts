@@ -53,3 +53,19 @@ describe('hostile --root attributes to write (session 6)', () => {
     }
   });
 });
+
+describe('hostile --root tracefs (session 6)', () => {
+  test('a FIFO as kprobe_events: trace ends with one line instead of hanging deaf to signals', async () => {
+    const fixture = copyFixture('cxl');
+    try {
+      const events = path.join(fixture.root, 'sys/kernel/tracing/kprobe_events');
+      rmSync(events);
+      execFileSync('mkfifo', [events], { timeout: 10_000 });
+      const r = await cli(['--root', fixture.root, 'trace', '--duration', '1s'], { timeoutMs: 20_000 });
+      assert.notEqual(r.exitCode, 0, describeResult(r));
+      assertOneErrorLine(r, /not a regular file/);
+    } finally {
+      fixture.cleanup();
+    }
+  });
+});

@@ -1,5 +1,14 @@
-import { appendFileSync, closeSync, constants, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
-import { appendFile, type FileHandle, mkdir, open, readFile, rmdir, writeFile } from 'node:fs/promises';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  rmdirSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { type FileHandle, mkdir, open, rmdir, stat } from 'node:fs/promises';
 import type { SysRoot } from './fs.js';
 
 /**
@@ -164,6 +173,52 @@ export interface PipeReader {
 }
 
 /**
+ * tracefs files are regular files. In a --root tree a FIFO in the place of kprobe_events blocked the open
+ * for ever, in the exit hook too (appendProbeSync removes the probes), so that `trace --duration 1s` hung
+ * and not even a second SIGTERM ended it; a device node there would have taken root's write. What is
+ * there must be a regular file, checked before the open and on the descriptor; what is not there is
+ * created, as `echo >` does (a test tree's plain files).
+ */
+const TRACE_WRITE = constants.O_WRONLY | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOCTTY;
+
+const notRegularFile = (file: string): NodeJS.ErrnoException =>
+  Object.assign(new Error(`${file} is not a regular file`), { code: 'not a regular file' });
+
+async function requireRegular(file: string, mustExist = false): Promise<void> {
+  const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT' && !mustExist) return null;
+    throw error;
+  });
+  if (info !== null && !info.isFile()) throw notRegularFile(file);
+}
+
+async function writeTraceFile(file: string, text: string, flags: number): Promise<void> {
+  await requireRegular(file);
+  const handle = await open(file, TRACE_WRITE | flags, 0o644);
+  try {
+    if (!(await handle.stat()).isFile()) throw notRegularFile(file);
+    await handle.write(text);
+  } finally {
+    await handle.close();
+  }
+}
+
+function writeTraceFileSync(file: string, text: string, flags: number): void {
+  try {
+    if (!statSync(file).isFile()) throw notRegularFile(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const fd = openSync(file, TRACE_WRITE | flags, 0o644);
+  try {
+    if (!fstatSync(fd).isFile()) throw notRegularFile(file);
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
  * File operations on one tracefs mount (`sys/kernel/tracing` or `sys/kernel/debug/tracing`), kept
  * inside the root. kprobe_events is only ever appended to (`O_APPEND`, one definition per write):
  * opening it with `O_TRUNC` would make the kernel drop every kprobe event of the system.
@@ -181,23 +236,30 @@ export class Tracefs {
 
   /** kprobe_events as the kernel lists it: the probes defined now. */
   async readProbes(): Promise<string> {
-    return readFile(this.path('kprobe_events'), 'utf8');
+    const file = this.path('kprobe_events');
+    await requireRegular(file, true);
+    const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    try {
+      return await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
   }
 
   async appendProbe(line: string): Promise<void> {
-    await appendFile(this.path('kprobe_events'), `${line}\n`);
+    await writeTraceFile(this.path('kprobe_events'), `${line}\n`, constants.O_APPEND);
   }
 
   appendProbeSync(line: string): void {
-    appendFileSync(this.path('kprobe_events'), `${line}\n`);
+    writeTraceFileSync(this.path('kprobe_events'), `${line}\n`, constants.O_APPEND);
   }
 
   async write(relative: string, value: string): Promise<void> {
-    await writeFile(this.path(relative), `${value}\n`);
+    await writeTraceFile(this.path(relative), `${value}\n`, constants.O_TRUNC);
   }
 
   writeSync(relative: string, value: string): void {
-    writeFileSync(this.path(relative), `${value}\n`);
+    writeTraceFileSync(this.path(relative), `${value}\n`, constants.O_TRUNC);
   }
 
   async mkdir(relative: string): Promise<void> {
