@@ -82,21 +82,25 @@ export interface InvalidationOutcome {
   served_by_seq: number | null;
 }
 
+/**
+ * Who waits for an invalidation given to StressTarget.submit: an object the caller makes once and gives
+ * with every request, so that nothing is made per request (nor a closure per worker).
+ */
+export interface OutcomeReceiver {
+  /** The outcome; valid only during this call (the target may use its object again). */
+  onOutcome(outcome: InvalidationOutcome): void;
+  onError(error: unknown): void;
+}
+
 /** What `stress` drives: one invalidation at a time per worker, on the backend's clock. */
 export interface StressTarget {
   readonly clock: Clock;
   invalidate(start: bigint, size: bigint): Promise<InvalidationOutcome>;
   /**
-   * `invalidate` with callbacks, where the target has them: `done` may be called before `submit` returns
-   * (the simulator's path: no promise per request), and the outcome is valid only inside `done` (the
-   * target may use its object again).
+   * `invalidate` with callbacks, where the target has them: `receiver` may hear before `submit` returns
+   * (the simulator's path: no promise per request).
    */
-  submit?(
-    start: bigint,
-    size: bigint,
-    done: (outcome: InvalidationOutcome) => void,
-    fail: (error: unknown) => void,
-  ): void;
+  submit?(start: bigint, size: bigint, receiver: OutcomeReceiver): void;
   /**
    * True when every `submit` answer comes inside `submit` or from a timer of the virtual clock, never
    * from a promise: the stress run may then step the clock itself (StressRun.drive).

@@ -89,6 +89,21 @@ export abstract class Coroutine<R> implements Resumable {
     this.proceed(false, value);
   }
 
+  /**
+   * Asks `lock` for the coroutine before any of its code runs, as that code's `yield lock.lock()` would:
+   * true when the lock was free (the coroutine holds it now); else false, and the unlock that hands the
+   * lock over resumes the coroutine. A waiter kept this way has no suspended generator frame.
+   */
+  protected lockFor(lock: { lock(): unknown }): boolean {
+    const outer = current;
+    current = this as Coroutine<unknown>;
+    try {
+      return lock.lock() === undefined;
+    } finally {
+      current = outer;
+    }
+  }
+
   /** Steps on with `input` (or throws it in) until the code waits or ends. */
   private proceed(throwing: boolean, input: unknown): void {
     const steps = this.steps!;

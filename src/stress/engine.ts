@@ -1,5 +1,10 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { InvalidationOutcome, LatencySummary, StressTarget } from '../backends/types.js';
+import type {
+  InvalidationOutcome,
+  LatencySummary,
+  OutcomeReceiver,
+  StressTarget,
+} from '../backends/types.js';
 import { type Clock, VirtualClock } from '../core/clock.js';
 import { LatencyRecorder } from '../core/latency.js';
 import type { Random } from '../core/random.js';
@@ -278,11 +283,14 @@ export class StressRun {
       const start = this.pick();
       worker.t0 = this.target.clock.now();
       if (!this.callbacks) {
-        this.target.invalidate(start, size).then(worker.onResult, worker.fail);
+        this.target.invalidate(start, size).then(
+          (outcome) => worker.onOutcome(outcome),
+          (error) => worker.onError(error),
+        );
         return;
       }
       worker.submitting = true;
-      this.target.submit!(start, size, worker.onResult, worker.fail);
+      this.target.submit!(start, size, worker);
       worker.submitting = false;
       if (!worker.early) return;
       worker.early = false;
@@ -356,8 +364,8 @@ export class StressRun {
   }
 }
 
-/** The state of one worker of a run: its callbacks are made once, not per request. */
-class Requester {
+/** The state of one worker of a run, and the receiver of its requests' outcomes (no closure per worker). */
+class Requester implements OutcomeReceiver {
   t0 = 0;
   /**
    * Inside the target's `submit`: a result that comes now is recorded at once (its object is valid only
@@ -379,18 +387,18 @@ class Requester {
     this.run.ended();
   }
 
-  /** A callback: the target calls it with the request's error. */
-  readonly fail = (error: unknown): void => {
+  /** The request's error (or the worker's own failure). */
+  onError(error: unknown): void {
     if (this.over) return;
     this.over = true;
     this.run.ended({ error });
-  };
+  }
 
   start(): void {
     try {
       this.run.step(this, false);
     } catch (error) {
-      this.fail(error);
+      this.onError(error);
     }
   }
 
@@ -399,12 +407,12 @@ class Requester {
     try {
       this.run.step(this, true);
     } catch (error) {
-      this.fail(error);
+      this.onError(error);
     }
   }
 
-  /** A callback: the target calls it with the request's outcome. */
-  readonly onResult = (result: InvalidationOutcome): void => {
+  /** The request's outcome. */
+  onOutcome(result: InvalidationOutcome): void {
     try {
       if (this.submitting) {
         this.early = true;
@@ -413,7 +421,7 @@ class Requester {
       }
       this.run.returned(this, result);
     } catch (error) {
-      this.fail(error);
+      this.onError(error);
     }
-  };
+  }
 }

@@ -38,7 +38,7 @@ const synchronousTarget = (
   coalescing: false,
   synchronous: true,
   invalidate: () => Promise.reject(new Error('not used')),
-  submit: (_start, _size, done) => answer(done),
+  submit: (_start, _size, receiver) => answer((outcome) => receiver.onOutcome(outcome)),
   firmwareCalls: () => ({}),
 });
 
@@ -69,7 +69,7 @@ async function runOnce(
     clock: emu.clock,
     coalescing: false,
     invalidate: (start, size) => emu.provider.invalidate(start, size),
-    submit: (start, size, done, fail) => emu.provider.submit(start, size, done, fail, true),
+    submit: (start, size, receiver) => emu.provider.submit(start, size, receiver, true),
     synchronous,
     firmwareCalls: () => Object.fromEntries(emu.firmware.invalidateCalls),
   };

@@ -267,7 +267,7 @@ export class EmulatedBackend implements Backend<'emulated'> {
       clock: this.clock,
       coalescing: provider.coalescing,
       invalidate: (start, size) => provider.invalidate(start, size),
-      submit: (start, size, done, fail) => provider.submit(start, size, done, fail, true),
+      submit: (start, size, receiver) => provider.submit(start, size, receiver, true),
       synchronous: this.clock.virtual && provider.synchronous,
       firmwareCalls: () => Object.fromEntries(firmware.invalidateCalls),
     };

@@ -136,3 +136,28 @@ describe('smccc_cache_wbinv as the code that sleeps where the C sleeps', () => {
     assert.deepEqual(later.next(await first.value), { done: true, value: null });
   });
 });
+
+describe('smccc_cache_wbinv in the parts wbinvSteps is made of', () => {
+  test('wbinvEnter: size 0 is EINVAL before the lock; else the rfc generation read before waiting', async () => {
+    const { cache } = await provider('rfc', []);
+    assert.equal(cache.wbinvEnter({ addr: 0n, size: 0n }), 'EINVAL');
+    assert.equal(cache.wbinvEnter({ addr: 0n, size: 1n }), 0);
+    cache.global_flush_gen = 7;
+    assert.equal(cache.wbinvEnter({ addr: 0n, size: 1n }), 7);
+    const { cache: v2 } = await provider('v2', []);
+    v2.global_flush_gen = 7;
+    assert.equal(v2.wbinvEnter({ addr: 0n, size: 1n }), 0, 'v2 keeps no generation');
+  });
+
+  test('wbinvLocked: a generation that moved while waiting is the rfc skip, and the lock is released', async () => {
+    const { cache, journal } = await provider('rfc', []);
+    const invp = { addr: 0x1000n, size: 0x1000n };
+    const gen = cache.wbinvEnter(invp) as number;
+    cache.global_flush_gen += 1;
+    const lock = (cache as unknown as { lock: Mutex }).lock;
+    assert.ok(lock.tryLock(), 'the caller holds the lock on entry');
+    assert.deepEqual(cache.wbinvLocked(invp, gen).next(), { done: true, value: null });
+    assert.deepEqual(journal, [], 'no firmware call');
+    assert.ok(lock.tryLock(), 'released on the way out');
+  });
+});

@@ -1,17 +1,11 @@
 import type { Clock } from '../../../core/clock.js';
-import {
-  type Awaitable,
-  Coroutine,
-  currentCoroutine,
-  type Steps,
-  SUSPENDED,
-} from '../../../core/coroutine.js';
+import { type Awaitable, Coroutine, currentCoroutine, SUSPENDED } from '../../../core/coroutine.js';
 import { Fifo } from '../../../core/fifo.js';
 import { formatHex } from '../../../core/units.js';
 import type { Errno } from '../../errno.js';
-import type { InvalidationOutcome } from '../../types.js';
+import type { InvalidationOutcome, OutcomeReceiver } from '../../types.js';
 import { FunctionId, type SmcResult, s32, statusName } from '../kernel/arm-smccc.js';
-import type { KernelServices } from '../kernel/arm-smccc-cache.js';
+import type { KernelServices, SmcccCache } from '../kernel/arm-smccc-cache.js';
 import type { CacheCoherencyOps, CcInvalParams } from '../kernel/cache-maint.js';
 import { Mutex } from '../kernel/mutex.js';
 import type { SmcccState } from '../kernel/smccc.js';
@@ -165,17 +159,10 @@ export class Instrumentation {
 
   /**
    * One request into the provider's code run as a coroutine (the stress engine's path, for v2 and v1):
-   * `done` gets its record when the provider returns, possibly before `submit` does.
+   * `receiver` gets its record when the provider returns, possibly before `submit` does.
    */
-  submit(
-    steps: (params: CcInvalParams) => Steps<Errno | null>,
-    addr: bigint,
-    size: bigint,
-    done: (request: Observed) => void,
-    fail: (error: unknown) => void,
-    recycle: boolean,
-  ): void {
-    this.enter(steps, addr, size, done, fail, recycle);
+  submit(cache: WbinvParts, addr: bigint, size: bigint, receiver: OutcomeReceiver, recycle: boolean): void {
+    this.enter(cache, addr, size, receiver, recycle);
   }
 
   /**
@@ -183,31 +170,26 @@ export class Instrumentation {
    * ends inside the call (a free lock, a firmware that answers at once) costs one settled promise, no
    * resolving functions; one that waits gets them when it starts waiting.
    */
-  request(
-    steps: (params: CcInvalParams) => Steps<Errno | null>,
-    addr: bigint,
-    size: bigint,
-  ): Promise<Observed> {
-    return this.enter(steps, addr, size, null, null, false).outcome();
+  request(cache: WbinvParts, addr: bigint, size: bigint): Promise<Observed> {
+    return this.enter(cache, addr, size, null, false).outcome();
   }
 
   /** A pooled call, numbered and announced, run up to its first wait (or its end). */
   private enter(
-    steps: (params: CcInvalParams) => Steps<Errno | null>,
+    cache: WbinvParts,
     addr: bigint,
     size: bigint,
-    done: ((request: Observed) => void) | null,
-    fail: ((error: unknown) => void) | null,
+    receiver: OutcomeReceiver | null,
     recycle: boolean,
   ): ProviderCall {
     const call = this.spareCalls.pop() ?? new ProviderCall(this);
-    const request = call.reset(this.sequence++, addr, size, done, fail, recycle);
+    const request = call.reset(this.sequence++, addr, size, receiver, recycle);
     this.lastEntered = request;
     this.announce(request, call, false);
     if (this.events.enabled) call.began = this.clock.now();
     this.entering = request;
     try {
-      call.begin(steps(call));
+      call.begin(cache, this.lock!);
     } finally {
       this.entering = null;
     }
@@ -391,6 +373,9 @@ class ObservedMutex extends Mutex {
   }
 }
 
+/** smccc_cache_wbinv() in the parts a coroutine runs it in (see SmcccCache.wbinvSteps). */
+export type WbinvParts = Pick<SmcccCache, 'wbinvEnter' | 'wbinvLocked'>;
+
 /**
  * A request's run through the provider's code as a coroutine: its parameters (it is the `invp` the code
  * gets), its record, and what to do with the record when the provider returns. With `recycle`, its caller
@@ -404,11 +389,14 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
   private request: Observed = newObserved(-1);
   /** Whether the caller keeps `request` (no `recycle`): then the next request gets a record of its own. */
   private handedOver = true;
-  private done: ((request: Observed) => void) | null = null;
-  private failed: ((error: unknown) => void) | null = null;
-  /** With no `done` (Instrumentation.request): whether the call has ended, and with what error. */
+  private receiver: OutcomeReceiver | null = null;
+  /** With no receiver (Instrumentation.request): whether the call has ended, and with what error. */
   private ended = false;
   private error: unknown = null;
+  private cache: WbinvParts | null = null;
+  /** wbinvEnter()'s answer, for the locked part. */
+  private gen = 0;
+  private waitingForLock = false;
 
   constructor(instrumentation: Instrumentation) {
     super();
@@ -420,8 +408,7 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
     arrival: number,
     addr: bigint,
     size: bigint,
-    done: ((request: Observed) => void) | null,
-    failed: ((error: unknown) => void) | null,
+    receiver: OutcomeReceiver | null,
     recycle: boolean,
   ): Observed {
     this.ended = false;
@@ -429,8 +416,7 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
     this.addr = addr;
     this.size = size;
     this.began = 0;
-    this.done = done;
-    this.failed = failed;
+    this.receiver = receiver;
     const handedOver = this.handedOver;
     this.handedOver = !recycle;
     if (handedOver || !recycle) {
@@ -448,33 +434,52 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
     return request;
   }
 
-  begin(steps: Steps<Errno | null>): void {
-    this.start(steps);
+  /**
+   * smccc_cache_wbinv() as wbinvSteps() runs it, in its parts: while the request waits for the lock it is
+   * this call alone, no generator, and the locked part starts when the unlock hands the lock over.
+   */
+  begin(cache: WbinvParts, lock: Mutex): void {
+    const gen = cache.wbinvEnter(this);
+    if (typeof gen === 'string') {
+      this.finish(gen);
+      return;
+    }
+    this.cache = cache;
+    this.gen = gen;
+    if (this.lockFor(lock)) this.start(cache.wbinvLocked(this, gen));
+    else this.waitingForLock = true;
+  }
+
+  override resume(value: unknown): void {
+    if (!this.waitingForLock) {
+      super.resume(value);
+      return;
+    }
+    this.waitingForLock = false;
+    this.start(this.cache!.wbinvLocked(this, this.gen));
   }
 
   protected finish(ret: Errno | null): void {
     this.instrumentation.complete(this.request, ret, this.began);
-    const done = this.done;
-    if (done === null) {
+    const receiver = this.receiver;
+    if (receiver === null) {
       this.ended = true;
       return;
     }
-    this.done = null;
-    this.failed = null;
-    done(this.request);
+    this.receiver = null;
+    receiver.onOutcome(this.request);
     this.instrumentation.spare(this);
   }
 
   protected fail(error: unknown): void {
-    const failed = this.failed;
-    if (failed === null) {
+    const receiver = this.receiver;
+    if (receiver === null) {
       this.ended = true;
       this.error = error ?? new Error('provider failed');
       return;
     }
-    this.done = null;
-    this.failed = null;
-    failed(error);
+    this.receiver = null;
+    receiver.onError(error);
     this.instrumentation.spare(this);
   }
 
@@ -487,8 +492,7 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
       return error === null ? Promise.resolve(request) : Promise.reject(error);
     }
     return new Promise<Observed>((resolve, reject) => {
-      this.done = resolve;
-      this.failed = reject;
+      this.receiver = { onOutcome: resolve, onError: reject };
     });
   }
 }

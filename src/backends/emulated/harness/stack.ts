@@ -1,8 +1,8 @@
 import type { Clock } from '../../../core/clock.js';
-import type { InvalidationOutcome, ProviderVariant } from '../../types.js';
+import type { InvalidationOutcome, OutcomeReceiver, ProviderVariant } from '../../types.js';
 import type { SmcResult } from '../kernel/arm-smccc.js';
 import { type Posting, smcccCacheDelayUs, smcccCacheInit } from '../kernel/arm-smccc-cache.js';
-import { type CacheCoherencyOps, CacheMaint, type CcInvalParams } from '../kernel/cache-maint.js';
+import { type CacheCoherencyOps, CacheMaint } from '../kernel/cache-maint.js';
 import { batchedEntry } from './batched.js';
 import { bootSmccc, type DiscoveryResult, describeDiscovery, type ProviderAttributes } from './discovery.js';
 import { dryRunOps } from './dry-run.js';
@@ -29,18 +29,12 @@ export interface EmulatedProvider {
    */
   invalidate(start: bigint, size: bigint): Promise<InvalidationOutcome>;
   /**
-   * `invalidate` with callbacks. For v2 and v1 the provider's code runs as a coroutine and `done` may come
-   * before `submit` returns; the rfc and batched, whose results depend on the order of events at one
-   * instant, keep the promise-driven order (`done` a microtask after the promise settles). With
-   * `recycle`, the outcome is valid only inside `done` (its object serves a later request).
+   * `invalidate` with callbacks. For v2 and v1 the provider's code runs as a coroutine and `receiver` may
+   * hear before `submit` returns; the rfc and batched, whose results depend on the order of events at one
+   * instant, keep the promise-driven order (the outcome a microtask after the promise settles). With
+   * `recycle`, the outcome is valid only inside `onOutcome` (its object serves a later request).
    */
-  submit(
-    start: bigint,
-    size: bigint,
-    done: (outcome: InvalidationOutcome) => void,
-    fail: (error: unknown) => void,
-    recycle?: boolean,
-  ): void;
+  submit(start: bigint, size: bigint, receiver: OutcomeReceiver, recycle?: boolean): void;
   /** Whether `submit` answers without promises (see StressTarget.synchronous), as things stand now. */
   readonly synchronous: boolean;
   /** The record of the request that entered the provider last (read right after a call into it). */
@@ -104,7 +98,6 @@ export async function bootProviderStack(
       ? batchedEntry(kernelOps, instrumentation)
       : instrumentation.entry(kernelOps);
   const coroutines = posting !== 'rfc' && variant !== 'batched';
-  const steps = (params: CcInvalParams) => cache.wbinvSteps(params);
   const only = () => framework.instances.length === 1 && framework.instances[0]!.ops === entry;
   const [registered] = framework.instances;
   framework.unregister(registered!);
@@ -120,12 +113,16 @@ export async function bootProviderStack(
     get synchronous() {
       return coroutines && only() && firmware.answersInPlace;
     },
-    submit(start, size, done, fail, recycle = false) {
-      if (coroutines && only()) instrumentation.submit(steps, start, size, done, fail, recycle);
-      else provider.invalidate(start, size).then(done, fail);
+    submit(start, size, receiver, recycle = false) {
+      if (coroutines && only()) instrumentation.submit(cache, start, size, receiver, recycle);
+      else
+        provider.invalidate(start, size).then(
+          (outcome) => receiver.onOutcome(outcome),
+          (error) => receiver.onError(error),
+        );
     },
     invalidate(start, size) {
-      if (coroutines && only()) return instrumentation.request(steps, start, size);
+      if (coroutines && only()) return instrumentation.request(cache, start, size);
       const pending = only()
         ? entry.wbinv({ addr: start, size })
         : framework.cpuCacheInvalidateMemregion(start, size);

@@ -110,15 +110,35 @@ export class SmcccCache implements CacheCoherencyOps {
     return drivePromise(this.wbinvSteps(invp));
   }
 
-  /** smccc_cache_wbinv() itself, for callers that drive it (see wbinv()). */
+  /**
+   * smccc_cache_wbinv() itself, for callers that drive it (see wbinv()): wbinvEnter(), guard(mutex), then
+   * wbinvLocked(). The C function is written in those three parts so that a driver can keep a request
+   * that waits for the lock without a suspended frame of its own (the simulator with 100,000 waiters,
+   * harness/instrumentation.ts ProviderCall); this generator is the whole function, as every other caller
+   * runs it.
+   */
   *wbinvSteps(invp: CcInvalParams): Steps<Errno | null> {
-    const delayUs = smcccCacheDelayUs(this.rate_limit, this.latency_us);
-    if (!invp.size) return 'EINVAL';
-    let gen = 0;
-    if (this.global_op) gen = this.global_flush_gen;
+    const gen = this.wbinvEnter(invp);
+    if (typeof gen === 'string') return gen;
     const wait = this.lock.lock();
     if (wait) yield wait;
+    return yield* this.wbinvLocked(invp, gen);
+  }
+
+  /**
+   * smccc_cache_wbinv() before guard(mutex): size 0 is EINVAL; else the rfc's `gen`, the generation read
+   * before waiting for the lock (0 without a global operation, and in v1 and v2, which have none).
+   */
+  wbinvEnter(invp: CcInvalParams): Errno | number {
+    if (!invp.size) return 'EINVAL';
+    return this.global_op ? this.global_flush_gen : 0;
+  }
+
+  /** smccc_cache_wbinv() from guard(mutex) on: entered holding the lock, and releases it on the way out. */
+  *wbinvLocked(invp: CcInvalParams, gen: number): Steps<Errno | null> {
     try {
+      // Of fields fixed at init: the same here as before the lock, where the C computes it.
+      const delayUs = smcccCacheDelayUs(this.rate_limit, this.latency_us);
       if (this.global_op && gen !== this.global_flush_gen) return null;
       for (let i = 0; i < SMCCC_CACHE_MAX_RETRIES; i++) {
         let answer: unknown = this.services.invoke(FunctionId.CLEAN_INV_MEMREGION, invp.addr, invp.size, 0n);

@@ -1,0 +1,107 @@
+/**
+ * The provider's smccc_cache_wbinv() run as a coroutine (harness/instrumentation.ts ProviderCall): in the
+ * parts wbinvSteps() is made of, so that a request waiting for the provider's lock is its call object
+ * alone, with no suspended generator, and the locked part starts when the unlock hands the lock over.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, describe, test } from 'node:test';
+import { SmcccCache } from '../../../src/backends/emulated/kernel/arm-smccc-cache.js';
+import type { CcInvalParams } from '../../../src/backends/emulated/kernel/cache-maint.js';
+import type { InvalidationOutcome } from '../../../src/backends/types.js';
+import { emulate, globalProfile, RANGE_SIZE, RANGE_START } from '../../helpers/emulation.js';
+
+const original = {
+  wbinvSteps: SmcccCache.prototype.wbinvSteps,
+  wbinvLocked: SmcccCache.prototype.wbinvLocked,
+};
+afterEach(() => Object.assign(SmcccCache.prototype, original));
+
+/** Counts how often the provider's whole function and its locked part are entered. */
+function countEntries() {
+  const counts = { whole: 0, locked: 0 };
+  SmcccCache.prototype.wbinvSteps = function (this: SmcccCache, invp: CcInvalParams) {
+    counts.whole += 1;
+    return original.wbinvSteps.call(this, invp);
+  };
+  SmcccCache.prototype.wbinvLocked = function (this: SmcccCache, invp: CcInvalParams, gen: number) {
+    counts.locked += 1;
+    return original.wbinvLocked.call(this, invp, gen);
+  };
+  return counts;
+}
+
+/** Submits `sizes` as the stress engine does (recycled calls), collecting the outcomes in order of completion. */
+function submitAll(emu: Awaited<ReturnType<typeof emulate>>, sizes: bigint[]) {
+  const finished: Array<{ index: number; outcome: InvalidationOutcome }> = [];
+  for (const [index, size] of sizes.entries()) {
+    emu.provider.submit(
+      RANGE_START + BigInt(index) * RANGE_SIZE,
+      size,
+      {
+        onOutcome: (outcome) => finished.push({ index, outcome: { ...outcome } }),
+        onError: (error) => assert.fail(`request ${index} failed: ${String(error)}`),
+      },
+      true,
+    );
+  }
+  return finished;
+}
+
+const runClock = (emu: Awaited<ReturnType<typeof emulate>>) => {
+  while (emu.clock.advance()) {}
+};
+
+describe('the provider run as a coroutine, in parts', () => {
+  test('1,000 requests behind a held lock: one has entered the locked part, none the whole function', async () => {
+    const emu = await emulate(globalProfile(50), { variant: 'v2', record: false });
+    const counts = countEntries();
+    const finished = submitAll(
+      emu,
+      Array.from({ length: 1000 }, () => RANGE_SIZE),
+    );
+    assert.equal(finished.length, 0, 'the first call waits 50 us of virtual time, holding the lock');
+    assert.deepEqual(counts, { whole: 0, locked: 1 }, 'the 999 waiters have no generator');
+    runClock(emu);
+    assert.deepEqual(counts, { whole: 0, locked: 1000 });
+    assert.deepEqual(
+      finished.map((f) => f.index),
+      Array.from({ length: 1000 }, (_, i) => i),
+      'the lock hands over in arrival order',
+    );
+    assert.ok(finished.every((f) => f.outcome.errno === null && f.outcome.attempts === 1));
+    assert.equal(emu.clock.now(), 1000 * 50, 'one call after another, each 50 us');
+  });
+
+  test('size 0 is EINVAL before the lock: it neither waits nor enters the locked part', async () => {
+    const emu = await emulate(globalProfile(50), { variant: 'v1', record: false });
+    const counts = countEntries();
+    const finished = submitAll(emu, [RANGE_SIZE, 0n, RANGE_SIZE]);
+    assert.deepEqual(
+      finished.map((f) => [f.index, f.outcome.errno, f.outcome.attempts]),
+      [[1, 'EINVAL', 0]],
+      'refused inside submit, while request 0 holds the lock',
+    );
+    assert.equal(counts.locked, 1);
+    runClock(emu);
+    assert.deepEqual(
+      finished.map((f) => [f.index, f.outcome.errno]),
+      [
+        [1, 'EINVAL'],
+        [0, null],
+        [2, null],
+      ],
+    );
+    assert.equal(counts.locked, 2);
+    assert.equal(emu.provider.counters.failed, 1);
+  });
+
+  test('the promise-driven path still runs the whole function (the rfc, the commands)', async () => {
+    const emu = await emulate(globalProfile(50), { variant: 'rfc', record: false });
+    const counts = countEntries();
+    const outcomes = await emu.clock.run(
+      Promise.all([0, 1, 2].map(() => emu.provider.invalidate(RANGE_START, RANGE_SIZE))),
+    );
+    assert.deepEqual(counts, { whole: 3, locked: 3 });
+    assert.ok(outcomes.every((o) => o.errno === null));
+  });
+});
