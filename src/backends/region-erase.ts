@@ -150,7 +150,8 @@ export async function runRegionErase<R extends FlowRegion, O extends CommitOutco
   if (committed) {
     const off = await p.write(region, { decommit: true, commit: false, bind: null }, false);
     const failed = off.steps.find((s) => !s.ok);
-    if (failed) throw commitFailure(name, failed, off.steps);
+    if (failed)
+      throw commitFailure(name, failed, off.steps, undefined, { ...p.failureContext, locked: region.locked });
   }
   const results = await eraseAll(m, region, options);
   const report = (outcome: RegionEraseReport['outcome'], status: RegionEraseReport['status']) =>

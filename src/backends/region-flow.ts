@@ -74,6 +74,19 @@ export interface RegionPrimitives<R extends FlowRegion, O extends CommitOutcome 
   committedNow(region: R): Promise<boolean | null>;
   /** Where a `--force` warning is also said at once (the sysfs backend's log). */
   warn?(line: string): void;
+  /** What a failed write's message may lean on besides the region's `locked` (default: none). */
+  failureContext?: FailureContext;
+}
+
+/**
+ * The driver to bind after the commit, the same rule on both backends: the one bound before a cycle,
+ * since commit_store() (drivers/cxl/core/region.c) releases it on `commit` <- 0 and `commit` <- 1 binds
+ * nothing; with `enable`, the region driver, as `cxl enable-region` (ndctl's cxl/region.c) binds it by
+ * writing the region's name to drivers/cxl_region/bind. `bound`: the driver read before any write.
+ */
+export function driverAfterCommit(bound: string | null, cycle: boolean, enable: boolean): string | null {
+  if (cycle && bound && /^[a-z0-9_]+$/.test(bound)) return bound;
+  return enable ? 'cxl_region' : null;
 }
 
 export type { RegionCommitFields };
@@ -183,14 +196,19 @@ export const toErrno = (code: string): Errno =>
 export interface FailureContext {
   locked?: boolean | null;
   root?: boolean;
+  /**
+   * false: a write cannot fail for want of privileges (the emulated kernel has no file modes), so an
+   * EPERM is the kernel's own refusal, not "needs root".
+   */
+  filePermissions?: boolean;
 }
 
 const runningAsRoot = (): boolean => process.geteuid?.() === 0;
 
 /**
- * EPERM on `commit`: without root, the file's mode (0644) refused it; as root, commit_store()
- * (drivers/cxl/core/region.c) refused to decommit a locked region, which a kernel without `locked`
- * cannot say.
+ * EPERM on `commit`: without root, the file's mode (0644) refused it; as root (or where no file mode
+ * applies), commit_store() (drivers/cxl/core/region.c) refused to decommit a locked region, which a
+ * kernel without `locked` cannot say.
  */
 function permissionFailure(
   target: string,
@@ -198,19 +216,23 @@ function permissionFailure(
   context: FailureContext,
   options: { partial: Record<string, unknown> } | undefined,
 ): MemregionError {
-  if (!(context.root ?? runningAsRoot()))
+  const privileged = context.filePermissions === false || (context.root ?? runningAsRoot());
+  if (!privileged)
     return new MemregionError(`cannot write ${target} (${code}): this needs root`, ExitCode.NO_PERM, options);
-  if (code === 'EPERM' && target.endsWith('/commit <- 0') && context.locked !== false)
+  const asRoot = context.filePermissions === false ? '' : ' although running as root';
+  if (code === 'EPERM' && target.endsWith('/commit <- 0') && context.locked === true)
     return new MemregionError(
-      `the kernel refused ${target} (EPERM) although running as root: the region may be locked (built from decoders the platform firmware locked), which the kernel refuses to decommit${context.locked === true ? '' : '; this kernel has no readable locked attribute to tell'}`,
+      `the kernel refused ${target} (EPERM)${asRoot}: the region is locked (built from decoders the platform firmware locked), which the kernel refuses to decommit until a reset`,
       ExitCode.UNAVAILABLE,
       options,
     );
-  return new MemregionError(
-    `the kernel refused ${target} (${code}) although running as root`,
-    ExitCode.NO_PERM,
-    options,
-  );
+  if (code === 'EPERM' && target.endsWith('/commit <- 0') && context.locked !== false)
+    return new MemregionError(
+      `the kernel refused ${target} (EPERM)${asRoot}: the region may be locked (built from decoders the platform firmware locked), which the kernel refuses to decommit; this kernel has no readable locked attribute to tell`,
+      ExitCode.UNAVAILABLE,
+      options,
+    );
+  return new MemregionError(`the kernel refused ${target} (${code})${asRoot}`, ExitCode.NO_PERM, options);
 }
 
 /** One line saying what a failed write means, with the exit code that goes with it. */
@@ -324,7 +346,7 @@ export async function runCommitFlow<R extends FlowRegion, O extends CommitOutcom
   const report = await finish({ region, fields, outcome });
   const failed = outcome.steps.find((s) => !s.ok);
   if (failed?.file.endsWith('/commit'))
-    throw commitFailure(name, failed, outcome.steps, report, { locked: region.locked });
+    throw commitFailure(name, failed, outcome.steps, report, { ...p.failureContext, locked: region.locked });
   return report;
 }
 

@@ -174,6 +174,8 @@ export interface EmulatedRegionInvalidateReport
     Omit<RegionCommitFields, 'status'> {
   /** The emulated kernel's commit state is always known. */
   status: 'committed' | 'configured' | 'decommitted' | null;
+  /** Once the writes ran: the driver the region is bound to (a commit alone binds none). */
+  driver?: string | null;
   /** The calls the writes made (null on a dry run, which makes none). */
   kernel_calls: KernelCallsReport | null;
 }
@@ -273,6 +275,8 @@ export interface IomemInfo extends RegionInfoCore {
 }
 
 export interface EmulatedCxlRegionInfo extends CxlRegionInfoCore {
+  /** The profile's `locked` (CXL_REGION_F_LOCK): the kernel refuses to decommit it. */
+  locked: boolean;
   /** An erase of one of its memdevs left its caches stale until the next commit. */
   needs_invalidation: boolean;
 }

@@ -146,6 +146,55 @@ describe('emulated region flows', { concurrency: CONCURRENCY }, () => {
       assert.equal(isCommitted(doc), true, 'committed again afterwards');
     });
 
+    test('--cycle binds again the driver the decommit released; --enable binds a new commit (the sysfs plan)', async () => {
+      const cycled = parseJson(
+        await emu(['invalidate', '--region', 'region1', '--cycle', '--yes', '--json']),
+      );
+      assert.deepEqual(cycled.plan, ['commit <- 0', 'commit <- 1', 'bind cxl_region']);
+      assert.deepEqual(cycled.steps.at(-1), {
+        file: 'drivers/cxl_region/bind',
+        value: 'region1',
+        ok: true,
+        elapsed_us: 0,
+      });
+      assert.equal(cycled.driver, 'cxl_region');
+      const plain = parseJson(await emu(['invalidate', '--region', 'region0', '--yes', '--json']));
+      assert.deepEqual([plain.plan, plain.driver], [['commit <- 1'], null]);
+      const enabled = parseJson(
+        await emu(['invalidate', '--region', 'region0', '--enable', '--yes', '--json']),
+      );
+      assert.deepEqual([enabled.plan, enabled.driver], [['commit <- 1', 'bind cxl_region'], 'cxl_region']);
+    });
+
+    test('a locked region (profile "locked": true) → 69 before the question, whatever the flow', async () => {
+      const profile = writeScratchFile('locked.json', {
+        regions: [
+          {
+            name: 'region1',
+            start: '0x4100000000',
+            size: '0x40000000',
+            memdev: 'mem1',
+            committed: true,
+            locked: true,
+          },
+        ],
+      });
+      // Without --yes and no terminal the question would be refused with 64: 69 comes first.
+      for (const args of [
+        ['invalidate', '--region', 'region1', '--cycle'],
+        ['stress', '--region', 'region1', '--cycles', '1'],
+        ['erase', '--region', 'region1'],
+      ]) {
+        assertRefused(
+          await emu(['--profile', profile, ...args]),
+          EX.UNAVAILABLE,
+          /^memregion: refusing to decommit region1: it is locked \(region1\/locked reads 1/,
+        );
+      }
+      const listed = parseJson(await emu(['--profile', profile, 'regions', '--json']));
+      assert.equal(listed.regions.find((r: Doc) => r.name === 'region1').locked, true);
+    });
+
     test('a committed region with --cycle but no --yes → 64', async () => {
       assertRefused(await emu(['invalidate', '--region', 'region1', '--cycle']), EX.USAGE, /--yes/);
     });

@@ -157,7 +157,7 @@ describe('erase --region (emulated)', { concurrency: 4 }, () => {
     assertRefused(
       await emu(['--profile', inUse, 'erase', '--region', 'region0', '--yes']),
       75,
-      /in use \(dax0\.0\)/,
+      /in use \(dax0\.0 is bound to kmem\)/,
     );
   });
 

@@ -312,6 +312,7 @@ const profileDoc = fc.record(
           memdev: fc.constantFrom('mem0', 'mem1', ''),
           sanitize_ms: fc.oneof(fc.integer({ min: 0, max: 300 }), fc.constantFrom(-1, 1e12)),
           committed: fc.boolean(),
+          locked: fc.oneof(fc.boolean(), fc.constant('yes')),
           used_by: fc.array(fc.constantFrom('dax0.0', 'kmem'), { maxLength: 2 }),
         },
         { requiredKeys: ['name', 'start', 'size'] },

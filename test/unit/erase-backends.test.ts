@@ -43,6 +43,7 @@ const emulatedWith = (spec: Partial<RegionSpec> = {}, profile = 'global') =>
             memdev: 'mem1',
             sanitize_ms: 60_000,
             committed: false,
+            locked: false,
             used_by: [],
             ...spec,
           },

@@ -233,6 +233,7 @@ describe('both backends refuse a bad name alike, before touching sysfs', () => {
             memdev: 'mem0',
             sanitize_ms: 10,
             committed: true,
+            locked: false,
             used_by: [],
           },
         ],

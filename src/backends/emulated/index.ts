@@ -85,7 +85,7 @@ export class EmulatedBackend implements Backend<'emulated'> {
         committed: spec.committed,
         // A profile's committed region is enabled, as auto-assembly or `cxl create-region` leave it.
         driver: spec.committed ? 'cxl_region' : null,
-        locked: false,
+        locked: spec.locked,
       },
       needsInvalidation: false,
     }));

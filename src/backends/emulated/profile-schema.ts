@@ -100,6 +100,8 @@ const regionSchema = z.strictObject({
     .optional(),
   sanitize_ms: z.number().nonnegative().default(2000),
   committed: z.boolean().default(false),
+  /** CXL_REGION_F_LOCK (drivers/cxl/core/region.c cxl_region_setup_flags(): a decoder the platform locked). */
+  locked: z.boolean().default(false),
   used_by: z.array(z.string()).default([]),
 });
 
@@ -172,6 +174,11 @@ export const profileFileSchema = z.strictObject({
           message:
             'an uncommitted region has no users (the kernel binds its driver and DAX devices only once it is committed)',
           path: ['used_by'],
+        })
+        // A locked region's decoders were committed and locked by the platform firmware: it is committed.
+        .refine((r) => r.committed || !r.locked, {
+          message: 'a locked region is committed (the platform firmware committed and locked its decoders)',
+          path: ['locked'],
         }),
     )
     // The kernel names each region once (dev_set_name()); a second `regionN` would be unreachable.

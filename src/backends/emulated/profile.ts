@@ -12,6 +12,8 @@ export interface RegionSpec {
   erase_errors?: Record<string, string>;
   sanitize_ms: number;
   committed: boolean;
+  /** CXL_REGION_F_LOCK: built from decoders the platform locked, so it cannot be decommitted. */
+  locked: boolean;
   used_by: string[];
 }
 

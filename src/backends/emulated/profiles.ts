@@ -34,6 +34,7 @@ export const DEFAULT_PROFILE: Profile = {
       memdev: 'mem0',
       sanitize_ms: 2000,
       committed: false,
+      locked: false,
       used_by: [],
     },
     {
@@ -43,6 +44,7 @@ export const DEFAULT_PROFILE: Profile = {
       memdev: 'mem1',
       sanitize_ms: 5000,
       committed: true,
+      locked: false,
       used_by: [],
     },
   ],

@@ -5,6 +5,7 @@ import {
   type CommitOutcome,
   type CommitPlan,
   describeRegionFor,
+  driverAfterCommit,
   type FlowRegion,
   firstInvalidationError,
   type InvalidationSeen,
@@ -73,16 +74,9 @@ async function timedWrite(sys: SysRoot, file: string, value: string): Promise<Wr
 
 const elapsedUs = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1000;
 
-/**
- * The driver to bind after the commit: the one a cycle's decommit released (commit_store() in
- * drivers/cxl/core/region.c releases the driver itself), or with `enable` the region driver, which a
- * commit alone never binds: `cxl enable-region` (ndctl's cxl/region.c) binds it by writing the region's
- * name to drivers/cxl_region/bind, and only then do its DAX or pmem devices appear.
- */
-export function driverToBind(region: CxlRegion, cycle: boolean, enable: boolean): string | null {
-  if (cycle && region.driver && /^[a-z0-9_]+$/.test(region.driver)) return region.driver;
-  return enable ? 'cxl_region' : null;
-}
+/** The driver to bind after the commit: region-flow.ts driverAfterCommit(), from the region's `driver` link. */
+export const driverToBind = (region: CxlRegion, cycle: boolean, enable: boolean): string | null =>
+  driverAfterCommit(region.driver, cycle, enable);
 
 /** The writes of a plan, in order (`commit` ← 0, ← 1, then the bind); stops at the first failed write. */
 export async function writePlan(sys: SysRoot, name: string, plan: CommitPlan): Promise<WriteStep[]> {

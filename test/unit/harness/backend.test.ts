@@ -66,6 +66,7 @@ describe('emulated backend: regions as Linux 7.2 sysfs shows them', () => {
     memdev: name === 'region0' ? 'mem0' : 'mem1',
     sanitize_ms: 0,
     committed,
+    locked: false,
     used_by: ['dax0.0'],
   });
 

@@ -23,6 +23,7 @@ const topology = (over: ProfileOverrides['regions'] = undefined): ProfileOverrid
       memdevs: ['mem0', 'mem1'],
       sanitize_ms: 1000,
       committed: true,
+      locked: false,
       used_by: [],
     },
     {
@@ -32,6 +33,7 @@ const topology = (over: ProfileOverrides['regions'] = undefined): ProfileOverrid
       memdev: 'mem2',
       sanitize_ms: 3000,
       committed: true,
+      locked: false,
       used_by: ['dax1.0'],
     },
   ],
@@ -110,12 +112,20 @@ describe('erase --region on the emulated backend', () => {
     assert.equal(regionEraseExitCode(report), 0);
   });
 
-  test('--recommit commits again: the invalidation clears the stale state', async () => {
+  test('--recommit commits again and binds the driver the decommit released, as the sysfs flow does', async () => {
     const backend = await backendWith();
     const report = await backend.eraseRegion('region0', eraseOptions({ recommit: true }).options);
     assert.equal(report.ok, true);
     assert.equal(report.status, 'committed');
-    assert.deepEqual(report.commit?.plan, ['commit <- 1']);
+    assert.deepEqual(report.commit?.plan, ['commit <- 1', 'bind cxl_region']);
+    assert.deepEqual(
+      report.commit?.steps.map((s) => [s.file, s.value, s.ok]),
+      [
+        ['region0/commit', '1', true],
+        ['drivers/cxl_region/bind', 'region0', true],
+      ],
+    );
+    assert.equal(backend.regionState[0]!.kernel.driver, 'cxl_region');
     assert.deepEqual(
       [report.commit?.ok, report.commit?.invalidated, report.commit?.invalidation_errno],
       [true, true, null],
@@ -207,7 +217,7 @@ describe('erase --region refusals, before anything is written', () => {
     const backend = await backendWith();
     await assert.rejects(
       backend.eraseRegion('region1', eraseOptions().options),
-      refusal(75, /in use \(dax1\.0\)/),
+      refusal(75, /in use \(dax1\.0 is bound to kmem\)/),
     );
     const shared = await backendWith({
       regions: [
@@ -219,6 +229,7 @@ describe('erase --region refusals, before anything is written', () => {
           memdev: 'mem1',
           sanitize_ms: 1,
           committed: true,
+          locked: false,
           used_by: [],
         },
       ],

@@ -137,6 +137,7 @@ describe('profile files', () => {
         memdev: 'mem0',
         sanitize_ms: 2000,
         committed: false,
+        locked: false,
         used_by: [],
       },
     ]);
@@ -241,6 +242,23 @@ describe('profile files', () => {
       }),
     );
     assert.deepEqual(committed.regions[0]!.used_by, ['dax0.0']);
+  });
+
+  test('locked: false by default; only on a committed region (65), since the platform committed and locked its decoders', async () => {
+    const region = { name: 'region0', start: '0x4080000000', size: '4096' };
+    assert.equal((await loadProfile(file({ regions: [region] }))).regions[0]!.locked, false);
+    await rejectsWith(
+      loadProfile(file({ regions: [{ ...region, locked: true }] })),
+      ExitCode.DATA_ERR,
+      /regions\.0\.locked: a locked region is committed/,
+    );
+    await rejectsWith(
+      loadProfile(file({ regions: [{ ...region, committed: true, locked: 'yes' }] })),
+      ExitCode.DATA_ERR,
+      /regions\.0\.locked/,
+    );
+    const locked = await loadProfile(file({ regions: [{ ...region, committed: true, locked: true }] }));
+    assert.equal(locked.regions[0]!.locked, true);
   });
 
   test('latency and rate limit are u32: 2^32 cannot be written in a profile', async () => {

@@ -7,10 +7,12 @@ import {
   cycleErrno,
   cycleTally,
   describeRegionFor,
+  driverAfterCommit,
   type FlowRegion,
   type ProviderCheck,
   preflightStress,
   type RegionPrimitives,
+  requireUnlocked,
   runCommitFlow,
 } from '../../region-flow.js';
 import type {
@@ -24,8 +26,8 @@ import type {
   StressTargetOptions,
 } from '../../types.js';
 import type { CacheMaint } from '../kernel/cache-maint.js';
-import { type CxlRegionContext, commitStore } from '../kernel/cxl-region.js';
-import { type EmulatedRegion, emulatedSerial, findRegion, memdevsOf } from './regions.js';
+import { type CxlRegionContext, commitStore, cxlRegionBind } from '../kernel/cxl-region.js';
+import { boundUsers, type EmulatedRegion, emulatedSerial, findRegion, memdevsOf } from './regions.js';
 
 /** What the region flows see of the emulated backend. */
 export interface RegionContext {
@@ -49,6 +51,8 @@ interface KernelCall {
 
 export interface EmulatedFlowRegion extends FlowRegion {
   emulated: EmulatedRegion;
+  /** The region driver as it was before any write (a decommit releases it; a cycle binds it again). */
+  boundDriver: string | null;
 }
 
 export interface EmulatedCommitOutcome extends CommitOutcome {
@@ -67,33 +71,44 @@ export const emulatedProviderCheck = (hasInvalidate: boolean): ProviderCheck =>
 
 /**
  * The emulated backend's primitives of the region-flow policy (region-flow.ts): the profile's regions,
- * the framework's "has invalidate" as the provider rule, and `commit` writes through the kernel's
- * commit_store() with a return probe on cpu_cache_invalidate_memregion() that always sees.
+ * the framework's "has invalidate" as the provider rule, `commit` writes through the kernel's
+ * commit_store() with a return probe on cpu_cache_invalidate_memregion() that always sees, and the bind
+ * the sysfs backend writes after them (driverAfterCommit(): a cycle binds again the driver its decommit
+ * released; `enable` binds a newly committed region) through the kernel's bind_store().
  */
 export function emulatedRegionPrimitives(
   context: RegionContext,
+  enable = false,
 ): RegionPrimitives<EmulatedFlowRegion, EmulatedCommitOutcome> {
   return {
     async loadRegion(name) {
       const emulated = findRegion(context.regions, name);
       const { start, size } = emulated.spec;
       const memdevs = memdevsOf(emulated.spec);
-      return {
+      const region = {
         name,
         start,
         size,
         committed: emulated.kernel.committed,
+        locked: emulated.kernel.locked,
         memdevs: memdevs.map((memdev) => ({ name: memdev, serial: emulatedSerial(memdev) })),
         description: describeRegionFor('ram', start, size, memdevs),
         emulated,
+        boundDriver: emulated.kernel.driver,
       };
+      // As the sysfs backend does (sysfs/commit.ts): every flow that would decommit it refuses it here.
+      requireUnlocked(region);
+      return region;
     },
-    regionUsers: async (region) => [...region.emulated.spec.used_by],
+    regionUsers: async (region) =>
+      boundUsers(region.emulated).map((dax) => `${dax.name} is bound to ${dax.driver}`),
     notCommittable: () => null,
     provider: async () => emulatedProviderCheck(context.framework.cpuCacheHasInvalidateMemregion()),
-    bindAfter: () => null,
+    bindAfter: (region, cycle) => driverAfterCommit(region.boundDriver, cycle, enable),
     write: async (region, plan) => writeCommits(context, region.emulated, plan),
     committedNow: async (region) => region.emulated.kernel.committed,
+    // The emulated kernel has no file modes: an EPERM is commit_store()'s own.
+    failureContext: { filePermissions: false },
   };
 }
 
@@ -108,7 +123,8 @@ export function invalidateEmulatedRegion(
   name: string,
   options: RegionInvalidateOptions,
 ): Promise<EmulatedRegionInvalidateReport> {
-  return runCommitFlow(emulatedRegionPrimitives(context), name, options, ({ fields, outcome }) => ({
+  const primitives = emulatedRegionPrimitives(context, options.enable === true);
+  return runCommitFlow(primitives, name, options, ({ region, fields, outcome }) => ({
     ...context.reportBase,
     ...fields,
     // The emulated kernel's commit state is always known.
@@ -116,6 +132,8 @@ export function invalidateEmulatedRegion(
     ...attemptsOf(outcome?.calls ?? []),
     coalesced: false,
     elapsed_us: Math.round((outcome?.steps ?? []).reduce((sum, s) => sum + s.elapsed_us, 0)),
+    // As on the sysfs backend, once the writes ran: the driver bound now (a commit alone binds none).
+    ...(outcome ? { driver: region.emulated.kernel.driver } : {}),
     // A dry run makes no call: nothing was observed.
     kernel_calls: outcome ? kernelCallsReport(outcome.calls) : null,
   }));
@@ -144,14 +162,14 @@ export function kernelCallsReport(calls: KernelCall[]): KernelCallsReport {
 }
 
 /**
- * The writes of a plan (`commit` ← 0 and/or ← 1), each through the kernel's commit_store(), with a
- * return probe on cpu_cache_invalidate_memregion(). Stops at the first failed write. A commit whose
- * invalidations all succeeded leaves no stale lines after an erase.
+ * The writes of a plan (`commit` ← 0 and/or ← 1, then the bind), each through the kernel: commit_store()
+ * with a return probe on cpu_cache_invalidate_memregion(), then bind_store() (cxlRegionBind()). Stops at
+ * the first failed write. A commit whose invalidations all succeeded leaves no stale lines after an erase.
  */
 export async function writeCommits(
   context: RegionContext,
   region: EmulatedRegion,
-  plan: Pick<CommitPlan, 'decommit' | 'commit'>,
+  plan: Pick<CommitPlan, 'decommit' | 'commit'> & Partial<Pick<CommitPlan, 'bind'>>,
 ): Promise<EmulatedCommitOutcome> {
   const { clock, framework } = context;
   const calls: KernelCall[] = [];
@@ -186,6 +204,17 @@ export async function writeCommits(
     });
     if (error) break;
   }
+  if (plan.bind && steps.every((s) => s.ok)) {
+    // The emulation has one region driver (cxl_region); its bind takes no time on the clock.
+    const error = cxlRegionBind(region.kernel);
+    steps.push({
+      file: `drivers/${plan.bind}/bind`,
+      value: region.spec.name,
+      ok: error === null,
+      elapsed_us: 0,
+      ...(error ? { error } : {}),
+    });
+  }
   const failedInvalidation = calls.find((c) => c.ret !== null)?.ret ?? null;
   if (plan.commit && region.kernel.committed && !failedInvalidation) region.needsInvalidation = false;
   return {
@@ -206,6 +235,8 @@ export async function regionStressTarget(
 ): Promise<StressTarget> {
   const primitives = emulatedRegionPrimitives(context);
   const region = await preflightStress(primitives, options.region!, options.confirm);
+  // As the sysfs backend's stress (sysfs/stress.ts): each cycle binds again what its decommit released.
+  const plan = { decommit: true, commit: true, bind: primitives.bindAfter(region, true) };
   const tally = cycleTally();
   let arrivals = 0;
   let chain: Promise<unknown> = Promise.resolve();
@@ -217,7 +248,7 @@ export async function regionStressTarget(
     invalidate(): Promise<InvalidationOutcome> {
       const arrival = arrivals++;
       const run = chain.then(async (): Promise<InvalidationOutcome> => {
-        const outcome = await writeCommits(context, region.emulated, { decommit: true, commit: true });
+        const outcome = await writeCommits(context, region.emulated, plan);
         const { retries, sleeps, slept_us } = attemptsOf(outcome.calls);
         tally.count(outcome);
         return {

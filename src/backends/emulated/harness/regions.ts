@@ -1,7 +1,7 @@
 import { dataError } from '../../../core/errors.js';
 import { kernelIndex, requireKernelName } from '../../../core/names.js';
 import { formatHex } from '../../../core/units.js';
-import type { EmulatedCxlMemdevInfo, EmulatedCxlRegionInfo } from '../../types.js';
+import type { BoundDeviceInfo, EmulatedCxlMemdevInfo, EmulatedCxlRegionInfo } from '../../types.js';
 import type { CxlRegion } from '../kernel/cxl-region.js';
 import type { RegionSpec } from '../profiles.js';
 
@@ -19,12 +19,21 @@ export function describeRegion(region: EmulatedRegion): EmulatedCxlRegionInfo {
     memdevs: memdevsOf(region.spec),
     serials: memdevsOf(region.spec).map(emulatedSerial),
     driver: region.kernel.driver,
-    // The DAX region is a child of the bound region driver (cxl_region_probe()): no driver, no DAX devices.
-    dax_devices: region.kernel.driver ? region.spec.used_by.map((name) => ({ name, driver: 'kmem' })) : [],
+    dax_devices: boundUsers(region),
     pmem_region: null,
+    locked: region.kernel.locked,
     needs_invalidation: region.needsInvalidation,
   };
 }
+
+/**
+ * The region's DAX devices, bound to kmem as the profile's `used_by` says. The DAX region is a child of
+ * the bound region driver (drivers/cxl/core/region.c cxl_region_probe() → devm_cxl_add_dax_region()) and
+ * goes when it is released (commit_store() → device_release_driver()): no driver, no DAX devices, so
+ * nothing uses the region.
+ */
+export const boundUsers = (region: EmulatedRegion): BoundDeviceInfo[] =>
+  region.kernel.driver ? region.spec.used_by.map((name) => ({ name, driver: 'kmem' })) : [];
 
 /** The memdevs the profile's regions name, in the shape the sysfs backend gives a CXL memdev. */
 export function describeMemdevs(

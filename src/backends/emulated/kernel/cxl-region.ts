@@ -98,9 +98,11 @@ export async function commitStore(
 }
 
 /**
- * A write of the region's name to the cxl_region driver's `bind` (drivers/base/bus.c bind_store() →
- * cxl_region_probe()): EBUSY when a driver is bound already, ENXIO when the region is not committed
- * (cxl_region_can_probe()); else the driver is bound.
+ * A write of the region's name to the cxl_region driver's `bind`: drivers/base/bus.c bind_store() →
+ * drivers/base/dd.c device_driver_attach() → __driver_probe_device(), EBUSY when a driver is bound
+ * already; then drivers/cxl/core/region.c cxl_region_probe() → cxl_region_can_probe(), ENXIO when the
+ * region is not committed (p->state < CXL_CONFIG_COMMIT); else the driver is bound, and with it the DAX
+ * region and its devices. This is what `cxl enable-region` (ndctl's cxl/region.c) writes.
  */
 export function cxlRegionBind(region: CxlRegion): Errno | null {
   if (region.driver) return 'EBUSY';
