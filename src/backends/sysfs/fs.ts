@@ -1,7 +1,8 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { access, open, readdir, readlink, realpath, stat } from 'node:fs/promises';
+import { access, readdir, readlink, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { escapeControl } from '../../core/quote.js';
+import { writeRegularFile } from './regular-file.js';
 
 /** More than any kernel file memregion reads holds (kallsyms of a large kernel is some 15 MiB). */
 export const MAX_KERNEL_FILE_BYTES = 32 * 1024 * 1024;
@@ -280,34 +281,13 @@ export class SysRoot {
 
   /** Writes a sysfs attribute the way `echo value > file` does, to a regular file only. */
   async write(relative: string, value: string): Promise<void> {
-    await writeAttribute(await this.inside(this.resolve(relative)), `${value}\n`);
+    // Writing an attribute never creates it.
+    await writeRegularFile(await this.inside(this.resolve(relative)), `${value}\n`, {
+      flags: constants.O_TRUNC,
+      create: false,
+    });
   }
 }
-
-/**
- * Every sysfs attribute is a regular file, and writing one never creates it. In a --root tree a FIFO in
- * its place blocked the open for ever (`erase --timeout 2s` hung, deaf to the timeout), a device node
- * would take the write (`mknod sanitize b 8 0` in a tree: root writing `1` to a disk), and a missing
- * attribute was created. So: no O_CREAT, opened non-blocking, and checked to be a regular file before the
- * open and again on the open descriptor.
- */
-async function writeAttribute(file: string, text: string): Promise<void> {
-  if (!(await stat(file)).isFile()) throw notRegularFile(file);
-  const handle = await open(
-    file,
-    constants.O_WRONLY | constants.O_TRUNC | constants.O_NONBLOCK | constants.O_NOCTTY,
-  );
-  try {
-    if (!(await handle.stat()).isFile()) throw notRegularFile(file);
-    await handle.writeFile(text);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** The error for a non-regular file where an attribute should be; its code is the reason shown. */
-const notRegularFile = (file: string): NodeJS.ErrnoException =>
-  Object.assign(new Error(`${file} is not a regular file`), { code: 'not a regular file' });
 
 /** The `unreadable` list of a collect manifest as a map from kernel path to error code; empty when there is none. */
 async function loadRecordedErrors(file: string): Promise<Map<string, string>> {

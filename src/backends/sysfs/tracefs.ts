@@ -1,15 +1,7 @@
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  rmdirSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, constants, mkdirSync, rmdirSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rmdir, stat } from 'node:fs/promises';
 import type { SysRoot } from './fs.js';
+import { notRegularFile, writeRegularFile, writeRegularFileSync } from './regular-file.js';
 
 /**
  * tracefs dynamic events (kernel `Documentation/trace/kprobetrace.rst`): probe definitions, the trace
@@ -172,51 +164,9 @@ export interface PipeReader {
   readonly fd: number | null;
 }
 
-/**
- * tracefs files are regular files. In a --root tree a FIFO in the place of kprobe_events blocked the open
- * for ever, in the exit hook too (appendProbeSync removes the probes), so that `trace --duration 1s` hung
- * and not even a second SIGTERM ended it; a device node there would have taken root's write. What is
- * there must be a regular file, checked before the open and on the descriptor; what is not there is
- * created, as `echo >` does (a test tree's plain files).
- */
-const TRACE_WRITE = constants.O_WRONLY | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOCTTY;
-
-const notRegularFile = (file: string): NodeJS.ErrnoException =>
-  Object.assign(new Error(`${file} is not a regular file`), { code: 'not a regular file' });
-
-async function requireRegular(file: string, mustExist = false): Promise<void> {
-  const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT' && !mustExist) return null;
-    throw error;
-  });
-  if (info !== null && !info.isFile()) throw notRegularFile(file);
-}
-
-async function writeTraceFile(file: string, text: string, flags: number): Promise<void> {
-  await requireRegular(file);
-  const handle = await open(file, TRACE_WRITE | flags, 0o644);
-  try {
-    if (!(await handle.stat()).isFile()) throw notRegularFile(file);
-    await handle.write(text);
-  } finally {
-    await handle.close();
-  }
-}
-
-function writeTraceFileSync(file: string, text: string, flags: number): void {
-  try {
-    if (!statSync(file).isFile()) throw notRegularFile(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  const fd = openSync(file, TRACE_WRITE | flags, 0o644);
-  try {
-    if (!fstatSync(fd).isFile()) throw notRegularFile(file);
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
-}
+/** What is not there is created, as `echo >` does (a test tree's plain files). */
+const append = { flags: constants.O_APPEND, create: true };
+const truncate = { flags: constants.O_TRUNC, create: true };
 
 /**
  * File operations on one tracefs mount (`sys/kernel/tracing` or `sys/kernel/debug/tracing`), kept
@@ -237,7 +187,7 @@ export class Tracefs {
   /** kprobe_events as the kernel lists it: the probes defined now. */
   async readProbes(): Promise<string> {
     const file = this.path('kprobe_events');
-    await requireRegular(file, true);
+    if (!(await stat(file)).isFile()) throw notRegularFile(file);
     const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
     try {
       return await handle.readFile('utf8');
@@ -247,19 +197,19 @@ export class Tracefs {
   }
 
   async appendProbe(line: string): Promise<void> {
-    await writeTraceFile(this.path('kprobe_events'), `${line}\n`, constants.O_APPEND);
+    await writeRegularFile(this.path('kprobe_events'), `${line}\n`, append);
   }
 
   appendProbeSync(line: string): void {
-    writeTraceFileSync(this.path('kprobe_events'), `${line}\n`, constants.O_APPEND);
+    writeRegularFileSync(this.path('kprobe_events'), `${line}\n`, append);
   }
 
   async write(relative: string, value: string): Promise<void> {
-    await writeTraceFile(this.path(relative), `${value}\n`, constants.O_TRUNC);
+    await writeRegularFile(this.path(relative), `${value}\n`, truncate);
   }
 
   writeSync(relative: string, value: string): void {
-    writeTraceFileSync(this.path(relative), `${value}\n`, constants.O_TRUNC);
+    writeRegularFileSync(this.path(relative), `${value}\n`, truncate);
   }
 
   async mkdir(relative: string): Promise<void> {
