@@ -24,6 +24,12 @@ export function escapeControl(text: string): string {
   return text.replace(CONTROL, escapeOne);
 }
 
+/** The first control character of `text` (as CONTROL defines them), escaped, or null when it has none. */
+export function firstControl(text: string): string | null {
+  const found = new RegExp(CONTROL.source).exec(text);
+  return found ? escapeOne(found[0]) : null;
+}
+
 /** Longest user text shown in a message; the rest is cut with `…`. */
 const MAX_SHOWN = 80;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { dataError } from '../../core/errors.js';
 import { isKernelName, type KernelNameKind, kernelNameRule } from '../../core/names.js';
+import { firstControl } from '../../core/quote.js';
 import { U64_MAX } from '../../core/u64.js';
 import { lower32, MAX_VERSION_MAJOR, MAX_VERSION_MINOR, parseStatusName } from './kernel/arm-smccc.js';
 import type { ProfileOverrides } from './profile.js';
@@ -76,6 +77,21 @@ const feature = z.union([z.boolean(), status]).transform((value): bigint => {
   return value;
 });
 
+/**
+ * Text a profile shows on a terminal (its name in every report header, its description in `profiles`):
+ * no control characters, which would reach the screen raw in a report or steer it (an ESC sequence, a
+ * bidi override that shows the rest of the line reversed).
+ */
+const displayText = () =>
+  z.string().superRefine((text, context) => {
+    const control = firstControl(text);
+    if (control !== null)
+      context.addIssue({
+        code: 'custom',
+        message: `contains a control character (${control}): control, line-separator and bidi formatting characters are refused`,
+      });
+  });
+
 /** Names as the kernel spells them: the rule both backends apply to a name on the command line. */
 const kernelName = (kind: KernelNameKind) =>
   z.string().refine((name) => isKernelName(kind, name), kernelNameRule(kind));
@@ -102,13 +118,13 @@ const regionSchema = z.strictObject({
   committed: z.boolean().default(false),
   /** CXL_REGION_F_LOCK (drivers/cxl/core/region.c cxl_region_setup_flags(): a decoder the platform locked). */
   locked: z.boolean().default(false),
-  used_by: z.array(z.string()).default([]),
+  used_by: z.array(displayText()).default([]),
 });
 
 /** The profile file format of DESIGN §4: every key optional, unknown keys rejected. */
 export const profileFileSchema = z.strictObject({
-  name: z.string().min(1).optional(),
-  description: z.string().optional(),
+  name: displayText().min(1).optional(),
+  description: displayText().optional(),
   smccc_version: z
     .string()
     .regex(/^(none|[0-9]{1,6}\.[0-9]{1,6})$/, 'must be "major.minor" or "none"')

@@ -261,6 +261,55 @@ describe('profile files', () => {
     assert.equal(locked.regions[0]!.locked, true);
   });
 
+  test('control characters in name, description and used_by are refused (65) naming the field: they would reach a terminal in every report header', async () => {
+    const controls = [
+      '\u001b[2J',
+      'a\nb',
+      '\u0000',
+      '\u007f',
+      '\u0085',
+      '\u009b',
+      '\u202e',
+      '\u202a',
+      '\u2066',
+      '\u2069',
+      '\u2028',
+    ];
+    for (const control of controls) {
+      await rejectsWith(
+        loadProfile(file({ name: `lab${control}` })),
+        ExitCode.DATA_ERR,
+        /^profile .*: name: contains a control character \(\\(x[0-9a-f]{2}|u[0-9a-f]{4}|n)\)/,
+      );
+      await rejectsWith(
+        loadProfile(file({ description: `models ${control} firmware` })),
+        ExitCode.DATA_ERR,
+        /: description: contains a control character/,
+      );
+      await rejectsWith(
+        loadProfile(
+          file({
+            regions: [
+              { name: 'region0', start: '0', size: '1', committed: true, used_by: [`dax0.0${control}`] },
+            ],
+          }),
+        ),
+        ExitCode.DATA_ERR,
+        /: regions\.0\.used_by\.0: contains a control character/,
+      );
+    }
+    // The message names the character escaped, never raw.
+    await loadProfile(file({ name: 'x\u001b[31m' })).catch((error: Error) => {
+      assert.doesNotMatch(error.message, /\u001b/);
+      assert.match(error.message, /\(\\x1b\)/);
+    });
+    // Printable text from any script, a tab-free description with quotes and accents, still loads.
+    const fine = await loadProfile(
+      file({ name: 'lab-ä 実験 "β"', description: 'Ünïcödé — fine; emoji 🧪 too' }),
+    );
+    assert.equal(fine.name, 'lab-ä 実験 "β"');
+  });
+
   test('latency and rate limit are u32: 2^32 cannot be written in a profile', async () => {
     await rejectsWith(
       loadProfile(file({ attributes: { latency_us: 2 ** 32 } })),
