@@ -5,7 +5,7 @@ import { type Context, requireFormat } from '../cli/context.js';
 import { createSpinner } from '../cli/spinner.js';
 import { chalk, table } from '../cli/style.js';
 import { ExitCode, usageError } from '../core/errors.js';
-import { makeDirs, makeTempDir } from '../core/make-dirs.js';
+import { makeDirs, makeTempDir, removeMadeDirs } from '../core/make-dirs.js';
 import { emit } from '../core/output.js';
 import { parseCount, parseDuration } from '../core/units.js';
 import { LAB_ARCHES, LAB_CPUS, type LabArch, type LabCpu, parseCxlSpec } from '../lab/options.js';
@@ -69,8 +69,39 @@ async function lab(context: Context, commandArgs: string[], flags: LabFlags): Pr
   // No arm64 node runs on an x86 host: an arm64 guest collects the evidence with busybox, and memregion judges
   // it here with --root, the same code reading the same files.
   const judgeOnHost = arch === 'arm64' && commandArgs[0] === 'memregion';
-  // Made before the VM boots: a folder that cannot be made is the first answer, not one after the run.
-  if (flags.out !== undefined && !judgeOnHost) await makeDirs(flags.out, '--out folder');
+  // Made before the VM boots: a folder that cannot be made is the first answer, not one after the run. A
+  // lab that then refuses (no QEMU, no kernel, a boot timeout, Ctrl-C) takes back the folders it made.
+  const madeOut = flags.out !== undefined && !judgeOnHost ? await makeDirs(flags.out, '--out folder') : [];
+  try {
+    return await runAndReport(context, commandArgs, flags, {
+      arch,
+      cpu,
+      cxl,
+      bootTimeoutMs,
+      memoryMiB,
+      judgeOnHost,
+    });
+  } catch (error) {
+    await removeMadeDirs(madeOut);
+    throw error;
+  }
+}
+
+interface LabPlan {
+  arch: LabArch;
+  cpu: LabCpu;
+  cxl: ReturnType<typeof parseCxlSpec>;
+  bootTimeoutMs: number;
+  memoryMiB: number;
+  judgeOnHost: boolean;
+}
+
+async function runAndReport(
+  context: Context,
+  commandArgs: string[],
+  flags: LabFlags,
+  { arch, cpu, cxl, bootTimeoutMs, memoryMiB, judgeOnHost }: LabPlan,
+): Promise<number> {
   const hostFiles = judgeOnHost ? await makeTempDir('memregion-lab-evidence-') : undefined;
   const spinner = await createSpinner(context);
   const progress = (text: string) => (spinner ? spinner.update(text) : context.log.info(text));

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { cli, scratchDir } from '../helpers/cli.js';
 
@@ -15,6 +17,26 @@ describe('memregion lab refusals', () => {
     );
     assert.equal(r.stderr.trim().split('\n').length, 1);
     assert.equal(r.stdout, '');
+  });
+
+  test('--out: a lab that refuses before its work (no QEMU, 69) leaves no folder it made, and keeps those that were there', async () => {
+    const parent = scratchDir('out-parent');
+    const out = path.join(parent, 'new', 'deeper');
+    const r = await cli(['lab', '--out', out, '--', 'true'], {
+      env: { PATH: scratchDir('empty-path'), XDG_CACHE_HOME: scratchDir('cache') },
+    });
+    assert.equal(r.exitCode, 69, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.equal(existsSync(path.join(parent, 'new')), false, 'lab left the --out folders it made');
+    assert.deepEqual(readdirSync(parent), []);
+    // A folder that was there (with its content) stays as it was.
+    const existing = path.join(parent, 'existing');
+    mkdirSync(path.join(existing, 'kept'), { recursive: true });
+    const again = await cli(['lab', '--out', existing, '--', 'true'], {
+      env: { PATH: scratchDir('empty-path'), XDG_CACHE_HOME: scratchDir('cache') },
+    });
+    assert.equal(again.exitCode, 69, again.stderr);
+    assert.deepEqual(readdirSync(existing), ['kept']);
   });
 
   test('usage errors: 64 with one line', async () => {

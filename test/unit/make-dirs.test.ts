@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ExitCode, MemregionError } from '../../src/core/errors.js';
-import { makeDirs } from '../../src/core/make-dirs.js';
+import { makeDirs, removeMadeDirs } from '../../src/core/make-dirs.js';
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'memregion-make-dirs-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -35,5 +35,27 @@ describe('makeDirs', () => {
       assert.equal(error.message, 'cannot create --out folder /proc/memregion-x (ENOENT)');
       return true;
     });
+  });
+
+  test('returns the folders it made, top down; removeMadeDirs takes back those still empty, deepest first', async () => {
+    const top = path.join(scratch, 'made');
+    const made = await makeDirs(path.join(top, 'x', 'y'));
+    assert.deepEqual(made, [top, path.join(top, 'x'), path.join(top, 'x', 'y')]);
+    assert.deepEqual(await makeDirs(path.join(top, 'x', 'y')), []);
+    writeFileSync(path.join(top, 'x', 'user-file'), '');
+    await removeMadeDirs(made);
+    assert.equal(existsSync(path.join(top, 'x', 'y')), false);
+    assert.deepEqual(readdirSync(path.join(top, 'x')), ['user-file'], 'a folder with content is kept');
+    assert.ok(existsSync(top));
+  });
+
+  test('a chain that fails half way (a name too long at the end) leaves none of the folders it made', async () => {
+    const base = path.join(scratch, 'half');
+    mkdirSync(base);
+    await assert.rejects(makeDirs(path.join(base, 'new', 'x'.repeat(300)), '--out folder'), {
+      exitCode: ExitCode.CANT_CREAT,
+      message: /ENAMETOOLONG/,
+    });
+    assert.deepEqual(readdirSync(base), []);
   });
 });
