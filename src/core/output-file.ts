@@ -22,6 +22,7 @@ export async function writeOutput(
   target: string,
   text: string | Uint8Array,
   label = 'output file',
+  signal?: AbortSignal,
 ): Promise<void> {
   if (target === '')
     throw new MemregionError(
@@ -35,10 +36,21 @@ export async function writeOutput(
     return;
   }
   const { file, info } = await followLinks(target, fail);
-  if (info === null || info.isFile()) return replaceAtomically(file, text, info, fail);
+  if (info === null || info.isFile()) return replaceAtomically(file, text, info, fail, signal);
   if (info.isDirectory()) throw fail.write(target, 'a directory');
   if (info.isBlockDevice()) throw fail.write(target, 'a block device: refusing to write over it');
-  return writeInPlace(file, text, fail);
+  return writeInPlace(file, text, fail, signal);
+}
+
+/**
+ * What `writeOutput` throws when `signal` (given by a command whose output is its whole result, such as
+ * collect's archive) was aborted before the output was complete: exit 130, which main turns into 128 + the
+ * signal.
+ */
+export class OutputInterrupted extends MemregionError {
+  constructor(message: string) {
+    super(message, ExitCode.INTERRUPTED);
+  }
 }
 
 /**
@@ -185,11 +197,17 @@ async function mayFollowLink(link: string, info: Stats, folder: string, target: 
   );
 }
 
+/**
+ * With a `signal`, a stop before the rename leaves the target as it was (the temporary file removed), and
+ * a stop that comes in the rename's moment removes again a file this write created: a run that a signal
+ * stopped leaves no new output behind.
+ */
 async function replaceAtomically(
   file: string,
   text: string | Uint8Array,
   old: Stats | null,
   fail: Failures,
+  signal?: AbortSignal,
 ): Promise<void> {
   const temp = path.join(
     path.dirname(file),
@@ -214,20 +232,36 @@ async function replaceAtomically(
           await handle.chown(old.uid, old.gid).catch(() => {});
         await handle.chmod(old.mode & 0o7777);
       }
-      await handle.writeFile(text);
+      await handle.writeFile(text, { signal });
       await handle.sync();
     } finally {
       await handle.close();
     }
+    if (signal?.aborted) throw interrupted(file, old);
     await rename(temp, file);
   } catch (error) {
     await rm(temp, { force: true });
+    if (signal?.aborted) throw interrupted(file, old);
     throw fail.write(file, errorCode(error));
+  }
+  if (signal?.aborted && old === null) {
+    await rm(file, { force: true });
+    throw interrupted(file, old);
   }
 }
 
+const interrupted = (file: string, old: Stats | null) =>
+  new OutputInterrupted(
+    `interrupted: ${old === null ? `${quote(file)} not created` : `${quote(file)} left as it was`}`,
+  );
+
 /** A device, FIFO or socket: opened as `>` would (no O_CREAT needed), written, never replaced. */
-async function writeInPlace(target: string, text: string | Uint8Array, fail: Failures): Promise<void> {
+async function writeInPlace(
+  target: string,
+  text: string | Uint8Array,
+  fail: Failures,
+  signal?: AbortSignal,
+): Promise<void> {
   const held = heldOpen.get(target);
   heldOpen.delete(target);
   const handle = held ?? (await openInPlace(target, fail));
@@ -238,6 +272,10 @@ async function writeInPlace(target: string, text: string | Uint8Array, fail: Fai
         : Buffer.from(text.buffer, text.byteOffset, text.byteLength);
     let written = 0;
     while (written < data.length) {
+      if (signal?.aborted)
+        throw new OutputInterrupted(
+          `interrupted: ${quote(target)} got ${written} of ${data.length} bytes (written in place, as a shell's > would)`,
+        );
       try {
         written += (await handle.write(data, written, data.length - written)).bytesWritten;
       } catch (error) {
@@ -247,6 +285,7 @@ async function writeInPlace(target: string, text: string | Uint8Array, fail: Fai
       }
     }
   } catch (error) {
+    if (error instanceof OutputInterrupted) throw error;
     throw fail.write(target, errorCode(error));
   } finally {
     await handle.close().catch(() => {});

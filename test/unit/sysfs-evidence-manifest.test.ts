@@ -51,7 +51,7 @@ describe('evidence manifest', () => {
       temps.push(dir);
       const archive = path.join(dir, 'evidence.tar.gz');
       const { writeFileSync } = await import('node:fs');
-      writeFileSync(archive, await packEvidence(entries));
+      writeFileSync(archive, (await packEvidence(entries))!);
       await extract({ file: archive, cwd: dir });
       const unpacked = path.join(dir, ARCHIVE_TOP);
       // present(): a link the readers only readlink (driver) dangles in the archive, by design.

@@ -41,10 +41,16 @@ const MAX_LINK_HOPS = 40;
  * kernel's own layout (`sys/bus/cxl/devices/region0` -> `../../../devices/...`). An absolute link is
  * rewritten relative to its place in the tree, and a link that leaves the root is not followed.
  */
-export async function collectEvidence(sys: SysRoot, version: string, now = new Date()): Promise<Collection> {
-  const collector = new Collector(sys);
+export async function collectEvidence(
+  sys: SysRoot,
+  version: string,
+  now = new Date(),
+  signal?: AbortSignal,
+): Promise<Collection> {
+  const collector = new Collector(sys, signal);
   const release = (await sys.value(PLATFORM_FILES.osrelease)) ?? '';
   for (const item of EVIDENCE) {
+    if (signal?.aborted) break;
     if (item.kind === 'file') await collector.file(item.path);
     else if (item.kind === 'ring') await collector.ring(item.path);
     else await collector.tree(item.path, item.spec);
@@ -92,8 +98,12 @@ class Collector {
   /** lstat of every path looked at: the walk passes the same directories again and again. */
   private readonly stats = new Map<string, Promise<Stats | null>>();
 
-  constructor(sys: SysRoot) {
+  /** Once aborted, the walk stops where it is (the caller sees the signal and drops the collection). */
+  private readonly signal: AbortSignal | undefined;
+
+  constructor(sys: SysRoot, signal?: AbortSignal) {
     this.sys = sys;
+    this.signal = signal;
   }
 
   private lstat(at: string): Promise<Stats | null> {
@@ -144,6 +154,7 @@ class Collector {
     const at = (name: string) => `${logical}/${name}`;
     for (const file of spec.files ?? []) await this.file(at(file));
     for (const name of names) {
+      if (this.signal?.aborted) return;
       if (spec.filePatterns?.some((p) => p.test(name))) await this.file(at(name));
       const child = spec.children?.find((c) => c.match.test(name));
       if (child) await this.tree(at(name), child.spec);
