@@ -1,6 +1,7 @@
 import { Command } from '@commander-js/extra-typings';
 import { type Context, requireFormat } from '../cli/context.js';
 import { ExitCode, usageError } from '../core/errors.js';
+import { unlessStopped } from '../core/stop.js';
 import { formatBytes } from '../core/units.js';
 import type { CommandRunner } from './runner.js';
 
@@ -62,16 +63,9 @@ async function collect(context: Context, version: string): Promise<number> {
  * The archive on stdout, until it is taken or a stop signal comes: a reader that does not read (a full
  * pipe) otherwise kept collect waiting past Ctrl-C until the reader went away.
  */
-async function writeToStdout(archive: Buffer, signal: AbortSignal): Promise<void> {
-  const { OutputInterrupted } = await import('../core/output-file.js');
-  await new Promise<void>((resolve, reject) => {
-    const onAbort = () => reject(new OutputInterrupted('interrupted: the archive on stdout is incomplete'));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    process.stdout.write(archive, (error) => {
-      signal.removeEventListener('abort', onAbort);
-      if (error) reject(error);
-      else resolve();
-    });
-  });
+function writeToStdout(archive: Buffer, signal: AbortSignal): Promise<void> {
+  const written = new Promise<void>((resolve, reject) =>
+    process.stdout.write(archive, (error) => (error ? reject(error) : resolve())),
+  );
+  return unlessStopped(written, signal, 'interrupted: the archive on stdout is incomplete');
 }

@@ -7,6 +7,7 @@ import { type Context, requireFormat } from '../cli/context.js';
 import { chalk, table } from '../cli/style.js';
 import { ExitCode, exitCodeForErrno, usageError } from '../core/errors.js';
 import { emit } from '../core/output.js';
+import { unlessStopped } from '../core/stop.js';
 import { formatBytes } from '../core/units.js';
 import { withPartialReport } from './partial-report.js';
 import type { CommandRunner } from './runner.js';
@@ -63,7 +64,11 @@ async function invalidate(
   const backend = await context.createBackend();
   try {
     const report = range
-      ? await invalidateRange(backend, range)
+      ? await unlessStopped(
+          invalidateRange(backend, range),
+          context.signal,
+          'interrupted: the invalidation had not finished (its result is unknown)',
+        )
       : await withPartialReport(context, renderInvalidate, () =>
           backend.invalidateRegion(options.region!, {
             dryRun: options.dryRun === true,

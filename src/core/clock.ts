@@ -1,5 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { type Resumable, SUSPENDED, type Suspended } from './coroutine.js';
+import { longTimeout } from './timers.js';
 
 /** Time source for the emulation: real (wall clock) or virtual (discrete-event simulation). */
 export interface Clock {
@@ -32,7 +33,9 @@ export class RealClock implements Clock {
   async sleep(us: number): Promise<void> {
     if (us <= 0) return;
     const deadline = this.now() + us;
-    if (us >= 3000) await new Promise<void>((resolve) => setTimeout(resolve, Math.floor(us / 1000) - 1));
+    // longTimeout: a firmware call of hours (per_gib_us over a range of exbibytes) is past what one
+    // setTimeout holds, which Node then fires after 1 ms, so that the loop below spun at full CPU.
+    if (us >= 3000) await new Promise<void>((resolve) => longTimeout(Math.floor(us / 1000) - 1, resolve));
     while (this.now() < deadline) await yieldToLoop();
   }
 

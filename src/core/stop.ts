@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { ExitCode } from './errors.js';
+import { ExitCode, MemregionError } from './errors.js';
 
 /** The signals that stop a run: Ctrl-C, kill, and the terminal or ssh session closing. */
 export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -33,4 +33,30 @@ export function signalExitCode(signal: NodeJS.Signals): number {
 export function interruptedExitCode(signal: AbortSignal): number {
   const by = stoppedBy(signal);
   return by ? signalExitCode(by) : ExitCode.INTERRUPTED;
+}
+
+/**
+ * `work`, or an INTERRUPTED error saying `message` as soon as `signal` is aborted (at once when it already
+ * is): for a wait that cannot itself be stopped (one emulated firmware call of hours, a write to a pipe
+ * nobody reads), so that the first Ctrl-C still ends the run promptly. The work is left to the exit.
+ */
+export function unlessStopped<T>(work: Promise<T>, signal: AbortSignal, message: string): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => {});
+    return Promise.reject(new MemregionError(message, ExitCode.INTERRUPTED));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new MemregionError(message, ExitCode.INTERRUPTED));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
