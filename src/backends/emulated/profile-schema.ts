@@ -156,10 +156,12 @@ export const profileFileSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  // Microseconds, at most what latency_us can say (u32): a call of 1e308 µs made the virtual clock's sums
+  // infinite and stress spin.
   timing: z
     .strictObject({
-      call_us: z.number().nonnegative().optional(),
-      per_gib_us: z.number().nonnegative().optional(),
+      call_us: z.number().nonnegative().max(0xffff_ffff).optional(),
+      per_gib_us: z.number().nonnegative().max(0xffff_ffff).optional(),
     })
     .optional(),
   faults: z
