@@ -1,6 +1,8 @@
-import { access, readdir } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { access, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { unavailableError } from '../core/errors.js';
+import { ExitCode, MemregionError, unavailableError } from '../core/errors.js';
+import { quote } from '../core/quote.js';
 
 /** A kernel the lab can boot: the image, its modules folder, its release and (when found) its config. */
 export interface KernelFiles {
@@ -34,12 +36,18 @@ export async function findKernelConfig(modulesDir: string, image?: string): Prom
   return null;
 }
 
-/** Checks user-given `--kernel FILE --modules DIR` and finds the release and config that go with them. */
+/**
+ * Checks user-given `--kernel FILE --modules DIR` and finds the release and config that go with them. They
+ * are input files: one that is missing, unreadable or of the wrong kind is 66 with one line naming it (a
+ * device such as /dev/zero as the image would have been handed to QEMU).
+ */
 export async function userKernel(image: string, modulesDir: string): Promise<KernelFiles> {
-  if (!(await exists(image))) throw unavailableError(`--kernel ${image}: no such file`);
+  await requireInput(image, '--kernel', 'file');
+  await requireInput(modulesDir, '--modules', 'folder');
   if (!(await exists(path.join(modulesDir, 'kernel')))) {
-    throw unavailableError(
+    throw new MemregionError(
       `--modules ${modulesDir}: not a modules folder (lib/modules/<release>, with kernel/ inside)`,
+      ExitCode.NO_INPUT,
     );
   }
   const resolved = path.resolve(modulesDir);
@@ -50,6 +58,24 @@ export async function userKernel(image: string, modulesDir: string): Promise<Ker
     config: await findKernelConfig(resolved, image),
     source: { kind: 'files' },
   };
+}
+
+/** `file` is a readable regular file, or a folder we may list (links followed), else 66 naming `option`. */
+async function requireInput(file: string, option: string, kind: 'file' | 'folder'): Promise<void> {
+  const fail = (why: string) =>
+    new MemregionError(`cannot read ${option} ${quote(file)} (${why})`, ExitCode.NO_INPUT);
+  const code = (error: unknown) => (error as NodeJS.ErrnoException).code ?? 'EIO';
+  const info: Stats = await stat(file).catch((error: unknown) => {
+    throw fail(code(error));
+  });
+  if (kind === 'file' && !info.isFile())
+    throw fail(info.isDirectory() ? 'a directory, not a file' : 'not a regular file');
+  if (kind === 'folder' && !info.isDirectory()) throw fail('not a folder');
+  await access(file, kind === 'file' ? constants.R_OK : constants.R_OK | constants.X_OK).catch(
+    (error: unknown) => {
+      throw fail(code(error));
+    },
+  );
 }
 
 /** Finds the kernel in a folder where Debian kernel packages were unpacked (either layout). */

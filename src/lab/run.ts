@@ -38,12 +38,17 @@ export interface LabSummary {
   kept: string | null;
 }
 
-async function resolveKernel(request: LabRequest, cacheDir: string): Promise<KernelFiles> {
-  if (request.kernel || request.modules) {
-    if (!request.kernel || !request.modules)
-      throw new MemregionError('--kernel and --modules go together', ExitCode.USAGE);
-    return userKernel(request.kernel, request.modules);
-  }
+/** `--kernel FILE --modules DIR`, checked before anything else (a bad input is the first answer), or null. */
+async function givenKernel(request: LabRequest): Promise<KernelFiles | null> {
+  if (request.kernel === undefined && request.modules === undefined) return null;
+  if (request.kernel === undefined || request.modules === undefined)
+    throw new MemregionError('--kernel and --modules go together', ExitCode.USAGE);
+  if (request.kernel === '' || request.modules === '')
+    throw new MemregionError('--kernel and --modules need a file and a folder name', ExitCode.USAGE);
+  return userKernel(request.kernel, request.modules);
+}
+
+async function debianNewest(request: LabRequest, cacheDir: string): Promise<KernelFiles> {
   request.onProgress?.("no --kernel given: using Debian's newest kernel packages");
   return debianKernel({ arch: request.arch, suite: 'sid', cacheDir, onProgress: request.onProgress });
 }
@@ -54,8 +59,9 @@ const ports = ['status', 'stdout', 'stderr', 'files'];
 export async function runLab(request: LabRequest): Promise<LabSummary> {
   const started = Date.now();
   const cacheDir = request.cacheDir ?? labCacheDir();
+  const given = await givenKernel(request);
   const qemu: QemuInfo = await findQemu(request.arch);
-  const kernel = await resolveKernel(request, cacheDir);
+  const kernel = given ?? (await debianNewest(request, cacheDir));
   const busybox = await debianBusybox(cacheDir, request.arch, request.onProgress);
   const work = await makeTempDir('memregion-lab-');
   let keep = request.keep;

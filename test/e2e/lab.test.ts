@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { cli, scratchDir } from '../helpers/cli.js';
@@ -37,6 +37,32 @@ describe('memregion lab refusals', () => {
     });
     assert.equal(again.exitCode, 69, again.stderr);
     assert.deepEqual(readdirSync(existing), ['kept']);
+  });
+
+  test('--kernel and --modules are input files, checked first: missing, a device, a folder or a file in the wrong place is 66 naming it', async () => {
+    const modules = scratchDir('modules');
+    mkdirSync(path.join(modules, 'kernel'));
+    const image = path.join(scratchDir('image'), 'vmlinuz');
+    writeFileSync(image, 'not really a kernel');
+    const cases: Array<[string, string, RegExp]> = [
+      [path.join(modules, 'missing'), modules, /^memregion: cannot read --kernel ".*" \(ENOENT\)$/],
+      ['/dev/zero', modules, /^memregion: cannot read --kernel "\/dev\/zero" \(not a regular file\)$/],
+      [modules, modules, /^memregion: cannot read --kernel ".*" \(a directory, not a file\)$/],
+      [image, image, /^memregion: cannot read --modules ".*" \(not a folder\)$/],
+      [image, path.dirname(image), /^memregion: --modules .*: not a modules folder .*$/],
+    ];
+    for (const [kernel, dir, pattern] of cases) {
+      // No QEMU on PATH: the inputs are the first answer all the same.
+      const r = await cli(['lab', '--kernel', kernel, '--modules', dir, '--', 'true'], {
+        env: { PATH: scratchDir('empty-path'), XDG_CACHE_HOME: scratchDir('cache') },
+      });
+      assert.equal(r.exitCode, 66, `${kernel} ${dir}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`${pattern.source.slice(0, -1)}\n$`));
+      assert.equal(r.stdout, '');
+    }
+    const empty = await cli(['lab', '--kernel', '', '--modules', modules, '--', 'true']);
+    assert.equal(empty.exitCode, 64, empty.stderr);
+    assert.match(empty.stderr, /^memregion: --kernel and --modules need a file and a folder name\n$/);
   });
 
   test('usage errors: 64 with one line', async () => {
