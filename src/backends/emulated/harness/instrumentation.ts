@@ -1,6 +1,7 @@
 import type { Clock } from '../../../core/clock.js';
 import { type Awaitable, Coroutine, currentCoroutine, SUSPENDED } from '../../../core/coroutine.js';
 import { Fifo } from '../../../core/fifo.js';
+import { U64Slots } from '../../../core/u64-slots.js';
 import { formatHex } from '../../../core/units.js';
 import type { Errno } from '../../errno.js';
 import type { InvalidationOutcome, OutcomeReceiver } from '../../types.js';
@@ -77,6 +78,8 @@ export class Instrumentation {
   private readonly lockQueue = new Fifo<Observed | null>();
   /** Finished calls, to be used again (with their records too, for `submit` with `recycle`). */
   private readonly spareCalls: ProviderCall[] = [];
+  /** @internal The addresses of the calls, at each call's slot (see ProviderCall.addr). */
+  readonly callAddresses = new U64Slots();
   private lastSuccessSeq: number | null = null;
   private callSeq = 0;
   private callBegan = 0;
@@ -382,10 +385,10 @@ export type WbinvParts = Pick<SmcccCache, 'wbinvEnter' | 'wbinvLocked'>;
  * reads the record only inside `done`, and the call (record and all) serves a later request.
  */
 class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
-  addr = 0n;
   size = 0n;
   began = 0;
   private readonly instrumentation: Instrumentation;
+  private readonly addressSlot: number;
   private request: Observed = newObserved(-1);
   /** Whether the caller keeps `request` (no `recycle`): then the next request gets a record of its own. */
   private handedOver = true;
@@ -401,6 +404,17 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
   constructor(instrumentation: Instrumentation) {
     super();
     this.instrumentation = instrumentation;
+    this.addressSlot = instrumentation.callAddresses.add();
+  }
+
+  /**
+   * The address, kept as raw bits while the request waits, not as the BigInt it came as: with 100,000
+   * requests queued on the lock, their address BigInts outlived V8's young generation and every scavenge
+   * copied them (a third of the simulator's CPU at 100,000 workers). The stress engine draws a new one
+   * per request; the `size` it passes is the same BigInt every time, so it stays a field.
+   */
+  get addr(): bigint {
+    return this.instrumentation.callAddresses.get(this.addressSlot);
   }
 
   /** Ready for a new request numbered `arrival`; its record. */
@@ -413,7 +427,7 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
   ): Observed {
     this.ended = false;
     this.error = null;
-    this.addr = addr;
+    this.instrumentation.callAddresses.set(this.addressSlot, addr);
     this.size = size;
     this.began = 0;
     this.receiver = receiver;
