@@ -1,6 +1,7 @@
 import type { Clock } from '../../../core/clock.js';
 import { type Awaitable, Coroutine, currentCoroutine, SUSPENDED } from '../../../core/coroutine.js';
 import { Fifo } from '../../../core/fifo.js';
+import { U64_MAX } from '../../../core/u64.js';
 import { U64Slots } from '../../../core/u64-slots.js';
 import { formatHex } from '../../../core/units.js';
 import type { Errno } from '../../errno.js';
@@ -185,6 +186,9 @@ export class Instrumentation {
     receiver: OutcomeReceiver | null,
     recycle: boolean,
   ): ProviderCall {
+    // A waiting call keeps its address in 64 bits (ProviderCall.addr): refuse what would not fit, before
+    // anything is numbered or queued. Every caller passes a u64 already (the API checks its input).
+    if (addr < 0n || addr > U64_MAX) throw new RangeError(`address ${addr} is not a u64`);
     const call = this.spareCalls.pop() ?? new ProviderCall(this);
     const request = call.reset(this.sequence++, addr, size, receiver, recycle);
     this.lastEntered = request;
@@ -388,7 +392,9 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
   size = 0n;
   began = 0;
   private readonly instrumentation: Instrumentation;
-  private readonly addressSlot: number;
+  /** The address; null while the request waits for the lock, when its slot of `callAddresses` has it. */
+  private address: bigint | null = null;
+  private addressSlot = -1;
   private request: Observed = newObserved(-1);
   /** Whether the caller keeps `request` (no `recycle`): then the next request gets a record of its own. */
   private handedOver = true;
@@ -404,17 +410,23 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
   constructor(instrumentation: Instrumentation) {
     super();
     this.instrumentation = instrumentation;
-    this.addressSlot = instrumentation.callAddresses.add();
+  }
+
+  get addr(): bigint {
+    return this.address ?? this.instrumentation.callAddresses.get(this.addressSlot);
   }
 
   /**
-   * The address, kept as raw bits while the request waits, not as the BigInt it came as: with 100,000
-   * requests queued on the lock, their address BigInts outlived V8's young generation and every scavenge
-   * copied them (a third of the simulator's CPU at 100,000 workers). The stress engine draws a new one
-   * per request; the `size` it passes is the same BigInt every time, so it stays a field.
+   * While the request waits for the lock its address is kept as raw bits, not as the BigInt it came as:
+   * with 100,000 requests queued, their address BigInts outlived V8's young generation and every
+   * scavenge copied them (a third of the simulator's CPU at 100,000 workers). The stress engine draws a
+   * new one per request; the `size` it passes is the same BigInt every time, so it stays a field.
    */
-  get addr(): bigint {
-    return this.instrumentation.callAddresses.get(this.addressSlot);
+  private keepAddressAsBits(): void {
+    const addresses = this.instrumentation.callAddresses;
+    if (this.addressSlot < 0) this.addressSlot = addresses.add();
+    addresses.set(this.addressSlot, this.address!);
+    this.address = null;
   }
 
   /** Ready for a new request numbered `arrival`; its record. */
@@ -427,7 +439,7 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
   ): Observed {
     this.ended = false;
     this.error = null;
-    this.instrumentation.callAddresses.set(this.addressSlot, addr);
+    this.address = addr;
     this.size = size;
     this.began = 0;
     this.receiver = receiver;
@@ -461,7 +473,10 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
     this.cache = cache;
     this.gen = gen;
     if (this.lockFor(lock)) this.start(cache.wbinvLocked(this, gen));
-    else this.waitingForLock = true;
+    else {
+      this.keepAddressAsBits();
+      this.waitingForLock = true;
+    }
   }
 
   override resume(value: unknown): void {
