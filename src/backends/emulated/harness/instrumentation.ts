@@ -380,6 +380,8 @@ class ObservedMutex extends Mutex {
   }
 }
 
+const NO_RECORD: Observed = newObserved(-1);
+
 /** smccc_cache_wbinv() in the parts a coroutine runs it in (see SmcccCache.wbinvSteps). */
 export type WbinvParts = Pick<SmcccCache, 'wbinvEnter' | 'wbinvLocked'>;
 
@@ -395,7 +397,8 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
   /** The address; null while the request waits for the lock, when its slot of `callAddresses` has it. */
   private address: bigint | null = null;
   private addressSlot = -1;
-  private request: Observed = newObserved(-1);
+  /** A new call's first reset() makes its record (handedOver): until then it has the shared placeholder. */
+  private request: Observed = NO_RECORD;
   /** Whether the caller keeps `request` (no `recycle`): then the next request gets a record of its own. */
   private handedOver = true;
   private receiver: OutcomeReceiver | null = null;
