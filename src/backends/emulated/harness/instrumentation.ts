@@ -186,9 +186,6 @@ export class Instrumentation {
     receiver: OutcomeReceiver | null,
     recycle: boolean,
   ): ProviderCall {
-    // A waiting call keeps its address in 64 bits (ProviderCall.addr): refuse what would not fit, before
-    // anything is numbered or queued. Every caller passes a u64 already (the API checks its input).
-    if (addr < 0n || addr > U64_MAX) throw new RangeError(`address ${addr} is not a u64`);
     const call = this.spareCalls.pop() ?? new ProviderCall(this);
     const request = call.reset(this.sequence++, addr, size, receiver, recycle);
     this.lastEntered = request;
@@ -426,9 +423,13 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
    * new one per request; the `size` it passes is the same BigInt every time, so it stays a field.
    */
   private keepAddressAsBits(): void {
+    const address = this.address!;
+    // Every caller passes a u64 (the API checks its input); anything else stays as it came, for the
+    // firmware to refuse, rather than be cut to its low 64 bits.
+    if (address < 0n || address > U64_MAX) return;
     const addresses = this.instrumentation.callAddresses;
     if (this.addressSlot < 0) this.addressSlot = addresses.add();
-    addresses.set(this.addressSlot, this.address!);
+    addresses.set(this.addressSlot, address);
     this.address = null;
   }
 
