@@ -81,12 +81,11 @@ export abstract class Coroutine<R> implements Resumable {
 
   /** Runs `steps` up to its first wait (or to its end, when nothing it asked for had to wait). */
   protected start(steps: Steps<R>): void {
-    this.steps = steps;
-    this.resume(undefined);
+    this.proceed(steps, false, undefined);
   }
 
   resume(value: unknown): void {
-    this.proceed(false, value);
+    this.proceed(this.steps!, false, value);
   }
 
   /**
@@ -104,9 +103,12 @@ export abstract class Coroutine<R> implements Resumable {
     }
   }
 
-  /** Steps on with `input` (or throws it in) until the code waits or ends. */
-  private proceed(throwing: boolean, input: unknown): void {
-    const steps = this.steps!;
+  /**
+   * Steps on with `input` (or throws it in) until the code waits or ends. `steps` is kept only when it
+   * waits: code that runs to its end at once (a free lock, a firmware that answers at once) is never
+   * stored in the (old, pooled) coroutine, which spares the write barrier of a young generator.
+   */
+  private proceed(steps: Steps<R>, throwing: boolean, input: unknown): void {
     for (;;) {
       const outer = current;
       current = this as Coroutine<unknown>;
@@ -127,8 +129,12 @@ export abstract class Coroutine<R> implements Resumable {
       }
       input = result.value;
       throwing = false;
-      if (input === SUSPENDED) return;
+      if (input === SUSPENDED) {
+        this.steps = steps;
+        return;
+      }
       if (input instanceof Promise) {
+        this.steps = steps;
         this.waitFor(input);
         return;
       }
@@ -138,8 +144,8 @@ export abstract class Coroutine<R> implements Resumable {
   /** A service that can only answer with a promise (the real clock's sleep): goes on when it settles. */
   private waitFor(answer: Promise<unknown>): void {
     answer.then(
-      (value) => this.proceed(false, value),
-      (error) => this.proceed(true, error),
+      (value) => this.proceed(this.steps!, false, value),
+      (error) => this.proceed(this.steps!, true, error),
     );
   }
 }

@@ -8,7 +8,9 @@ import { afterEach, describe, test } from 'node:test';
 import { SmcccCache } from '../../../src/backends/emulated/kernel/arm-smccc-cache.js';
 import type { CcInvalParams } from '../../../src/backends/emulated/kernel/cache-maint.js';
 import type { InvalidationOutcome } from '../../../src/backends/types.js';
-import { emulate, globalProfile, RANGE_SIZE, RANGE_START } from '../../helpers/emulation.js';
+import { U64_MAX } from '../../../src/core/u64.js';
+import { formatHex } from '../../../src/core/units.js';
+import { emulate, firmwareCalls, globalProfile, RANGE_SIZE, RANGE_START } from '../../helpers/emulation.js';
 
 const original = {
   wbinvSteps: SmcccCache.prototype.wbinvSteps,
@@ -103,5 +105,53 @@ describe('the provider run as a coroutine, in parts', () => {
     );
     assert.deepEqual(counts, { whole: 3, locked: 3 });
     assert.ok(outcomes.every((o) => o.errno === null));
+  });
+
+  test('a waiting request keeps its exact 64-bit address (kept as raw bits while it waits)', async () => {
+    const emu = await emulate(globalProfile(50), { variant: 'v2' });
+    const addresses = [RANGE_START, (1n << 53n) + 4096n, 1n << 63n, U64_MAX + 1n - 2n * RANGE_SIZE, 0n];
+    const finished: bigint[] = [];
+    for (const addr of addresses) {
+      emu.provider.submit(
+        addr,
+        RANGE_SIZE,
+        {
+          onOutcome: (outcome) => finished.push(BigInt(outcome.arrival_seq)),
+          onError: (error) => assert.fail(String(error)),
+        },
+        true,
+      );
+    }
+    runClock(emu);
+    assert.equal(finished.length, addresses.length);
+    assert.deepEqual(
+      firmwareCalls(emu.log).map((call) => call.start),
+      addresses.map(formatHex),
+      'every call is made with the address its request came with, past 2^53 and up to 2^64 - 8K',
+    );
+  });
+
+  test('an address past 2^64 that waits reaches the firmware as it came, not cut to its low 64 bits', async () => {
+    const emu = await emulate(globalProfile(50), { variant: 'v2' });
+    const outcomes: InvalidationOutcome[] = [];
+    const receiver = {
+      onOutcome: (outcome: InvalidationOutcome) => outcomes.push({ ...outcome }),
+      onError: (error: unknown) => assert.fail(String(error)),
+    };
+    const past = (1n << 64n) + RANGE_START;
+    emu.provider.submit(RANGE_START, RANGE_SIZE, receiver, true);
+    emu.provider.submit(past, RANGE_SIZE, receiver, true);
+    runClock(emu);
+    assert.deepEqual(
+      firmwareCalls(emu.log).map((call) => [call.start, call.status]),
+      [
+        [formatHex(RANGE_START), 'SUCCESS'],
+        [formatHex(past), 'INVALID_PARAMETER'],
+      ],
+    );
+    assert.deepEqual(
+      outcomes.sort((a, b) => a.arrival_seq - b.arrival_seq).map((o) => o.errno),
+      [null, 'EINVAL'],
+    );
   });
 });

@@ -1,6 +1,8 @@
 import type { Clock } from '../../../core/clock.js';
 import { type Awaitable, Coroutine, currentCoroutine, SUSPENDED } from '../../../core/coroutine.js';
 import { Fifo } from '../../../core/fifo.js';
+import { U64_MAX } from '../../../core/u64.js';
+import { U64Slots } from '../../../core/u64-slots.js';
 import { formatHex } from '../../../core/units.js';
 import type { Errno } from '../../errno.js';
 import type { InvalidationOutcome, OutcomeReceiver } from '../../types.js';
@@ -77,6 +79,8 @@ export class Instrumentation {
   private readonly lockQueue = new Fifo<Observed | null>();
   /** Finished calls, to be used again (with their records too, for `submit` with `recycle`). */
   private readonly spareCalls: ProviderCall[] = [];
+  /** @internal The addresses of the calls, at each call's slot (see ProviderCall.addr). */
+  readonly callAddresses = new U64Slots();
   private lastSuccessSeq: number | null = null;
   private callSeq = 0;
   private callBegan = 0;
@@ -373,6 +377,8 @@ class ObservedMutex extends Mutex {
   }
 }
 
+const NO_RECORD: Observed = newObserved(-1);
+
 /** smccc_cache_wbinv() in the parts a coroutine runs it in (see SmcccCache.wbinvSteps). */
 export type WbinvParts = Pick<SmcccCache, 'wbinvEnter' | 'wbinvLocked'>;
 
@@ -382,11 +388,14 @@ export type WbinvParts = Pick<SmcccCache, 'wbinvEnter' | 'wbinvLocked'>;
  * reads the record only inside `done`, and the call (record and all) serves a later request.
  */
 class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
-  addr = 0n;
   size = 0n;
   began = 0;
   private readonly instrumentation: Instrumentation;
-  private request: Observed = newObserved(-1);
+  /** The address; null while the request waits for the lock, when its slot of `callAddresses` has it. */
+  private address: bigint | null = null;
+  private addressSlot = -1;
+  /** A new call's first reset() makes its record (handedOver): until then it has the shared placeholder. */
+  private request: Observed = NO_RECORD;
   /** Whether the caller keeps `request` (no `recycle`): then the next request gets a record of its own. */
   private handedOver = true;
   private receiver: OutcomeReceiver | null = null;
@@ -403,6 +412,27 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
     this.instrumentation = instrumentation;
   }
 
+  get addr(): bigint {
+    return this.address ?? this.instrumentation.callAddresses.get(this.addressSlot);
+  }
+
+  /**
+   * While the request waits for the lock its address is kept as raw bits, not as the BigInt it came as:
+   * with 100,000 requests queued, their address BigInts outlived V8's young generation and every
+   * scavenge copied them (a third of the simulator's CPU at 100,000 workers). The stress engine draws a
+   * new one per request; the `size` it passes is the same BigInt every time, so it stays a field.
+   */
+  private keepAddressAsBits(): void {
+    const address = this.address!;
+    // Every caller passes a u64 (the API checks its input); anything else stays as it came, for the
+    // firmware to refuse, rather than be cut to its low 64 bits.
+    if (address < 0n || address > U64_MAX) return;
+    const addresses = this.instrumentation.callAddresses;
+    if (this.addressSlot < 0) this.addressSlot = addresses.add();
+    addresses.set(this.addressSlot, address);
+    this.address = null;
+  }
+
   /** Ready for a new request numbered `arrival`; its record. */
   reset(
     arrival: number,
@@ -413,7 +443,7 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
   ): Observed {
     this.ended = false;
     this.error = null;
-    this.addr = addr;
+    this.address = addr;
     this.size = size;
     this.began = 0;
     this.receiver = receiver;
@@ -447,7 +477,10 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
     this.cache = cache;
     this.gen = gen;
     if (this.lockFor(lock)) this.start(cache.wbinvLocked(this, gen));
-    else this.waitingForLock = true;
+    else {
+      this.keepAddressAsBits();
+      this.waitingForLock = true;
+    }
   }
 
   override resume(value: unknown): void {
