@@ -87,6 +87,11 @@ export async function createContext(options: GlobalOptions, signal: AbortSignal)
   if (context.backendName === 'sysfs' && options.profile && !process.env.MEMREGION_PROFILE) {
     log.warn('--profile applies to the emulated backend only; ignored with --backend sysfs');
   }
+  // Said as for --profile: `-b emulated --root ./tree probe` otherwise judged the built-in firmware
+  // without a word, and a script could take that for the tree's verdict.
+  if (context.backendName === 'emulated' && options.root !== undefined && !process.env.MEMREGION_ROOT) {
+    log.warn('--root applies to the sysfs backend only; ignored with --backend emulated');
+  }
   return context;
 }
 

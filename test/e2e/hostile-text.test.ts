@@ -13,7 +13,6 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  assertExit,
   assertOneErrorLine,
   assertRefused,
   cli,
@@ -55,7 +54,9 @@ describe('hostile text on the terminal (session 6)', () => {
     assert.match(r.stderr, /\(ENAMETOOLONG\)\n$/, describeResult(r));
   });
 
-  test("a profile's name with escape sequences and a newline is shown escaped in every human report", async () => {
+  // Session 7: such a name never reaches a report: the profile is refused when it is loaded (the report
+  // headers still escape what they print, for text that comes another way).
+  test("a profile's name with escape sequences and a newline is refused (65) by every command, the line escaped", async () => {
     const profile = writeScratchFile('hostile-name.json', {
       name: `lab${ESC}[31mRED${ESC}[0m\nmemregion invalidation: not supported`,
     });
@@ -65,11 +66,8 @@ describe('hostile text on the terminal (session 6)', () => {
       ['stress', '--ops', '20', '--virtual-time', '--seed', '1', '--compare'],
     ]) {
       const r = await emu(['--profile', profile, ...args], { timeoutMs: 30_000 });
-      assertExit(r, 0);
-      assert.ok(!r.stdout.includes(ESC), describeResult(r));
-      const first = r.stdout.split('\n')[0]!;
-      assert.match(first, /profile lab\\x1b\[31mRED\\x1b\[0m\\nmemregion invalidation: not supported/, first);
-      assert.doesNotMatch(r.stdout, /^memregion invalidation: not supported/m, describeResult(r));
+      assertRefused(r, 65, /: name: contains a control character \(\\x1b\)/);
+      assert.ok(!r.stderr.includes(ESC), describeResult(r));
     }
   });
 

@@ -265,12 +265,14 @@ describe('probe --format prometheus', () => {
     }
   });
 
-  test('label values are escaped (quote, backslash, line feed) and read back unchanged', async () => {
-    const name = 'lab "A" \\ rack\n2';
+  // A line feed cannot be in a profile's name any more (a control character, refused with 65): the
+  // exposition's own escapes are for quote and backslash here.
+  test('label values are escaped (quote, backslash) and read back unchanged', async () => {
+    const name = 'lab "A" \\ rack 2';
     const file = writeScratchFile('odd-name.json', { name, description: 'a name that needs escaping' });
     const r = await emu(['--profile', file, '--format', 'prometheus', 'probe']);
     const prom = promOf(r, 0);
-    assert.match(r.stdout, /profile="lab \\"A\\" \\\\ rack\\n2"/);
+    assert.match(r.stdout, /profile="lab \\"A\\" \\\\ rack 2"/);
     assert.equal(sample(prom, 'memregion_probe_supported').labels.profile, name);
   });
 });
