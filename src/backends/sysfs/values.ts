@@ -1,9 +1,16 @@
+import { U64_MAX } from '../../core/u64.js';
 /** Parsing of sysfs attribute values, which the kernel prints as `%#llx`, `%llx` or `%llu`. */
 
 /** `0x1f` or `1f` as hex when `radix` is 16; `0x…` always hex; otherwise decimal. Null when not a number. */
 export function parseKernelInt(text: string | null, radix: 10 | 16 = 10): bigint | null {
   if (text === null) return null;
-  const value = text.trim();
+  const value = parseDigits(text.trim(), radix);
+  // Every one of these is a u64 or narrower in the kernel: more (a --root tree's 0x10000000000000000) is
+  // no value the kernel prints, and reported as such it would be a size past 2^64.
+  return value !== null && value <= U64_MAX ? value : null;
+}
+
+function parseDigits(value: string, radix: 10 | 16): bigint | null {
   if (/^0[xX][0-9a-fA-F]+$/.test(value)) return BigInt(value);
   if (radix === 16 && /^[0-9a-fA-F]+$/.test(value)) return BigInt(`0x${value}`);
   if (/^[0-9]+$/.test(value)) return BigInt(value);
