@@ -126,6 +126,15 @@ describe('/proc/iomem parsing', () => {
     );
   });
 
+  // Session 7: `5000-1000 : Soft Reserved` in a --root tree was listed with a size of -16383.
+  it('skips a line whose end is below its start: no resource the kernel holds', () => {
+    const entries = parseIomem('5000-1000 : Soft Reserved\n6000-6fff : Soft Reserved\n');
+    assert.deepEqual(
+      entries.map((e) => [e.name, e.start, e.end]),
+      [['Soft Reserved', 0x6000n, 0x6fffn]],
+    );
+  });
+
   it('nests below MAX_IORES_LEVEL by range, where r_show() stops indenting', () => {
     // kernel/resource.c r_show(): depth 8 and deeper are all printed 16 spaces in.
     const line = (depth: number, start: number, end: number, name: string) =>

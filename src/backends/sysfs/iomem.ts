@@ -40,6 +40,9 @@ export function parseIomem(text: string): IomemEntry[] {
     if (!match) continue;
     const start = BigInt(`0x${match[2]}`);
     const end = BigInt(`0x${match[3]}`);
+    // An end below the start is no resource the kernel holds (__request_resource() refuses one): a
+    // --root tree's `5000-1000` was listed with a size of -16383.
+    if (end < start) continue;
     const printed = Math.min(Math.floor(match[1]!.length / 2), MAX_IORES_LEVEL);
     const byRange = printed === MAX_IORES_LEVEL && !(start === 0n && end === 0n);
     while (stack.length > printed) {
