@@ -81,11 +81,12 @@ export abstract class Coroutine<R> implements Resumable {
 
   /** Runs `steps` up to its first wait (or to its end, when nothing it asked for had to wait). */
   protected start(steps: Steps<R>): void {
-    this.proceed(steps, false, undefined);
+    this.steps = steps;
+    this.resume(undefined);
   }
 
   resume(value: unknown): void {
-    this.proceed(this.steps!, false, value);
+    this.proceed(false, value);
   }
 
   /**
@@ -103,12 +104,9 @@ export abstract class Coroutine<R> implements Resumable {
     }
   }
 
-  /**
-   * Steps on with `input` (or throws it in) until the code waits or ends. `steps` is kept only when it
-   * waits: code that runs to its end at once (a free lock, a firmware that answers at once) is never
-   * stored in the (old, pooled) coroutine, which spares the write barrier of a young generator.
-   */
-  private proceed(steps: Steps<R>, throwing: boolean, input: unknown): void {
+  /** Steps on with `input` (or throws it in) until the code waits or ends. */
+  private proceed(throwing: boolean, input: unknown): void {
+    const steps = this.steps!;
     for (;;) {
       const outer = current;
       current = this as Coroutine<unknown>;
@@ -129,12 +127,8 @@ export abstract class Coroutine<R> implements Resumable {
       }
       input = result.value;
       throwing = false;
-      if (input === SUSPENDED) {
-        this.steps = steps;
-        return;
-      }
+      if (input === SUSPENDED) return;
       if (input instanceof Promise) {
-        this.steps = steps;
         this.waitFor(input);
         return;
       }
@@ -144,8 +138,8 @@ export abstract class Coroutine<R> implements Resumable {
   /** A service that can only answer with a promise (the real clock's sleep): goes on when it settles. */
   private waitFor(answer: Promise<unknown>): void {
     answer.then(
-      (value) => this.proceed(this.steps!, false, value),
-      (error) => this.proceed(this.steps!, true, error),
+      (value) => this.proceed(false, value),
+      (error) => this.proceed(true, error),
     );
   }
 }
