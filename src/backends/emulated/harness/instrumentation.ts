@@ -390,7 +390,7 @@ const NO_RECORD: Observed = newObserved(-1);
  * allocation in the simulator). Behind a shorter queue its BigInt dies young, and converting it would
  * only cost (about 350 instructions per request at 64 workers, cachegrind).
  */
-const LONG_LOCK_QUEUE = 4096;
+export const LONG_LOCK_QUEUE = 4096;
 
 /** smccc_cache_wbinv() in the parts a coroutine runs it in (see SmcccCache.wbinvSteps). */
 export type WbinvParts = Pick<SmcccCache, 'wbinvEnter' | 'wbinvLocked'>;
