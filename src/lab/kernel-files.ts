@@ -1,8 +1,7 @@
-import { constants, type Stats } from 'node:fs';
-import { access, readdir, stat } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ExitCode, MemregionError, unavailableError } from '../core/errors.js';
-import { quote } from '../core/quote.js';
+import { requireInputPath } from '../core/input-file.js';
 
 /** A kernel the lab can boot: the image, its modules folder, its release and (when found) its config. */
 export interface KernelFiles {
@@ -42,8 +41,8 @@ export async function findKernelConfig(modulesDir: string, image?: string): Prom
  * device such as /dev/zero as the image would have been handed to QEMU).
  */
 export async function userKernel(image: string, modulesDir: string): Promise<KernelFiles> {
-  await requireInput(image, '--kernel', 'file');
-  await requireInput(modulesDir, '--modules', 'folder');
+  await requireInputPath(image, '--kernel', 'file');
+  await requireInputPath(modulesDir, '--modules', 'folder');
   if (!(await exists(path.join(modulesDir, 'kernel')))) {
     throw new MemregionError(
       `--modules ${modulesDir}: not a modules folder (lib/modules/<release>, with kernel/ inside)`,
@@ -58,24 +57,6 @@ export async function userKernel(image: string, modulesDir: string): Promise<Ker
     config: await findKernelConfig(resolved, image),
     source: { kind: 'files' },
   };
-}
-
-/** `file` is a readable regular file, or a folder we may list (links followed), else 66 naming `option`. */
-async function requireInput(file: string, option: string, kind: 'file' | 'folder'): Promise<void> {
-  const fail = (why: string) =>
-    new MemregionError(`cannot read ${option} ${quote(file)} (${why})`, ExitCode.NO_INPUT);
-  const code = (error: unknown) => (error as NodeJS.ErrnoException).code ?? 'EIO';
-  const info: Stats = await stat(file).catch((error: unknown) => {
-    throw fail(code(error));
-  });
-  if (kind === 'file' && !info.isFile())
-    throw fail(info.isDirectory() ? 'a directory, not a file' : 'not a regular file');
-  if (kind === 'folder' && !info.isDirectory()) throw fail('not a folder');
-  await access(file, kind === 'file' ? constants.R_OK : constants.R_OK | constants.X_OK).catch(
-    (error: unknown) => {
-      throw fail(code(error));
-    },
-  );
 }
 
 /** Finds the kernel in a folder where Debian kernel packages were unpacked (either layout). */

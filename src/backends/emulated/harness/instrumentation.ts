@@ -123,7 +123,7 @@ export class Instrumentation {
   }
 
   /** @internal How many requests wait for the lock. */
-  get waitingForLock(): number {
+  get lockWaiters(): number {
     return this.lockQueue.length;
   }
 
@@ -491,7 +491,7 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
     this.gen = gen;
     if (this.lockFor(lock)) this.start(cache.wbinvLocked(this, gen));
     else {
-      if (this.instrumentation.waitingForLock >= LONG_LOCK_QUEUE) this.keepAddressAsBits();
+      if (this.instrumentation.lockWaiters >= LONG_LOCK_QUEUE) this.keepAddressAsBits();
       this.waitingForLock = true;
     }
   }
