@@ -454,15 +454,19 @@ export interface SysfsTraceSummary extends TraceSummaryCore {
 
 export interface TraceCore {
   interrupted: boolean;
-  /** The traced command's exit code (`-- <command>`), null when it did not exit (a signal killed it). */
+  /**
+   * The traced command's exit code (`-- <command>`): 128 + the signal when a signal killed it; null when
+   * the trace's own stop signal ended it first.
+   */
   command_exit_code?: number | null;
+  /** The signal that killed the traced command. */
+  command_signal?: string;
 }
 
 export interface SysfsTraceReport extends ReportHead<'sysfs'>, TraceCore {
   events: SysfsTraceEvent[];
   summary: SysfsTraceSummary;
   command?: string[];
-  command_signal?: string;
   duration_ms: number;
   /** The kprobe group of this session, and the probe definitions it wrote. */
   group: string;

@@ -11,6 +11,10 @@ export const ExitCode = {
   IO_ERR: 74,
   TEMP_FAIL: 75,
   NO_PERM: 77,
+  /** `trace -- command` whose command exists but cannot be executed, as env(1) and timeout(1) say it. */
+  COMMAND_NOT_EXECUTABLE: 126,
+  /** `trace -- command` whose command does not exist, as env(1) and timeout(1) say it. */
+  COMMAND_NOT_FOUND: 127,
   /** 128 + SIGINT; a run stopped by another signal ends with 128 + that signal (core/stop.ts). */
   INTERRUPTED: 130,
 } as const;
@@ -87,10 +91,4 @@ export function exitCodeForErrno(errno: string | null): number {
     default:
       return ExitCode.IO_ERR;
   }
-}
-
-/** A traced command that could not be started (not found, not executable): one line, exit 69. */
-export function cannotRun(file: string, result: { shortMessage?: string; message?: string }): MemregionError {
-  const why = String(result.shortMessage ?? result.message ?? 'failed to start').split('\n')[0];
-  return new MemregionError(`cannot run ${file}: ${why}`, ExitCode.UNAVAILABLE);
 }

@@ -511,12 +511,31 @@ describe('emulated region flows', { concurrency: CONCURRENCY }, () => {
       assertRefused(await emu(['trace', '--duration', '1s', '--', 'true']), EX.USAGE, /--duration/);
     });
 
-    test('a command that cannot be run → 69, one line', async () => {
+    // A command wrapper's codes, as env(1), timeout(1) and nice(1) give them: 69 would read as "no provider".
+    test('a command that does not exist → 127, one line', async () => {
       assertRefused(
         await emu(['trace', '--json', '--', '/nonexistent/memregion-e2e']),
-        EX.UNAVAILABLE,
-        /cannot run/,
+        127,
+        /cannot run "\/nonexistent\/memregion-e2e": command not found/,
       );
+    });
+
+    test('a command that exists but cannot be executed → 126, one line', async () => {
+      const notExecutable = writeScratchFile('not-executable', 'echo hi\n');
+      assertRefused(
+        await emu(['trace', '--json', '--', notExecutable]),
+        126,
+        /cannot run ".*not-executable": found but cannot be executed \(EACCES\)/,
+      );
+    });
+
+    test('a command that a signal killed → 128 + the signal, and the report says which', async () => {
+      const r = await emu(['trace', '--json', '--', 'sh', '-c', 'kill -TERM $$']);
+      assertExit(r, 143);
+      const doc = parseJson(r);
+      assert.equal(doc.command_exit_code, 143);
+      assert.equal(doc.command_signal, 'SIGTERM');
+      assert.equal(doc.interrupted, false);
     });
 
     test('latency of a traced request covers its firmware call', async () => {

@@ -742,7 +742,8 @@ describe('memregion CLI on the emulated backend', { concurrency: CONCURRENCY }, 
       [['-b', 'emulated', '--json', '--format', 'prometheus', 'probe'], EX.USAGE],
       [['-b', 'emulated', '--format', 'prometheus', 'invalidate', '0', '4K'], EX.USAGE],
       [['-b', 'emulated', '--format', 'prometheus', 'regions'], EX.USAGE],
-      [['-b', 'emulated', 'trace', '--json', '--', '/nonexistent/memregion-test-command'], EX.UNAVAILABLE],
+      [['-b', 'emulated', 'trace', '--json', '--', '/nonexistent/memregion-test-command'], 127],
+      [['-b', 'emulated', 'trace', '--json', '--', '/'], 126],
     ];
     for (const [args, code] of cases) {
       test(`${args.slice(2).join(' ')} → ${code}, one line on stderr`, async () => {

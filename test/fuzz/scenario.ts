@@ -188,7 +188,9 @@ const trace = fc.oneof(
       args: ['trace', '--', ...cmd],
       long: cmd[0] === 'sleep',
       documented: true,
-      exits: cmd[0] === 'false' ? [1] : cmd[0] === 'sh' ? [3] : [],
+      // A traced command passes its code through; one that does not exist is 127, as with env(1).
+      exits:
+        cmd[0] === 'false' ? [1] : cmd[0] === 'sh' ? [3] : cmd[0] === '/nonexistent/command' ? [127] : [],
     })),
 );
 

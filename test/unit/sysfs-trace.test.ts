@@ -153,18 +153,29 @@ describe('trace session', () => {
     assert.deepEqual(groupProbes(), []);
   });
 
-  it('says when the command cannot be started, and still removes the probes', async () => {
-    await assert.rejects(
-      runTrace(
-        tracefs.sys,
-        silentLogger,
-        { command: ['/nonexistent/memregion-test-command'], signal: new AbortController().signal },
-        { target: target(), group: GROUP, pollMs: 10 },
-      ),
-      /cannot run \/nonexistent\/memregion-test-command/,
-    );
-    assert.deepEqual(groupProbes(), []);
-  });
+  // As env(1) and timeout(1) say it: 127 no such command, 126 one that cannot be executed.
+  for (const [what, file, exitCode, pattern] of [
+    ['does not exist', '/nonexistent/memregion-test-command', 127, /command not found/],
+    ['is a folder', '/', 126, /cannot be executed \(EACCES\)/],
+  ] as const) {
+    it(`says when the command ${what} (${exitCode}), and still removes the probes`, async () => {
+      await assert.rejects(
+        runTrace(
+          tracefs.sys,
+          silentLogger,
+          { command: [file], signal: new AbortController().signal },
+          { target: target(), group: GROUP, pollMs: 10 },
+        ),
+        (e: { exitCode: number; message: string }) => {
+          assert.equal(e.exitCode, exitCode);
+          assert.match(e.message, new RegExp(`cannot run "${file}"`));
+          assert.match(e.message, pattern);
+          return true;
+        },
+      );
+      assert.deepEqual(groupProbes(), []);
+    });
+  }
 
   it('stops on the abort signal and still removes the probes', async () => {
     const controller = new AbortController();

@@ -1,7 +1,6 @@
-import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cannotRun } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { type CommandEnd, commandEnd } from '../traced-command.js';
 import type { SysfsTraceEvent, SysfsTraceReport, TraceOptions } from '../types.js';
 import type { SysRoot } from './fs.js';
 import { summarizeEvents } from './trace-events.js';
@@ -99,7 +98,7 @@ async function runCommand(
   collect: () => Promise<void>,
   pollMs: number,
   graceMs: number,
-): Promise<{ exitCode: number | null; signal: string | null }> {
+): Promise<CommandEnd> {
   const { execa } = await import('execa');
   const child = execa(command[0]!, command.slice(1), {
     stdin: 'inherit',
@@ -123,19 +122,9 @@ async function runCommand(
       await collect();
       await Promise.race([finished, sleep(pollMs)]);
     }
-    const result = await finished;
-    if (result.failed && result.exitCode === undefined && !result.signal) {
-      throw cannotRun(command[0]!, result);
-    }
-    const signalNumber = result.signal ? signalCode(result.signal) : null;
-    const exitCode = result.exitCode ?? (signalNumber !== null ? 128 + signalNumber : null);
-    return { exitCode, signal: result.signal ?? null };
+    return commandEnd(command[0]!, await finished);
   } finally {
     stop.removeEventListener('abort', onStop);
     if (killTimer) clearTimeout(killTimer);
   }
-}
-
-function signalCode(signal: string): number | null {
-  return (osConstants.signals as Record<string, number>)[signal] ?? null;
 }

@@ -1,8 +1,8 @@
 import { execa } from 'execa';
-import { cannotRun } from '../../../core/errors.js';
 import { LatencyRecorder } from '../../../core/latency.js';
 import type { Logger } from '../../../core/log.js';
 import { longTimeout } from '../../../core/timers.js';
+import { type CommandEnd, commandEnd } from '../../traced-command.js';
 import type { EmulatedTraceEvent, EmulatedTraceReport, TraceOptions } from '../../types.js';
 import type { EventBus, ProviderEvent } from './events.js';
 import { listenForTraceEvents, TRACE_SOCKET_ENV, wallClockUs } from './trace-relay.js';
@@ -46,10 +46,10 @@ export async function traceEmulated(
   };
   const listener = await listenForTraceEvents(take, backend.log);
   const offLocal = backend.events.on(take);
-  let commandExitCode: number | null | undefined;
+  let command: CommandEnd | null | undefined;
   try {
     if (options.command && options.command.length > 0) {
-      commandExitCode = await runTraced(options.command, listener.socketPath, options);
+      command = await runTraced(options.command, listener.socketPath, options);
     } else {
       await waitFor(options.durationMs ?? Number.POSITIVE_INFINITY, options.signal);
     }
@@ -63,7 +63,8 @@ export async function traceEmulated(
     events,
     events_dropped: dropped,
     summary: { invalidations, errors, latency_us: latency.summary() },
-    ...(commandExitCode !== undefined ? { command_exit_code: commandExitCode } : {}),
+    ...(command !== undefined ? { command_exit_code: command?.exitCode ?? null } : {}),
+    ...(command?.signal ? { command_signal: command.signal } : {}),
     interrupted: options.signal.aborted,
   };
 }
@@ -80,11 +81,12 @@ function toTraceEvent(event: RelayedEvent, timeUs: number): EmulatedTraceEvent {
   return (event.type === 'complete' ? { ...traced, ret: event.errno ?? 0 } : traced) as EmulatedTraceEvent;
 }
 
+/** How the command ended; null when our own stop signal cancelled it (the trace's exit code is then ours). */
 async function runTraced(
   command: string[],
   socketPath: string,
   options: TraceOptions,
-): Promise<number | null> {
+): Promise<CommandEnd | null> {
   const [file, ...args] = command;
   const signal = options.signal;
   const child = execa(file!, args, {
@@ -97,10 +99,8 @@ async function runTraced(
     forceKillAfterDelay: 2000,
   });
   const result = await child;
-  if (result.failed && result.exitCode === undefined && !signal.aborted) {
-    throw cannotRun(file!, result);
-  }
-  return result.exitCode ?? null;
+  if (result.isCanceled && result.exitCode === undefined) return null;
+  return commandEnd(file!, result);
 }
 
 function waitFor(ms: number, signal: AbortSignal): Promise<void> {
