@@ -1,5 +1,6 @@
 import { dataError, usageError } from '../../core/errors.js';
 import { readRegularFile } from '../../core/input-file.js';
+import { parseJsonText } from '../../core/json-text.js';
 import { formatBytes, formatHex } from '../../core/units.js';
 import { type Conduit, Status, statusName } from './kernel/arm-smccc.js';
 import type { Profile, ProfileOverrides } from './profile.js';
@@ -154,28 +155,11 @@ export async function loadProfile(nameOrFile: string): Promise<Profile> {
   return mergeProfile(DEFAULT_PROFILE, { name: fallbackName, ...overrides });
 }
 
-/**
- * JSON.parse with an error that gives a line and column, never the text: a profile path may name a file
- * that is not a profile at all (`--profile /etc/shadow`), and V8's message quotes what it found.
- */
+/** The profile file's JSON; an error says where (line and column), never what the text was. */
 function parseJson(text: string, source: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    const at = /position (\d+)/.exec((error as Error).message);
-    const where = at
-      ? ` at ${lineAndColumn(text, Number(at[1]))}`
-      : text.trim() === ''
-        ? ' (empty file)'
-        : '';
-    throw dataError(`profile ${source} is not valid JSON${where}`);
-  }
-}
-
-function lineAndColumn(text: string, offset: number): string {
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length;
-  return `line ${line}, column ${offset - before.lastIndexOf('\n')}`;
+  const parsed = parseJsonText(text);
+  if ('error' in parsed) throw dataError(`profile ${source} is not valid JSON${parsed.error}`);
+  return parsed.value;
 }
 
 const x0Text = (x0: bigint): string => {

@@ -387,6 +387,41 @@ describe('profile files', () => {
     }
   });
 
+  test('a leading UTF-8 byte-order mark, as editors on other systems write it, is not part of the JSON', async () => {
+    const p = await loadProfile(file('\ufeff{"name": "bom", "timing": {"call_us": 7}}'));
+    assert.equal(p.name, 'bom');
+    assert.equal(p.timing.call_us, 7);
+    // One only: a second is a character the JSON cannot start with.
+    await rejectsWith(loadProfile(file('\ufeff\ufeff{}')), ExitCode.DATA_ERR, /at line 1, column 1$/);
+    await rejectsWith(
+      loadProfile(file('\ufeff{"name": "bom",\n  oops}')),
+      ExitCode.DATA_ERR,
+      /at line 2, column 3$/,
+    );
+  });
+
+  test('every syntax error names its line and column, also where V8 gives no position', async () => {
+    for (const [text, where] of [
+      ['{"name": tru}', 'line 1, column 13'],
+      ['{\n  "timing": {"call_us": 5}\n  "name": "x"}', 'line 3, column 3'],
+      ['{"name": "x",\n', 'line 2, column 1'],
+      ['{"name": "é", "x": é}', 'line 1, column 20'],
+      ['root:$6$SECRETHASH:19000:0:99999:7:::\n', 'line 1, column 1'],
+    ]) {
+      await rejectsWith(
+        loadProfile(file(text)),
+        ExitCode.DATA_ERR,
+        new RegExp(`not valid JSON at ${where}$`),
+      );
+    }
+  });
+
+  test('a UTF-16 file is told to be saved as UTF-8', async () => {
+    const full = path.join(dir, `p${counter++}.json`);
+    writeFileSync(full, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{"name": "x"}', 'utf16le')]));
+    await rejectsWith(loadProfile(full), ExitCode.DATA_ERR, /UTF-16: save it as UTF-8/);
+  });
+
   test('valid JSON that is not an object is exit 65', async () => {
     for (const text of ['null', '[]', '42', '"global"']) {
       await rejectsWith(loadProfile(file(text)), ExitCode.DATA_ERR, /profile /);
