@@ -2,7 +2,7 @@ import { closeSync, openSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { ExitCode } from '../core/errors.js';
 import { oneLine } from '../core/quote.js';
-import { STOP_SIGNALS, StopRequest, signalExitCode } from '../core/stop.js';
+import { STOP_DRAIN_MS, STOP_SIGNALS, StopRequest, signalExitCode } from '../core/stop.js';
 
 /**
  * The edges of the process that every command shares: stop signals, stdout and stderr failures, Node's
@@ -18,8 +18,12 @@ export interface ProcessGuard {
   flush(): Promise<void>;
 }
 
+/** How many lines writeErrorLine has written: whether a stopped run has said what became of its output. */
+let linesWritten = 0;
+
 /** One line on stderr, control characters escaped. Never throws: after SIGHUP stderr may be gone. */
 export function writeErrorLine(message: string): void {
+  linesWritten += 1;
   try {
     process.stderr.write(`memregion: ${oneLine(message)}\n`);
   } catch {
@@ -28,9 +32,6 @@ export function writeErrorLine(message: string): void {
 }
 
 const STOPPING: Record<string, string> = { SIGINT: 'interrupted', SIGTERM: 'terminated', SIGHUP: 'hangup' };
-
-/** How long stdout may take to drain once a stop signal arrived. */
-const STOP_FLUSH_MS = 500;
 
 /**
  * Node restores the terminal's settings at exit and aborts when that fails (node.cc ResetStdio() asserts
@@ -58,6 +59,7 @@ export function guardProcess(options: { verbose: boolean; quiet: boolean }): Pro
   if (terminals.length > 0) process.on('exit', () => detachDeadTerminals(terminals));
   const controller = new AbortController();
   let stopped: NodeJS.Signals | null = null;
+  let linesAtStop = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     // A second signal exits at once (the `exit` hooks still remove trace probes).
     if (stopped) process.exit(signalExitCode(signal));
@@ -67,6 +69,7 @@ export function guardProcess(options: { verbose: boolean; quiet: boolean }): Pro
     process.exitCode = signalExitCode(signal);
     if (process.stderr.isTTY) process.stderr.write('\n');
     writeErrorLine(`${STOPPING[signal] ?? signal}: stopping (again to quit at once)`);
+    linesAtStop = linesWritten;
     controller.abort(new StopRequest(signal));
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
@@ -107,10 +110,17 @@ export function guardProcess(options: { verbose: boolean; quiet: boolean }): Pro
       if (process.stdout.writableLength === 0) return;
       await new Promise<void>((resolve) => {
         process.stdout.once('drain', resolve);
-        const bound = () => setTimeout(resolve, STOP_FLUSH_MS).unref();
+        const bound = () => setTimeout(resolve, STOP_DRAIN_MS).unref();
         if (stopped) bound();
         else controller.signal.addEventListener('abort', bound, { once: true });
       });
+      // Given up on a reader that took nothing after a stop signal: the output is incomplete, and the run
+      // ends with the signal's code, never the 0 the command had returned before the signal came. One
+      // line says so, unless the command said already what became of its output (collect's archive).
+      if (stopped && process.stdout.writableLength > 0) {
+        if (linesWritten === linesAtStop) writeErrorLine('interrupted: the output on stdout is incomplete');
+        process.exit(signalExitCode(stopped));
+      }
     },
   };
 }

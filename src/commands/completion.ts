@@ -30,7 +30,7 @@ export function completionCommand(run: CommandRunner) {
         requireFormat(context, ['human'], 'completion');
         const root = rootOf(command as unknown as CommandUnknownOpts);
         const script = await completionScript(shell, root);
-        await emit({ json: {}, human: () => script }, context.format, context.output);
+        await emit({ json: {}, human: () => script }, context);
         return ExitCode.OK;
       }),
     );

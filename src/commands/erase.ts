@@ -73,7 +73,7 @@ async function erase(context: Context, memdev: string | undefined, options: Eras
       }),
     );
     spinner?.stop();
-    await emit({ json: report, human: () => renderErase(report) }, context.format, context.output);
+    await emit({ json: report, human: () => renderErase(report) }, context);
     return report.ok ? ExitCode.OK : ExitCode.IO_ERR;
   } finally {
     spinner?.stop();
@@ -110,7 +110,7 @@ async function eraseWholeRegion(
       }),
     );
     spinner?.stop();
-    await emit({ json: report, human: () => renderRegionErase(report) }, context.format, context.output);
+    await emit({ json: report, human: () => renderRegionErase(report) }, context);
     const code = regionEraseExitCode(report);
     if (code !== ExitCode.OK) context.log.error(regionEraseFailure(report));
     return code;

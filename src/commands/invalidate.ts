@@ -79,7 +79,7 @@ async function invalidate(
             signal: context.signal,
           }),
         );
-    await emit({ json: report, human: () => renderInvalidate(report) }, context.format, context.output);
+    await emit({ json: report, human: () => renderInvalidate(report) }, context);
     const code = exitCodeForErrno(report.errno);
     const ignored =
       'invalidation_errno' in report && report.status === 'committed' ? report.invalidation_errno : null;

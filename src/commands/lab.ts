@@ -146,7 +146,7 @@ async function runAndReport(
     }
     if (context.format === 'json') {
       summary.command.stdout = Buffer.concat(captured).toString('utf8');
-      await emit({ json: summary, human: () => '' }, context.format, context.output);
+      await emit({ json: summary, human: () => '' }, context);
     } else if (!context.quiet) {
       process.stderr.write(`${renderLabSummary(summary)}\n`);
     }

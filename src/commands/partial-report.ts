@@ -17,7 +17,7 @@ export async function withPartialReport<Report extends object>(
   } catch (error) {
     if (error instanceof MemregionError && error.partial && context.format === 'json') {
       const partial = error.partial as Report;
-      await emit({ json: partial, human: () => render(partial) }, context.format, context.output);
+      await emit({ json: partial, human: () => render(partial) }, context);
     }
     throw error;
   }

@@ -31,8 +31,7 @@ async function probe(context: Context): Promise<number> {
         human: () => renderProbe(report),
         prometheus: async () => (await import('../render/prometheus.js')).probePrometheus(report),
       },
-      context.format,
-      context.output,
+      context,
     );
     return probeExitCode(report);
   } finally {

@@ -27,8 +27,7 @@ async function profiles(context: Context): Promise<number> {
         return `${table(rows, '')}\n${chalk.dim('use one with --backend emulated --profile NAME, or give a JSON profile file')}`;
       },
     },
-    context.format,
-    context.output,
+    context,
   );
   return ExitCode.OK;
 }

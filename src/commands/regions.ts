@@ -19,7 +19,7 @@ async function regions(context: Context): Promise<number> {
   const backend = await context.createBackend();
   try {
     const report = await backend.regions();
-    await emit({ json: report, human: () => renderRegions(report) }, context.format, context.output);
+    await emit({ json: report, human: () => renderRegions(report) }, context);
     return ExitCode.OK;
   } finally {
     await backend.close();

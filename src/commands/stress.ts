@@ -201,11 +201,10 @@ async function stress(context: Context, flags: StressFlags, providerGiven: boole
           },
           prometheus: async () => (await import('../render/prometheus.js')).stressPrometheus(report),
         },
-        context.format,
-        context.output,
+        context,
       );
     }
-    if (hdr) await writeHdrLog(hdr, settings.hdrLog!, Math.round(report.elapsed_s * 1e6));
+    if (hdr) await writeHdrLog(hdr, settings.hdrLog!, context.signal, Math.round(report.elapsed_s * 1e6));
     return stressExitCode([report], flags.failOnError === true, context);
   } finally {
     await backend.close();
@@ -231,10 +230,15 @@ function runOptions(context: Context, flags: StressFlags, settings: StressPlan) 
   };
 }
 
-async function writeHdrLog(hdr: HdrIntervalLog, file: string, endUs: number, tag?: string): Promise<void> {
-  hdr.endInterval(endUs, tag);
+async function writeHdrLog(
+  hdr: HdrIntervalLog,
+  file: string,
+  signal: AbortSignal,
+  endUs?: number,
+): Promise<void> {
+  if (endUs !== undefined) hdr.endInterval(endUs);
   const { writeOutput } = await import('../core/output-file.js');
-  await writeOutput(file, hdr.toString(), HDR_LOG_LABEL);
+  await writeOutput(file, hdr.toString(), HDR_LOG_LABEL, signal);
 }
 
 /**
@@ -274,11 +278,8 @@ async function compare(
     spinner?.stop();
   }
   const document = buildCompareReport(reports, context.signal.aborted);
-  await emit({ json: document, human: () => renderCompare(document) }, context.format, context.output);
-  if (hdr) {
-    const { writeOutput } = await import('../core/output-file.js');
-    await writeOutput(settings.hdrLog!, hdr.toString(), HDR_LOG_LABEL);
-  }
+  await emit({ json: document, human: () => renderCompare(document) }, context);
+  if (hdr) await writeHdrLog(hdr, settings.hdrLog!, context.signal);
   return stressExitCode(reports, flags.failOnError === true, context, flags.verify === true);
 }
 

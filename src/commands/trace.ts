@@ -61,8 +61,7 @@ async function trace(
           return histogram ? `${summary}\n\n${histogram}` : summary;
         },
       },
-      context.format,
-      context.output,
+      context,
     );
     // A signal that stopped the trace decides the exit code (128 + its number), not the traced command
     // that the trace then stopped.

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitCode, MemregionError } from './errors.js';
 import { quote } from './quote.js';
+import { STOP_DRAIN_MS } from './stop.js';
 
 /**
  * `--output <file>`, as an operator expects of a careful Unix tool:
@@ -17,6 +18,8 @@ import { quote } from './quote.js';
  *   stays a device, `/dev/full` fails with ENOSPC);
  * - a directory or a block device: refused.
  * Creating the file fails with 73 (EX_CANTCREAT); writing, and refused targets, with 74 (EX_IOERR).
+ * A stop signal (`signal`) that comes during the write ends it at once (OutputInterrupted), however slow
+ * the reader of a FIFO.
  */
 export async function writeOutput(
   target: string,
@@ -36,16 +39,18 @@ export async function writeOutput(
     return;
   }
   const { file, info } = await followLinks(target, fail);
-  if (info === null || info.isFile()) return replaceAtomically(file, text, info, fail, signal);
+  // A signal that came before the write (the report so far of a run it stopped) does not stop it: that
+  // report is what the contract promises. It only bounds the wait for a reader that takes nothing.
+  const stop = signal?.aborted ? undefined : signal;
+  if (info === null || info.isFile()) return replaceAtomically(file, text, info, fail, stop);
   if (info.isDirectory()) throw fail.write(target, 'a directory');
   if (info.isBlockDevice()) throw fail.write(target, 'a block device: refusing to write over it');
-  return writeInPlace(file, text, fail, signal);
+  return writeInPlace(file, text, fail, stop, signal?.aborted === true);
 }
 
 /**
- * What `writeOutput` throws when `signal` (given by a command whose output is its whole result, such as
- * collect's archive) was aborted before the output was complete: exit 130, which main turns into 128 + the
- * signal.
+ * What `writeOutput` throws when its `signal` (the run's stop signal) was aborted while the output was
+ * written: exit 130, which main turns into 128 + the signal.
  */
 export class OutputInterrupted extends MemregionError {
   constructor(message: string) {
@@ -255,12 +260,17 @@ const interrupted = (file: string, old: Stats | null) =>
     `interrupted: ${old === null ? `${quote(file)} not created` : `${quote(file)} left as it was`}`,
   );
 
-/** A device, FIFO or socket: opened as `>` would (no O_CREAT needed), written, never replaced. */
+/**
+ * A device, FIFO or socket: opened as `>` would (no O_CREAT needed), written, never replaced. After a stop
+ * signal (`stopped`: the report so far of a run it stopped), a reader that takes nothing for STOP_DRAIN_MS
+ * is given up on, as stdout is (cli/process-guard.ts).
+ */
 async function writeInPlace(
   target: string,
   text: string | Uint8Array,
   fail: Failures,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  stopped: boolean,
 ): Promise<void> {
   const held = heldOpen.get(target);
   heldOpen.delete(target);
@@ -271,15 +281,20 @@ async function writeInPlace(
         ? Buffer.from(text)
         : Buffer.from(text.buffer, text.byteOffset, text.byteLength);
     let written = 0;
+    let progressAt = performance.now();
+    const cutShort = (why = '') =>
+      new OutputInterrupted(
+        `interrupted: ${quote(target)} got ${written} of ${data.length} bytes${why} (written in place, as a shell's > would)`,
+      );
     while (written < data.length) {
-      if (signal?.aborted)
-        throw new OutputInterrupted(
-          `interrupted: ${quote(target)} got ${written} of ${data.length} bytes (written in place, as a shell's > would)`,
-        );
+      if (signal?.aborted) throw cutShort();
+      if (stopped && performance.now() - progressAt > STOP_DRAIN_MS)
+        throw cutShort(`: its reader took nothing for ${STOP_DRAIN_MS} ms after the stop signal`);
       try {
         written += (await handle.write(data, written, data.length - written)).bytesWritten;
+        progressAt = performance.now();
       } catch (error) {
-        // A full pipe: wait for the reader, as a blocking write would (a second Ctrl-C still exits).
+        // A full pipe: wait for the reader, as a blocking write would, until a stop signal.
         if (errorCode(error) !== 'EAGAIN') throw error;
         await sleep(5);
       }

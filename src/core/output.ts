@@ -34,9 +34,17 @@ export async function renderAs(format: Format, result: Rendered): Promise<string
   }
 }
 
+/** Where a command's result goes: its format, the --output file, and the stop signal of the run. */
+export interface OutputTarget {
+  format: Format;
+  output?: string;
+  /** A stop signal that comes while the --output file is written ends the write (output-file.ts). */
+  signal?: AbortSignal;
+}
+
 /** Prints (or writes with --output, by the rules of output-file.ts) the result in the chosen format. */
-export async function emit(result: Rendered, format: Format, output?: string): Promise<void> {
-  const text = await renderAs(format, result);
-  if (output === undefined) process.stdout.write(text);
-  else await (await import('./output-file.js')).writeOutput(output, text);
+export async function emit(result: Rendered, to: OutputTarget): Promise<void> {
+  const text = await renderAs(to.format, result);
+  if (to.output === undefined) process.stdout.write(text);
+  else await (await import('./output-file.js')).writeOutput(to.output, text, undefined, to.signal);
 }

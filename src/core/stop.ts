@@ -5,6 +5,12 @@ import { ExitCode, MemregionError } from './errors.js';
 export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
+ * Once a stop signal came, how long output (the report so far, on stdout or a FIFO given as --output)
+ * may wait for a reader that takes nothing: a reader that does not read must not need a second signal.
+ */
+export const STOP_DRAIN_MS = 500;
+
+/**
  * The reason of the AbortSignal that main aborts when a stop signal arrives: which signal it was, so that
  * a command, a backend or a trace relay can stop cleanly and the process can exit with 128 + its number.
  */
