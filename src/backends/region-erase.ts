@@ -10,6 +10,7 @@ import { dataError, ExitCode, exitCodeForErrno, MemregionError } from '../core/e
 import type { Errno } from './errno.js';
 import {
   type CommitOutcome,
+  type CommitPlan,
   commitBaseFields,
   commitFailure,
   commitFields,
@@ -20,6 +21,8 @@ import {
   requireConfirmation,
   requireProviderOf,
   toErrno,
+  WritesInterrupted,
+  writeUnlessStopped,
 } from './region-flow.js';
 import type {
   EraseMethod,
@@ -147,21 +150,45 @@ export async function runRegionErase<R extends FlowRegion, O extends CommitOutco
   );
 
   const began = m.now();
+  const report = (
+    outcome: RegionEraseReport['outcome'],
+    status: RegionEraseReport['status'],
+    results: MemdevEraseResult[] = [],
+    nextStep?: string,
+  ) =>
+    buildReport(base, region, options, { outcome, status, results, committed, began, warnings, nextStep }, m);
+  // A stop signal during a commit write (a firmware call of minutes): the report so far; what the region
+  // is now is unknown once a write had started, else it is as it was before.
+  const writes = async (
+    plan: CommitPlan,
+    observe: boolean,
+    before: RegionEraseReport['status'],
+    results: MemdevEraseResult[] = [],
+  ): Promise<O> => {
+    try {
+      return await writeUnlessStopped(p, region, plan, observe, options.signal);
+    } catch (error) {
+      if (!(error instanceof WritesInterrupted)) throw error;
+      const { running, done } = error.progress;
+      const status = running || done.length > 0 ? 'unknown' : before;
+      const partial = report('interrupted', status, results, error.message.replace(/^interrupted: /, ''));
+      throw new MemregionError(error.message, error.exitCode, { partial: { ...partial } });
+    }
+  };
   if (committed) {
-    const off = await p.write(region, { decommit: true, commit: false, bind: null }, false);
+    const off = await writes({ decommit: true, commit: false, bind: null }, false, 'committed');
     const failed = off.steps.find((s) => !s.ok);
     if (failed)
       throw commitFailure(name, failed, off.steps, undefined, { ...p.failureContext, locked: region.locked });
   }
   const results = await eraseAll(m, region, options);
-  const report = (outcome: RegionEraseReport['outcome'], status: RegionEraseReport['status']) =>
-    buildReport(base, region, options, { outcome, status, results, committed, began, warnings }, m);
 
   const stopped = results.find((r) => r.error === 'timeout' || r.error === 'interrupted')?.error;
   if (stopped) {
     const partial = report(
       stopped === 'timeout' ? 'timeout' : 'interrupted',
       committed ? 'decommitted' : 'configured',
+      results,
     );
     const running = results.filter((r) => r.state === 'sanitize').map((r) => r.memdev);
     const watch = running.map((r) => m.stateFile(r)).join(', ');
@@ -175,13 +202,13 @@ export async function runRegionErase<R extends FlowRegion, O extends CommitOutco
   }
   const failed = results.filter((r) => !r.ok);
   if (failed.length > 0 || !options.recommit) {
-    return report(failed.length > 0 ? 'failed' : 'done', committed ? 'decommitted' : 'configured');
+    return report(failed.length > 0 ? 'failed' : 'done', committed ? 'decommitted' : 'configured', results);
   }
   const plan = { decommit: false, commit: true, bind: p.bindAfter(region, committed) };
-  const outcome = await p.write(region, plan, true);
+  const outcome = await writes(plan, true, committed ? 'decommitted' : 'configured', results);
   const fields = await commitFields(p, region, commitBaseFields(region, plan, false, []), plan, outcome);
   warnings.push(...fields.warnings);
-  const done = report(fields.ok ? 'done' : 'failed', fields.status ?? 'unknown');
+  const done = report(fields.ok ? 'done' : 'failed', fields.status ?? 'unknown', results);
   return {
     ...done,
     ok: done.ok && fields.ok,
@@ -262,6 +289,8 @@ function buildReport<R extends FlowRegion, H extends Base>(
     committed: boolean;
     began: number;
     warnings: string[];
+    /** What to do next when the flow's own rule does not say it (writes a signal cut short). */
+    nextStep?: string;
   },
   m: MemdevPrimitives<R>,
 ): RegionEraseFields & H {
@@ -293,14 +322,15 @@ function buildReport<R extends FlowRegion, H extends Base>(
     invalidation_errno: null,
     elapsed_ms: Math.round(m.now() - run.began),
     next_step:
-      run.outcome === 'timeout' || run.outcome === 'interrupted'
+      run.nextStep ??
+      (run.outcome === 'timeout' || run.outcome === 'interrupted'
         ? `${keepsRunning(
             options.method,
             failed.map((r) => m.stateFile(r.memdev)),
           )}, then commit ${name} again`
         : failed.length > 0
           ? `erase ${failed.map((r) => r.memdev).join(', ')} again (memregion erase --region ${name}), then commit ${name}`
-          : `commit ${name} again before using it (memregion invalidate --region ${name}): the commit invalidates CPU caches for its range`,
+          : `commit ${name} again before using it (memregion invalidate --region ${name}): the commit invalidates CPU caches for its range`),
     warnings,
   };
 }

@@ -8,6 +8,7 @@
  * so the report says so.
  */
 import { dataError, ExitCode, MemregionError } from '../core/errors.js';
+import { unlessStopped } from '../core/stop.js';
 import { formatHex } from '../core/units.js';
 import { type Errno, errnoOfReturn, isErrno } from './errno.js';
 import type { CommitStep, Confirm, CycleTracingReport, RegionCommitFields } from './types.js';
@@ -58,6 +59,86 @@ export interface CommitOutcome {
   invalidation: InvalidationSeen;
 }
 
+/** The writes of a plan as they happen: where a stop signal found them. */
+export interface WriteProgress {
+  /** The write that has not returned yet (null between writes). */
+  running: { file: string; value: string } | null;
+  /** The writes that returned, in order. */
+  done: CommitStep[];
+}
+
+/** One write of a plan, told to `progress` as it starts and as it returns. */
+export async function trackedWrite(
+  progress: WriteProgress | undefined,
+  file: string,
+  value: string,
+  write: () => Promise<CommitStep>,
+): Promise<CommitStep> {
+  if (progress) progress.running = { file, value };
+  const step = await write();
+  if (progress) {
+    progress.running = null;
+    progress.done.push(step);
+  }
+  return step;
+}
+
+/** A flow's writes that a stop signal ended before they returned; `progress` says how far they got. */
+export class WritesInterrupted extends MemregionError {
+  readonly progress: WriteProgress;
+
+  constructor(message: string, progress: WriteProgress) {
+    super(message, ExitCode.INTERRUPTED);
+    this.progress = progress;
+  }
+}
+
+/**
+ * `p.write(...)`, or at the first stop signal a WritesInterrupted error naming the write it found running
+ * and what the region is left as, as far as the writes that returned tell: a commit whose firmware call
+ * takes minutes must not need a second Ctrl-C. The write itself is the kernel's to finish (the process
+ * ends without waiting for it). A signal that came before the first write stops the flow before it.
+ */
+export function writeUnlessStopped<R extends FlowRegion, O extends CommitOutcome>(
+  p: RegionPrimitives<R, O>,
+  region: R,
+  plan: CommitPlan,
+  observe: boolean,
+  signal: AbortSignal | undefined,
+): Promise<O> {
+  const progress: WriteProgress = { running: null, done: [] };
+  const stopped = () => new WritesInterrupted(interruptedWrites(region.name, progress), progress);
+  if (signal?.aborted) return Promise.reject(stopped());
+  const work = p.write(region, plan, observe, progress);
+  return signal ? unlessStopped(work, signal, stopped) : work;
+}
+
+/** What a signal found: the writes that returned, the one running, and what is unknown because of it. */
+export function interruptedWrites(name: string, progress: WriteProgress): string {
+  const done = progress.done.filter((step) => step.ok).map((step) => writeDone(name, step));
+  const running = progress.running;
+  if (!running)
+    return done.length === 0
+      ? `interrupted before any write: ${name} is as it was`
+      : `interrupted after the writes returned (${done.join('; ')}): the report was not finished`;
+  const before = done.length > 0 ? `${done.join('; ')}; ` : '';
+  return `interrupted: ${before}${writeRunning(name, running)}`;
+}
+
+const writeDone = (name: string, step: CommitStep): string =>
+  step.file.endsWith('/commit')
+    ? `${name} was ${step.value === '0' ? 'decommitted' : 'committed'} (${step.file} <- ${step.value})`
+    : `${step.file} <- ${step.value} returned`;
+
+function writeRunning(name: string, write: { file: string; value: string }): string {
+  const w = `${write.file} <- ${write.value}`;
+  if (!write.file.endsWith('/commit'))
+    return `binding the driver (${w}) had not returned: whether ${name} is bound is unknown (cxl enable-region ${name} binds it)`;
+  if (write.value === '0')
+    return `the decommit (${w}, which invalidates the range on teardown) had not returned: whether ${name} is still committed is unknown (read ${write.file})`;
+  return `the commit (${w}, which invalidates the range) had not returned: whether ${name} is committed, and its caches invalidated, is unknown (read ${write.file}; then memregion invalidate --region ${name}, with --cycle if it reads 1)`;
+}
+
 export interface RegionPrimitives<R extends FlowRegion, O extends CommitOutcome = CommitOutcome> {
   /** The region, or a refusal (a bad name or an unknown region is exit 65). */
   loadRegion(name: string): Promise<R>;
@@ -68,8 +149,11 @@ export interface RegionPrimitives<R extends FlowRegion, O extends CommitOutcome 
   provider(): Promise<ProviderCheck>;
   /** The driver to bind after the commit (null: none). */
   bindAfter(region: R, cycle: boolean): string | null;
-  /** The writes, stopping at the first that fails; `observe`: watch the invalidation during them. */
-  write(region: R, plan: CommitPlan, observe: boolean): Promise<O>;
+  /**
+   * The writes, stopping at the first that fails; `observe`: watch the invalidation during them; each
+   * write told to `progress` (trackedWrite) as it starts and returns.
+   */
+  write(region: R, plan: CommitPlan, observe: boolean, progress?: WriteProgress): Promise<O>;
   /** `commit` as it reads after the writes (null: unreadable). */
   committedNow(region: R): Promise<boolean | null>;
   /** Where a `--force` warning is also said at once (the sysfs backend's log). */
@@ -293,6 +377,8 @@ export interface CommitRequest {
   cycle: boolean;
   force: boolean;
   confirm: Confirm;
+  /** A stop signal ends the writes where they are (writeUnlessStopped). */
+  signal?: AbortSignal;
 }
 
 export interface CommitFlowResult<R extends FlowRegion, O extends CommitOutcome> {
@@ -341,7 +427,18 @@ export async function runCommitFlow<R extends FlowRegion, O extends CommitOutcom
   const base = commitBaseFields(region, plan, request.dryRun, warnings);
   if (request.dryRun) return finish({ region, fields: base, outcome: null });
   await requireConfirmation(request.confirm, commitQuestion(name, cycle, region.description));
-  const outcome = await p.write(region, plan, true);
+  let outcome: O;
+  try {
+    outcome = await writeUnlessStopped(p, region, plan, true, request.signal);
+  } catch (error) {
+    if (!(error instanceof WritesInterrupted)) throw error;
+    // The report so far: the writes that returned; once one had started, the state is unknown.
+    const { running, done } = error.progress;
+    const started = running !== null || done.length > 0;
+    const fields = { ...base, ok: false, status: started ? ('unknown' as const) : null, steps: done };
+    const partial = await finish({ region, fields, outcome: null });
+    throw new MemregionError(error.message, error.exitCode, { partial: { ...partial, interrupted: true } });
+  }
   const fields = await commitFields(p, region, base, plan, outcome);
   const report = await finish({ region, fields, outcome });
   const failed = outcome.steps.find((s) => !s.ok);

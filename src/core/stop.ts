@@ -46,13 +46,20 @@ export function interruptedExitCode(signal: AbortSignal): number {
  * is): for a wait that cannot itself be stopped (one emulated firmware call of hours, a write to a pipe
  * nobody reads), so that the first Ctrl-C still ends the run promptly. The work is left to the exit.
  */
-export function unlessStopped<T>(work: Promise<T>, signal: AbortSignal, message: string): Promise<T> {
+export function unlessStopped<T>(
+  work: Promise<T>,
+  signal: AbortSignal,
+  message: string | (() => MemregionError),
+): Promise<T> {
+  // A function says it as it stands when the signal comes (which step it found running).
+  const stopped = () =>
+    typeof message === 'string' ? new MemregionError(message, ExitCode.INTERRUPTED) : message();
   if (signal.aborted) {
     work.catch(() => {});
-    return Promise.reject(new MemregionError(message, ExitCode.INTERRUPTED));
+    return Promise.reject(stopped());
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new MemregionError(message, ExitCode.INTERRUPTED));
+    const onAbort = () => reject(stopped());
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(
       (value) => {

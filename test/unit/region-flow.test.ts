@@ -129,3 +129,57 @@ describe('stress --region: the report says how each cycle was seen (cycle_tracin
     assert.deepEqual(target.firmwareCalls(), { UNTRACED: 1 });
   });
 });
+
+describe('a stop signal during a commit write ends the flow at once (session 8)', () => {
+  /** A sysfs kernel whose write of `value` to a commit file never returns (a firmware call of hours). */
+  function slowKernel(value: '0' | '1') {
+    const sys = new RecordingRoot(fixture.root);
+    const controller = new AbortController();
+    sys.hook = (file, written) => {
+      if (!file.endsWith('/commit') || written !== value) return;
+      setImmediate(() => controller.abort());
+      return new Promise<void>(() => {});
+    };
+    const deps = { sys, log: silentLogger, probe: fakeProbe('supported'), trace: false as const };
+    return { sys, signal: controller.signal, deps };
+  }
+
+  test('--cycle, stopped in commit <- 1: 130, saying the decommit returned and the commit did not, with the report so far', async () => {
+    const { sys, signal, deps } = slowKernel('1');
+    const error = await invalidateRegion('region2', options({ cycle: true, signal }), deps).catch((e) => e);
+    assert.equal(error.exitCode, 130, error.message);
+    assert.match(
+      error.message,
+      /^interrupted: region2 was decommitted \(.*region2\/commit <- 0\); the commit \(.*region2\/commit <- 1, which invalidates the range\) had not returned: whether region2 is committed, and its caches invalidated, is unknown/,
+    );
+    assert.equal(error.partial.interrupted, true);
+    assert.equal(error.partial.ok, false);
+    assert.equal(error.partial.status, 'unknown');
+    assert.deepEqual(
+      error.partial.steps.map((s: { value: string; ok: boolean }) => [s.value, s.ok]),
+      [['0', true]],
+    );
+    assert.deepEqual(
+      sys.writes.map((w) => w.value),
+      ['0', '1'],
+    );
+  });
+
+  test('a signal before the first write: nothing is written, the region is as it was', async () => {
+    const sys = new RecordingRoot(fixture.root);
+    const controller = new AbortController();
+    const confirm = async () => {
+      controller.abort();
+      return true;
+    };
+    const deps = { sys, log: silentLogger, probe: fakeProbe('supported'), trace: false as const };
+    const error = await invalidateRegion(
+      'region1',
+      options({ confirm, signal: controller.signal }),
+      deps,
+    ).catch((e) => e);
+    assert.equal(error.exitCode, 130, error.message);
+    assert.equal(error.message, 'interrupted before any write: region1 is as it was');
+    assert.deepEqual(sys.writes, []);
+  });
+});

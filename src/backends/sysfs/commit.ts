@@ -12,6 +12,8 @@ import {
   type RegionPrimitives,
   requireUnlocked,
   runCommitFlow,
+  trackedWrite,
+  type WriteProgress,
 } from '../region-flow.js';
 import type { CommitStep, RegionInvalidateOptions, SysfsKernelCalls, SysfsRegionReport } from '../types.js';
 import { type CxlRegion, readCxlRegion, regionDriver, regionPath } from './cxl.js';
@@ -79,7 +81,12 @@ export const driverToBind = (region: CxlRegion, cycle: boolean, enable: boolean)
   driverAfterCommit(region.driver, cycle, enable);
 
 /** The writes of a plan, in order (`commit` ← 0, ← 1, then the bind); stops at the first failed write. */
-export async function writePlan(sys: SysRoot, name: string, plan: CommitPlan): Promise<WriteStep[]> {
+export async function writePlan(
+  sys: SysRoot,
+  name: string,
+  plan: CommitPlan,
+  progress?: WriteProgress,
+): Promise<WriteStep[]> {
   const commitFile = `${regionPath(name)}/commit`;
   const writes: Array<[string, string]> = [
     ...(plan.decommit ? [[commitFile, '0'] as [string, string]] : []),
@@ -88,7 +95,7 @@ export async function writePlan(sys: SysRoot, name: string, plan: CommitPlan): P
   ];
   const steps: WriteStep[] = [];
   for (const [file, value] of writes) {
-    const step = await timedWrite(sys, file, value);
+    const step = await trackedWrite(progress, file, value, () => timedWrite(sys, file, value));
     steps.push(step);
     if (!step.ok) break;
   }
@@ -151,8 +158,8 @@ export function sysfsRegionPrimitives(
     notCommittable: (region) => configurationProblem(region.cxl),
     provider: () => providerOfProbe(deps.probe),
     bindAfter: (region, cycle) => driverToBind(region.cxl, cycle, enable),
-    async write(region, plan, observe) {
-      const run = () => writePlan(sys, region.name, plan);
+    async write(region, plan, observe, progress) {
+      const run = () => writePlan(sys, region.name, plan, progress);
       if (!observe || deps.trace === false) {
         const calls: KernelCalls = observe
           ? { count: null, reason: 'tracing not requested', ...deps.untraced }

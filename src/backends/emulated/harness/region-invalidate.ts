@@ -14,6 +14,8 @@ import {
   type RegionPrimitives,
   requireUnlocked,
   runCommitFlow,
+  trackedWrite,
+  type WriteProgress,
 } from '../../region-flow.js';
 import type {
   CommitStep,
@@ -105,7 +107,7 @@ export function emulatedRegionPrimitives(
     notCommittable: () => null,
     provider: async () => emulatedProviderCheck(context.framework.cpuCacheHasInvalidateMemregion()),
     bindAfter: (region, cycle) => driverAfterCommit(region.boundDriver, cycle, enable),
-    write: async (region, plan) => writeCommits(context, region.emulated, plan),
+    write: async (region, plan, _observe, progress) => writeCommits(context, region.emulated, plan, progress),
     committedNow: async (region) => region.emulated.kernel.committed,
     // The emulated kernel has no file modes: an EPERM is commit_store()'s own.
     failureContext: { filePermissions: false },
@@ -170,6 +172,7 @@ export async function writeCommits(
   context: RegionContext,
   region: EmulatedRegion,
   plan: Pick<CommitPlan, 'decommit' | 'commit'> & Partial<Pick<CommitPlan, 'bind'>>,
+  progress?: WriteProgress,
 ): Promise<EmulatedCommitOutcome> {
   const { clock, framework } = context;
   const calls: KernelCall[] = [];
@@ -192,28 +195,36 @@ export async function writeCommits(
   };
   const steps: CommitStep[] = [];
   const values = [...(plan.decommit ? ['0'] : []), ...(plan.commit ? ['1'] : [])];
+  const file = `${region.spec.name}/commit`;
   for (const value of values) {
-    const t0 = clock.now();
-    const error = await commitStore(region.kernel, value === '1', kernel);
-    steps.push({
-      file: `${region.spec.name}/commit`,
-      value,
-      ok: error === null,
-      elapsed_us: Math.round(clock.now() - t0),
-      ...(error ? { error } : {}),
+    const step = await trackedWrite(progress, file, value, async () => {
+      const t0 = clock.now();
+      const error = await commitStore(region.kernel, value === '1', kernel);
+      return {
+        file,
+        value,
+        ok: error === null,
+        elapsed_us: Math.round(clock.now() - t0),
+        ...(error ? { error } : {}),
+      };
     });
-    if (error) break;
+    steps.push(step);
+    if (!step.ok) break;
   }
   if (plan.bind && steps.every((s) => s.ok)) {
-    // The emulation has one region driver (cxl_region); its bind takes no time on the clock.
-    const error = cxlRegionBind(region.kernel);
-    steps.push({
-      file: `drivers/${plan.bind}/bind`,
-      value: region.spec.name,
-      ok: error === null,
-      elapsed_us: 0,
-      ...(error ? { error } : {}),
+    const bindFile = `drivers/${plan.bind}/bind`;
+    const step = await trackedWrite(progress, bindFile, region.spec.name, async () => {
+      // The emulation has one region driver (cxl_region); its bind takes no time on the clock.
+      const error = cxlRegionBind(region.kernel);
+      return {
+        file: bindFile,
+        value: region.spec.name,
+        ok: error === null,
+        elapsed_us: 0,
+        ...(error ? { error } : {}),
+      };
     });
+    steps.push(step);
   }
   const failedInvalidation = calls.find((c) => c.ret !== null)?.ret ?? null;
   if (plan.commit && region.kernel.committed && !failedInvalidation) region.needsInvalidation = false;
