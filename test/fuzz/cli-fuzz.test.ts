@@ -6,12 +6,11 @@
  * reported with a one-line shell repro.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import fc from 'fast-check';
 import { ROOT } from '../helpers/cli.js';
+import { scratchFolders } from '../helpers/temp-trees.js';
 import { runCase } from './run.js';
 import { scenario } from './scenario.js';
 import { changes, snapshot } from './snapshot.js';
@@ -35,9 +34,7 @@ const isSlowStop = (failure: string) => failure.startsWith('took ');
 let confirming: Promise<void> = Promise.resolve();
 let retimed = 0;
 
-const scratch = mkdtempSync(path.join(os.tmpdir(), 'memregion-fuzz-'));
-after(() => rmSync(scratch, { recursive: true, force: true }));
-process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+const scratch = scratchFolders('memregion-fuzz-')();
 
 test(`the CLI under hostile input: ${runs} cases, seed ${seed} (MEMREGION_FUZZ_SEED to replay)`, async (t) => {
   const fixtures = path.join(ROOT, 'test/fixtures');

@@ -3,18 +3,17 @@
  * parse it replaced (`text.split('\n')`, `line.trim().split(/\s+/)`), on any text, at any block boundary.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { SysRoot } from '../../src/backends/sysfs/fs.js';
 import { findSymbols } from '../../src/backends/sysfs/kallsyms.js';
+import { scratchFolders } from '../helpers/temp-trees.js';
 
 const WANTED = ['cpu_cache_invalidate_memregion', 'smccc_cache_wbinv', 'hisi_soc_hha_wbinv'];
-const dir = mkdtempSync(path.join(tmpdir(), 'memregion-kallsyms-'));
+const dir = scratchFolders('memregion-kallsyms-')();
 mkdirSync(path.join(dir, 'proc'));
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The parse of memregion 0.1 before streaming, kept as the oracle. */
 function oracle(text: string) {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { EmulatedBackend } from '../../src/backends/emulated/index.js';
 import type { RegionSpec } from '../../src/backends/emulated/profiles.js';
 import { MEMDEV_ERASE_CONSEQUENCE } from '../../src/backends/region-erase.js';
@@ -15,17 +15,12 @@ import { eraseMemdev } from '../../src/backends/sysfs/erase.js';
 import type { EraseOptions, Verdict } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
 import { profileWith, virtualBackendOptions } from '../helpers/emulation.js';
-import { errnoError, RecordingRoot } from './helpers/recording-root.js';
+import { fixtureEachTest } from '../helpers/temp-trees.js';
+import { errnoError } from './helpers/recording-root.js';
 import { eraseOptions } from './helpers/refusal.js';
-import { copyFixture, fakeProbe } from './helpers/sysfs-fixture.js';
+import { fakeProbe } from './helpers/sysfs-fixture.js';
 
-let fixture: { root: string; cleanup: () => void };
-let sys: RecordingRoot;
-beforeEach(() => {
-  fixture = copyFixture('cxl');
-  sys = new RecordingRoot(fixture.root);
-});
-afterEach(() => fixture.cleanup());
+const fixture = fixtureEachTest('cxl');
 
 const options = (over: Partial<EraseOptions> = {}) => eraseOptions({ timeoutMs: 30, ...over });
 
@@ -64,7 +59,7 @@ async function failureOf(run: Promise<unknown>) {
 }
 
 const sysfsDeps = (verdict: Verdict = 'supported') => ({
-  sys,
+  sys: fixture.sys,
   log: silentLogger,
   probe: fakeProbe(verdict),
   pollMs: 5,
@@ -73,7 +68,7 @@ const sysfsDeps = (verdict: Verdict = 'supported') => ({
 describe('erase <memdev>: one shape on both backends', () => {
   it('a timed-out erase: the same fields, next_step naming where to watch', async () => {
     // The kernel's part: the sanitize starts and never ends.
-    sys.hook = (file) => {
+    fixture.sys.hook = (file) => {
       if (file.endsWith('mem1/security/sanitize'))
         writeFileSync(path.join(fixture.root, 'sys/bus/cxl/devices/mem1/security/state'), 'sanitize\n');
     };
@@ -110,7 +105,7 @@ describe('erase <memdev>: one shape on both backends', () => {
 
   for (const errno of ['EBUSY', 'EIO', 'EPERM']) {
     it(`a device that refuses the write with ${errno}: the same error on both, and the emulated sanitize never starts`, async () => {
-      sys.hook = (file) => {
+      fixture.sys.hook = (file) => {
         if (file.endsWith('mem1/security/sanitize')) throw errnoError(errno);
       };
       const onSysfs = await failureOf(eraseMemdev('mem1', options(), sysfsDeps()));

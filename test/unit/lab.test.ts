@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parseDeb822, parseOneLine } from '../../src/lab/apt-sources.js';
 import { labCacheDir } from '../../src/lab/cache.js';
 import { CpioWriter } from '../../src/lab/cpio.js';
@@ -14,8 +13,9 @@ import { parseCxlSpec } from '../../src/lab/options.js';
 import { parseQemuVersion, qemuArgs, versionAtLeast } from '../../src/lab/qemu.js';
 import { describeCommand } from '../../src/lab/run.js';
 import { parseStatus, shellQuote } from '../../src/lab/session.js';
+import { scratchFolders } from '../helpers/temp-trees.js';
 
-const temps: string[] = [];
+const tempFolder = scratchFolders('memregion-cpio-');
 
 /** The names in a newc archive, read the way the kernel's init/initramfs.c does (header, name, padding, data). */
 function newcNames(data: Buffer): string[] {
@@ -36,9 +36,6 @@ function newcNames(data: Buffer): string[] {
   }
   return names;
 }
-after(async () => {
-  for (const t of temps) await rm(t, { recursive: true, force: true });
-});
 
 describe('lab: the machine and the packages', () => {
   test('the archive comes from the apt sources, deb822 or one-line, skipping disabled entries', () => {
@@ -188,8 +185,7 @@ describe('lab: the VM', () => {
   });
 
   test('the initramfs is a newc archive that cpio lists back, links and all', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'memregion-cpio-'));
-    temps.push(dir);
+    const dir = tempFolder();
     const file = path.join(dir, 'a.cpio');
     const image = await Initramfs.create(file);
     await image.file('/lab/command', "'true'\n", 0o644);

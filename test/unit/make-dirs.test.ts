@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { ExitCode, MemregionError } from '../../src/core/errors.js';
 import { makeDirs, removeMadeDirs } from '../../src/core/make-dirs.js';
+import { scratchFolders } from '../helpers/temp-trees.js';
 
-const scratch = mkdtempSync(path.join(os.tmpdir(), 'memregion-make-dirs-'));
-after(() => rmSync(scratch, { recursive: true, force: true }));
+const scratch = scratchFolders('memregion-make-dirs-')();
 
 describe('makeDirs', () => {
   test('makes the missing folders of a chain, and is quiet about those that exist', async () => {

@@ -3,7 +3,7 @@
  * lines and exit codes, and report a commit with the same fields.
  */
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { stress } from '../../src/api.js';
 import { EmulatedBackend } from '../../src/backends/emulated/index.js';
 import { invalidateRegion } from '../../src/backends/sysfs/commit.js';
@@ -11,15 +11,12 @@ import { regionStressTarget } from '../../src/backends/sysfs/stress.js';
 import type { RegionInvalidateOptions } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
 import { profileWith, virtualBackendOptions } from '../helpers/emulation.js';
+import { fixtureEachTest } from '../helpers/temp-trees.js';
 import { RecordingRoot } from './helpers/recording-root.js';
 import { refusal, regionOptions } from './helpers/refusal.js';
-import { confirmer, copyFixture, fakeProbe } from './helpers/sysfs-fixture.js';
+import { confirmer, fakeProbe } from './helpers/sysfs-fixture.js';
 
-let fixture: { root: string; cleanup: () => void };
-beforeEach(() => {
-  fixture = copyFixture('cxl');
-});
-afterEach(() => fixture.cleanup());
+const fixture = fixtureEachTest('cxl');
 
 const options = regionOptions;
 

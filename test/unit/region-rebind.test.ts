@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { stress } from '../../src/api.js';
 import { emulatedRegionPrimitives } from '../../src/backends/emulated/harness/region-invalidate.js';
 import { EmulatedBackend } from '../../src/backends/emulated/index.js';
@@ -26,19 +26,18 @@ import type {
 } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
 import { profileWith, virtualBackendOptions } from '../helpers/emulation.js';
-import { RecordingRoot } from './helpers/recording-root.js';
+import { fixtureEachTest } from '../helpers/temp-trees.js';
 import { refusal, regionOptions } from './helpers/refusal.js';
-import { confirmer, copyFixture, fakeProbe } from './helpers/sysfs-fixture.js';
+import { confirmer, fakeProbe } from './helpers/sysfs-fixture.js';
 
-let fixture: { root: string; cleanup: () => void };
-let sys: RecordingRoot;
-beforeEach(() => {
-  fixture = copyFixture('cxl');
-  sys = new RecordingRoot(fixture.root);
+const fixture = fixtureEachTest('cxl');
+
+const sysfsDeps = () => ({
+  sys: fixture.sys,
+  log: silentLogger,
+  probe: fakeProbe('supported'),
+  trace: false as const,
 });
-afterEach(() => fixture.cleanup());
-
-const sysfsDeps = () => ({ sys, log: silentLogger, probe: fakeProbe('supported'), trace: false as const });
 
 /** The emulated regions as the fixture has them: region1 configured, region2 committed and bound. */
 const FIXTURE_LIKE = (locked = false): ProfileOverrides => ({
@@ -110,7 +109,7 @@ describe('the region driver after the writes: the same on both backends', () => 
     assert.deepEqual(shape(mine), expected);
     assert.deepEqual(shape(theirs), expected);
     assert.deepEqual(
-      sys.writes.map((w) => [w.file, w.value]),
+      fixture.sys.writes.map((w) => [w.file, w.value]),
       [
         ['sys/bus/cxl/devices/region2/commit', '0'],
         ['sys/bus/cxl/devices/region2/commit', '1'],
@@ -126,9 +125,7 @@ describe('the region driver after the writes: the same on both backends', () => 
 
   test('a commit of a configured region binds nothing without --enable; with it, the region driver', async () => {
     for (const enable of [false, true]) {
-      fixture.cleanup();
-      fixture = copyFixture('cxl');
-      sys = new RecordingRoot(fixture.root);
+      fixture.renew();
       const emulated = await emulatedWith();
       const mine = await emulated.invalidateRegion('region1', regionOptions({ enable }));
       const theirs = await invalidateRegion('region1', regionOptions({ enable }), sysfsDeps());
@@ -161,7 +158,7 @@ describe('the region driver after the writes: the same on both backends', () => 
     );
     await target.invalidate(0n, 1n);
     assert.deepEqual(
-      sys.writes.map((w) => w.value),
+      fixture.sys.writes.map((w) => w.value),
       ['0', '1', 'region2'],
     );
   });
@@ -268,7 +265,7 @@ describe('a locked region: both backends refuse before any question or write (69
         });
       }
       assert.equal(messages[0], messages[1]);
-      assert.deepEqual(sys.writes, []);
+      assert.deepEqual(fixture.sys.writes, []);
       const region = emulated.regionState[1]!;
       assert.deepEqual([region.kernel.committed, region.kernel.driver], [true, 'cxl_region']);
       assert.equal(emulated.kernelLog.length, logged);

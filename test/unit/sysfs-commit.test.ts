@@ -1,28 +1,23 @@
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { invalidateRegion, type RegionFlowDeps } from '../../src/backends/sysfs/commit.js';
 import { SysRoot } from '../../src/backends/sysfs/fs.js';
 import { createSysfsBackend } from '../../src/backends/sysfs/index.js';
 import { regionStressTarget } from '../../src/backends/sysfs/stress.js';
 import type { Verdict } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
+import { fixtureEachTest } from '../helpers/temp-trees.js';
 import { FakeKernelTracefs } from './helpers/fake-tracefs.js';
-import { errnoError, RecordingRoot } from './helpers/recording-root.js';
+import { errnoError } from './helpers/recording-root.js';
 import { refusal, regionOptions } from './helpers/refusal.js';
-import { confirmer, copyFixture, fakeProbe } from './helpers/sysfs-fixture.js';
+import { confirmer, fakeProbe } from './helpers/sysfs-fixture.js';
 
-let fixture: { root: string; cleanup: () => void };
-let sys: RecordingRoot;
-beforeEach(() => {
-  fixture = copyFixture('cxl');
-  sys = new RecordingRoot(fixture.root);
-});
-afterEach(() => fixture.cleanup());
+const fixture = fixtureEachTest('cxl');
 
 const deps = (verdict: Verdict = 'supported'): RegionFlowDeps => ({
-  sys,
+  sys: fixture.sys,
   log: silentLogger,
   probe: fakeProbe(verdict),
   trace: false,
@@ -33,11 +28,11 @@ const commitOf = (name: string) =>
 
 describe('invalidate --region: a configured region that is not committed', () => {
   it('asks after the preflight, then writes 1 to commit and reports the region range', async () => {
-    const ask = confirmer(true, () => assert.deepEqual(sys.writes, [], 'no write before the answer'));
+    const ask = confirmer(true, () => assert.deepEqual(fixture.sys.writes, [], 'no write before the answer'));
     const report = await invalidateRegion('region1', options({ confirm: ask.confirm }), deps());
     assert.equal(ask.questions.length, 1);
     assert.match(ask.questions[0]!, /Commit region1/);
-    assert.deepEqual(sys.writes, [{ file: 'sys/bus/cxl/devices/region1/commit', value: '1' }]);
+    assert.deepEqual(fixture.sys.writes, [{ file: 'sys/bus/cxl/devices/region1/commit', value: '1' }]);
     assert.equal(commitOf('region1'), '1');
     assert.equal(report.ok, true);
     assert.equal(report.start, '0x40c0000000');
@@ -53,7 +48,7 @@ describe('invalidate --region: a configured region that is not committed', () =>
       invalidateRegion('region1', options(), deps()),
       refusal(65, /not fully configured \(target0 is empty\)/),
     );
-    assert.deepEqual(sys.writes, []);
+    assert.deepEqual(fixture.sys.writes, []);
   });
 });
 
@@ -63,12 +58,12 @@ describe('invalidate --region: a committed region', () => {
       invalidateRegion('region2', options(), deps()),
       refusal(64, /already committed.*--cycle/),
     );
-    assert.deepEqual(sys.writes, []);
+    assert.deepEqual(fixture.sys.writes, []);
   });
 
   it('with --cycle decommits, commits and binds the region driver again, in that order', async () => {
     const report = await invalidateRegion('region2', options({ cycle: true }), deps());
-    assert.deepEqual(sys.writes, [
+    assert.deepEqual(fixture.sys.writes, [
       { file: 'sys/bus/cxl/devices/region2/commit', value: '0' },
       { file: 'sys/bus/cxl/devices/region2/commit', value: '1' },
       { file: 'sys/bus/cxl/drivers/cxl_region/bind', value: 'region2' },
@@ -82,11 +77,11 @@ describe('invalidate --region: a committed region', () => {
       invalidateRegion('region0', options({ cycle: true }), deps()),
       refusal(75, /dax0\.0 is bound to kmem; memory blocks memory1032\.\.memory1035 \(4 blocks\) are online/),
     );
-    assert.deepEqual(sys.writes, []);
+    assert.deepEqual(fixture.sys.writes, []);
   });
 
   it('says the region is left decommitted when the commit after the decommit fails', async () => {
-    sys.hook = (file, value) => {
+    fixture.sys.hook = (file, value) => {
       if (file.endsWith('/commit') && value === '1') throw errnoError('ENXIO');
     };
     await assert.rejects(
@@ -124,7 +119,7 @@ describe('invalidate --region: the provider rule, confirmation and names', () =>
       invalidateRegion('region1', options({ confirm: ask.confirm }), deps('unknown')),
       refusal(69, /verdict is "unknown".*ENXIO.*WARNs.*taints.*--force/),
     );
-    assert.deepEqual(sys.writes, []);
+    assert.deepEqual(fixture.sys.writes, []);
     assert.equal(ask.questions.length, 0);
   });
 
@@ -134,12 +129,12 @@ describe('invalidate --region: the provider rule, confirmation and names', () =>
       invalidateRegion('region1', options(), { ...deps(), probe }),
       refusal(77, /verdict is "unknown"/),
     );
-    assert.deepEqual(sys.writes, []);
+    assert.deepEqual(fixture.sys.writes, []);
   });
 
   it('writes with --force and keeps the warning in the report', async () => {
     const report = await invalidateRegion('region1', options({ force: true }), deps('unsupported'));
-    assert.equal(sys.writes.length, 1);
+    assert.equal(fixture.sys.writes.length, 1);
     assert.match(String((report['warnings'] as string[])[0]), /--force.*taints/);
   });
 
@@ -149,7 +144,7 @@ describe('invalidate --region: the provider rule, confirmation and names', () =>
       invalidateRegion('region1', options({ confirm: ask.confirm }), deps()),
       refusal(64, /^cancelled$/),
     );
-    assert.deepEqual(sys.writes, []);
+    assert.deepEqual(fixture.sys.writes, []);
   });
 
   it('checks without writing or asking on --dry-run', async () => {
@@ -161,7 +156,7 @@ describe('invalidate --region: the provider rule, confirmation and names', () =>
     );
     assert.equal(report.dry_run, true);
     assert.deepEqual(report['plan'], ['commit <- 0', 'commit <- 1', 'bind cxl_region']);
-    assert.deepEqual(sys.writes, []);
+    assert.deepEqual(fixture.sys.writes, []);
     assert.equal(ask.questions.length, 0);
   });
 
@@ -180,7 +175,7 @@ describe('invalidate --region: the provider rule, confirmation and names', () =>
   ]) {
     it(`refuses the name ${JSON.stringify(name)} before touching any path (65)`, async () => {
       await assert.rejects(invalidateRegion(name, options(), deps()), refusal(65, /is not a region name/));
-      assert.deepEqual(sys.writes, []);
+      assert.deepEqual(fixture.sys.writes, []);
     });
   }
 
@@ -206,8 +201,8 @@ function emitInvalidation(tracefs: FakeKernelTracefs, group: string, range: stri
 
 /** A commit of region1 traced through a fake tracefs whose return probe sees `ret`. */
 function tracedCommit(ret: number, group = 'memregion_committest') {
-  const tracefs = new FakeKernelTracefs(sys);
-  sys.hook = (file) => {
+  const tracefs = new FakeKernelTracefs(fixture.sys);
+  fixture.sys.hook = (file) => {
     if (!file.endsWith('/commit')) return;
     emitInvalidation(tracefs, group, '0x40c0000000 len=1073741824', ret);
   };
@@ -266,7 +261,7 @@ describe('invalidate --region: the invalidation the kernel ignores (issue 8 item
   });
 
   it('a commit the kernel refuses is an error whose partial report says what happened', async () => {
-    sys.hook = (file, value) => {
+    fixture.sys.hook = (file, value) => {
       if (file.endsWith('/commit') && value === '1') throw errnoError('ENXIO');
     };
     const error = await invalidateRegion('region1', options(), deps()).catch((e) => e);
@@ -324,7 +319,7 @@ describe('stress --region', () => {
       [null, null],
     );
     assert.deepEqual(
-      sys.writes.map((w) => `${w.file.split('/').pop()}=${w.value}`),
+      fixture.sys.writes.map((w) => `${w.file.split('/').pop()}=${w.value}`),
       ['commit=0', 'commit=1', 'bind=region2', 'commit=0', 'commit=1', 'bind=region2'],
     );
     // Not traced (deps without tracing): the writes succeeded, the invalidations are not claimed.
@@ -336,7 +331,7 @@ describe('stress --region', () => {
 
   it('counts a failed cycle by errno instead of throwing', async () => {
     const target = await stress('region2');
-    sys.hook = (file, value) => {
+    fixture.sys.hook = (file, value) => {
       if (file.endsWith('/commit') && value === '1') throw errnoError('EBUSY');
     };
     const outcome = await target.invalidate(0n, 1n);
@@ -345,9 +340,9 @@ describe('stress --region', () => {
 
   /** A stress target on region2 traced through a fake tracefs whose return probe sees `rets[i]` on commit i. */
   const tracedStress = (rets: number[], group = 'memregion_stresstest') => {
-    const tracefs = new FakeKernelTracefs(sys);
+    const tracefs = new FakeKernelTracefs(fixture.sys);
     let commits = 0;
-    sys.hook = (file, value) => {
+    fixture.sys.hook = (file, value) => {
       if (!file.endsWith('/commit') || value !== '1') return;
       const ret = rets[commits++] ?? 0;
       emitInvalidation(tracefs, group, '0x4100000000 len=268435456', ret);
@@ -383,8 +378,8 @@ describe('stress --region', () => {
   it('without kprobe_events: every cycle untraced with the reason, tracefs and kallsyms looked up once', async () => {
     rmSync(path.join(fixture.root, 'sys/kernel/tracing/kprobe_events'));
     let kallsymsReads = 0;
-    const stream = sys.stream.bind(sys);
-    sys.stream = (relative, consume) => {
+    const stream = fixture.sys.stream.bind(fixture.sys);
+    fixture.sys.stream = (relative, consume) => {
       if (relative === 'proc/kallsyms') kallsymsReads += 1;
       return stream(relative, consume);
     };
@@ -406,6 +401,6 @@ describe('stress --region', () => {
     await assert.rejects(stress('region2', true, 'unsupported'), refusal(69, /verdict/));
     await assert.rejects(stress('region2', false), refusal(64, /cancelled/));
     await assert.rejects(stress('../x'), refusal(65, /is not a region name/));
-    assert.deepEqual(sys.writes, []);
+    assert.deepEqual(fixture.sys.writes, []);
   });
 });

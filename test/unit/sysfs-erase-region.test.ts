@@ -7,18 +7,17 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { RegionFlowDeps } from '../../src/backends/sysfs/commit.js';
 import { type EraseDeps, eraseRegion } from '../../src/backends/sysfs/erase.js';
 import type { RegionEraseOptions, Verdict } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
-import { errnoError, RecordingRoot } from './helpers/recording-root.js';
+import { fixtureEachTest } from '../helpers/temp-trees.js';
+import { errnoError } from './helpers/recording-root.js';
 import { refusal } from './helpers/refusal.js';
-import { confirmer, copyFixture, fakeProbe } from './helpers/sysfs-fixture.js';
+import { confirmer, fakeProbe } from './helpers/sysfs-fixture.js';
 
 const DEVICES = 'sys/bus/cxl/devices';
-let fixture: { root: string; cleanup: () => void };
-let sys: RecordingRoot;
 const timers: NodeJS.Timeout[] = [];
 
 const file = (relative: string) => path.join(fixture.root, relative);
@@ -49,7 +48,7 @@ function addInterleavedRegion(): void {
 
 /** The kernel's part; `sanitizeMs` per memdev (null: never ends), `refuse` fails a memdev's write. */
 function kernel(sanitizeMs: Record<string, number | null>, refuse: Record<string, string> = {}): void {
-  sys.hook = (relative, value) => {
+  fixture.sys.hook = (relative, value) => {
     if (relative === `${DEVICES}/region3/commit`) {
       for (const endpoint of ['endpoint4', 'endpoint5'])
         setAtomically(`${DEVICES}/${endpoint}/decoders_committed`, value === '1' ? '1' : '0');
@@ -68,18 +67,15 @@ function kernel(sanitizeMs: Record<string, number | null>, refuse: Record<string
   };
 }
 
-beforeEach(() => {
-  fixture = copyFixture('cxl');
-  addInterleavedRegion();
-  sys = new RecordingRoot(fixture.root);
-});
-afterEach(() => {
-  for (const t of timers) clearTimeout(t);
-  fixture.cleanup();
+const fixture = fixtureEachTest('cxl', {
+  setUp: addInterleavedRegion,
+  tearDown: () => {
+    for (const t of timers) clearTimeout(t);
+  },
 });
 
 const deps = (verdict: Verdict = 'supported'): EraseDeps & RegionFlowDeps => ({
-  sys,
+  sys: fixture.sys,
   log: silentLogger,
   probe: fakeProbe(verdict),
   pollMs: 5,
@@ -99,12 +95,14 @@ const short = (w: { file: string; value: string }) => `${w.file.split('/').slice
 describe('erase --region regionN (sysfs)', () => {
   it('asks once naming every device by serial, decommits, starts both sanitizes before waiting, recommits and binds', async () => {
     kernel({ mem1: 40, mem2: 80 });
-    const ask = confirmer(true, () => assert.deepEqual(sys.writes, [], 'nothing written before the answer'));
+    const ask = confirmer(true, () =>
+      assert.deepEqual(fixture.sys.writes, [], 'nothing written before the answer'),
+    );
     const report = await eraseRegion('region3', options({ recommit: true, confirm: ask.confirm }), deps());
     assert.deepEqual(ask.questions, [
       'Sanitize region3 (mem1 serial 0x2, mem2 serial 0x3)? It is decommitted first, then all data on these 2 devices is destroyed, and the region is committed again.',
     ]);
-    assert.deepEqual(sys.writes.map(short), [
+    assert.deepEqual(fixture.sys.writes.map(short), [
       'region3/commit=0',
       'security/sanitize=1',
       'security/sanitize=1',
@@ -112,7 +110,7 @@ describe('erase --region regionN (sysfs)', () => {
       'cxl_region/bind=region3',
     ]);
     assert.deepEqual(
-      sys.writes.slice(1, 3).map((w) => w.file),
+      fixture.sys.writes.slice(1, 3).map((w) => w.file),
       [`${DEVICES}/mem1/security/sanitize`, `${DEVICES}/mem2/security/sanitize`],
     );
     assert.equal(report.backend, 'sysfs');
@@ -155,7 +153,7 @@ describe('erase --region regionN (sysfs)', () => {
       ],
     );
     assert.ok(report.memdevs[0]!.elapsed_ms >= 30, 'mem1 was waited for');
-    assert.ok(!sys.writes.some((w) => w.value === '1' && w.file.endsWith('/commit')), 'no recommit');
+    assert.ok(!fixture.sys.writes.some((w) => w.value === '1' && w.file.endsWith('/commit')), 'no recommit');
     assert.equal(read(`${DEVICES}/region3/commit`), '0');
     assert.ok(report.warnings.some((w) => /region3 is left decommitted/.test(w)));
   });
@@ -193,7 +191,7 @@ describe('erase --region refusals (sysfs), before any write', () => {
         /mem0 also decodes another region \(2 decoder\(s\) committed on endpoint3, 1 of them region2's\)/,
       ),
     );
-    assert.deepEqual(sys.writes, []);
+    assert.deepEqual(fixture.sys.writes, []);
   });
 
   it('a region in use (75), a device without security/erase (69)', async () => {
@@ -202,7 +200,7 @@ describe('erase --region refusals (sysfs), before any write', () => {
       eraseRegion('region3', options({ method: 'secure-erase' }), deps()),
       refusal(69, /mem2 has no security\/erase/),
     );
-    assert.deepEqual(sys.writes, []);
+    assert.deepEqual(fixture.sys.writes, []);
   });
 
   it('no provider: 69 before the question; then a refused confirmation: 64', async () => {
@@ -217,7 +215,7 @@ describe('erase --region refusals (sysfs), before any write', () => {
       refusal(64, /^cancelled$/),
     );
     assert.equal(ask.questions.length, 1);
-    assert.deepEqual(sys.writes, []);
+    assert.deepEqual(fixture.sys.writes, []);
   });
 
   it('bad and unknown names (65)', async () => {

@@ -1,24 +1,20 @@
 import assert from 'node:assert/strict';
 import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { type EraseDeps, eraseMemdev } from '../../src/backends/sysfs/erase.js';
 import type { Verdict } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
-import { errnoError, RecordingRoot } from './helpers/recording-root.js';
+import { fixtureEachTest } from '../helpers/temp-trees.js';
+import { errnoError } from './helpers/recording-root.js';
 import { eraseOptions, refusal } from './helpers/refusal.js';
-import { confirmer, copyFixture, fakeProbe } from './helpers/sysfs-fixture.js';
+import { confirmer, fakeProbe } from './helpers/sysfs-fixture.js';
 
-let fixture: { root: string; cleanup: () => void };
-let sys: RecordingRoot;
 const timers: NodeJS.Timeout[] = [];
-beforeEach(() => {
-  fixture = copyFixture('cxl');
-  sys = new RecordingRoot(fixture.root);
-});
-afterEach(() => {
-  for (const t of timers) clearTimeout(t);
-  fixture.cleanup();
+const fixture = fixtureEachTest('cxl', {
+  tearDown: () => {
+    for (const t of timers) clearTimeout(t);
+  },
 });
 
 const stateFile = (memdev: string) => path.join(fixture.root, `sys/bus/cxl/devices/${memdev}/security/state`);
@@ -32,7 +28,7 @@ function setState(memdev: string, state: string): void {
 
 /** The kernel's part: a write of 1 to security/sanitize starts a sanitize that ends after `ms`. */
 function kernelSanitizes(ms: number | null): void {
-  sys.hook = (file, value) => {
+  fixture.sys.hook = (file, value) => {
     const match = /devices\/(mem[0-9]+)\/security\/(sanitize|erase)$/.exec(file);
     if (!match || value !== '1') return;
     const memdev = match[1]!;
@@ -43,7 +39,7 @@ function kernelSanitizes(ms: number | null): void {
 }
 
 const deps = (verdict: Verdict = 'supported'): EraseDeps => ({
-  sys,
+  sys: fixture.sys,
   log: silentLogger,
   probe: fakeProbe(verdict),
   pollMs: 5,
@@ -54,13 +50,15 @@ describe('erase --method sanitize', () => {
   it('asks after the preflight, writes 1, waits for the state to leave sanitize with progress, reports', async () => {
     kernelSanitizes(60);
     const progress: string[] = [];
-    const ask = confirmer(true, () => assert.deepEqual(sys.writes, []));
+    const ask = confirmer(true, () => assert.deepEqual(fixture.sys.writes, []));
     const report = await eraseMemdev(
       'mem1',
       options({ confirm: ask.confirm, onProgress: (state) => progress.push(state) }),
       deps(),
     );
-    assert.deepEqual(sys.writes, [{ file: 'sys/bus/cxl/devices/mem1/security/sanitize', value: '1' }]);
+    assert.deepEqual(fixture.sys.writes, [
+      { file: 'sys/bus/cxl/devices/mem1/security/sanitize', value: '1' },
+    ]);
     assert.equal(ask.questions.length, 1);
     assert.match(ask.questions[0]!, /Sanitize mem1 \(serial 0x2\)/);
     assert.ok(progress.includes('sanitize'), progress.join(','));
@@ -125,7 +123,7 @@ describe('erase --method secure-erase', () => {
   it('writes 1 to security/erase', async () => {
     kernelSanitizes(0);
     const report = await eraseMemdev('mem1', options({ method: 'secure-erase' }), deps());
-    assert.deepEqual(sys.writes, [{ file: 'sys/bus/cxl/devices/mem1/security/erase', value: '1' }]);
+    assert.deepEqual(fixture.sys.writes, [{ file: 'sys/bus/cxl/devices/mem1/security/erase', value: '1' }]);
     assert.equal(report.method, 'secure-erase');
   });
 
@@ -134,7 +132,7 @@ describe('erase --method secure-erase', () => {
       eraseMemdev('mem2', options({ method: 'secure-erase' }), deps()),
       refusal(69, /has no security\/erase/),
     );
-    assert.deepEqual(sys.writes, []);
+    assert.deepEqual(fixture.sys.writes, []);
   });
 });
 
@@ -144,7 +142,7 @@ describe('erase refusals', () => {
       eraseMemdev('mem0', options(), deps()),
       refusal(75, /2 decoder\(s\) committed on endpoint3/),
     );
-    assert.deepEqual(sys.writes, []);
+    assert.deepEqual(fixture.sys.writes, []);
   });
 
   it('refuses without a provider unless --force, since the next commit needs one (69)', async () => {
@@ -152,7 +150,7 @@ describe('erase refusals', () => {
       eraseMemdev('mem1', options(), deps('unsupported')),
       refusal(69, /next region commit.*--force/),
     );
-    assert.deepEqual(sys.writes, []);
+    assert.deepEqual(fixture.sys.writes, []);
     kernelSanitizes(5);
     const report = await eraseMemdev('mem1', options({ force: true }), deps('unsupported'));
     assert.match(String((report['warnings'] as string[])[0]), /--force/);
@@ -163,7 +161,7 @@ describe('erase refusals', () => {
       eraseMemdev('mem1', options({ confirm: confirmer(false).confirm }), deps()),
       refusal(64, /cancelled/),
     );
-    assert.deepEqual(sys.writes, []);
+    assert.deepEqual(fixture.sys.writes, []);
   });
 
   it('refuses a device that is already sanitizing (75)', async () => {
@@ -187,16 +185,16 @@ describe('erase refusals', () => {
         );
         assert.deepEqual(ask.questions, []);
       }
-      assert.deepEqual(sys.writes, []);
+      assert.deepEqual(fixture.sys.writes, []);
     });
   }
 
   it('maps the kernel refusing the write (EBUSY → 75, EACCES → 77)', async () => {
-    sys.hook = () => {
+    fixture.sys.hook = () => {
       throw errnoError('EBUSY');
     };
     await assert.rejects(eraseMemdev('mem1', options(), deps()), refusal(75, /EBUSY/));
-    sys.hook = () => {
+    fixture.sys.hook = () => {
       throw errnoError('EACCES');
     };
     await assert.rejects(eraseMemdev('mem1', options(), deps()), refusal(77, /needs root/));

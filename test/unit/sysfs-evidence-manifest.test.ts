@@ -3,10 +3,9 @@
  * "in use" check of a region touch on a fixture tree must be in what collect records from that tree.
  */
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync } from 'node:fs';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { x as extract } from 'tar';
 import { ARCHIVE_TOP, packEvidence } from '../../src/backends/sysfs/collect-archive.js';
 import { collectEvidence } from '../../src/backends/sysfs/collector.js';
@@ -16,13 +15,11 @@ import { onlineBlocksInRange } from '../../src/backends/sysfs/memory.js';
 import { probeSysfs } from '../../src/backends/sysfs/probe.js';
 import { listRegions } from '../../src/backends/sysfs/regions.js';
 import { silentLogger } from '../../src/core/log.js';
+import { scratchFolders } from '../helpers/temp-trees.js';
 import { FIXTURES } from './helpers/sysfs-fixture.js';
 import { FIXTURE_TREES, TouchingRoot } from './helpers/touching-root.js';
 
-const temps: string[] = [];
-after(() => {
-  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
-});
+const tempFolder = scratchFolders('memregion-manifest-');
 
 const present = (file: string) => {
   try {
@@ -47,8 +44,7 @@ describe('evidence manifest', () => {
       assert.ok(sys.touched.size > 10, 'the readers touched the tree');
 
       const { entries } = await collectEvidence(new SysRoot(root), 'test');
-      const dir = mkdtempSync(path.join(tmpdir(), 'memregion-manifest-'));
-      temps.push(dir);
+      const dir = tempFolder();
       const archive = path.join(dir, 'evidence.tar.gz');
       const { writeFileSync } = await import('node:fs');
       writeFileSync(archive, (await packEvidence(entries))!);

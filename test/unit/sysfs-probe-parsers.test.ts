@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parsePsciDebugfs } from '../../src/backends/sysfs/firmware.js';
 import { SysRoot } from '../../src/backends/sysfs/fs.js';
 import { findSymbols } from '../../src/backends/sysfs/kallsyms.js';
@@ -11,15 +10,12 @@ import { isBootBanner, journalSource, parseKmsg, readKmsg } from '../../src/back
 import { scanKernelLog, versionAtLeast } from '../../src/backends/sysfs/logfacts.js';
 import { archFromCpuinfo, hasHypervisorFlag, parseLockdown } from '../../src/backends/sysfs/platform.js';
 import { readTracing } from '../../src/backends/sysfs/tracing.js';
+import { scratchFolders } from '../helpers/temp-trees.js';
 
-const temps: string[] = [];
-after(async () => {
-  for (const dir of temps) await rm(dir, { recursive: true, force: true });
-});
+const tempFolder = scratchFolders('memregion-parsers-');
 
 async function tree(files: Record<string, string>): Promise<SysRoot> {
-  const root = await mkdtemp(path.join(tmpdir(), 'memregion-parsers-'));
-  temps.push(root);
+  const root = tempFolder();
   for (const [name, text] of Object.entries(files)) {
     await mkdir(path.dirname(path.join(root, name)), { recursive: true });
     await writeFile(path.join(root, name), text);

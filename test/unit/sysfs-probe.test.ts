@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { appendFile, chmod, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { SysRoot } from '../../src/backends/sysfs/fs.js';
@@ -11,17 +11,14 @@ import { type ProbeSysfsOptions, probeSysfs } from '../../src/backends/sysfs/pro
 import type { SysfsProbeReport } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
 import { runSync } from '../helpers/spawn.js';
+import { scratchFolders } from '../helpers/temp-trees.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
 const machines = path.join(repo, 'test/fixtures/machines');
 /** Trees collected from real kernels in `memregion lab` guests (see sysfs-kernels.test.ts). */
 const kernels = path.join(repo, 'test/fixtures/kernels');
-const temps: string[] = [];
-
-after(async () => {
-  for (const dir of temps) await rm(dir, { recursive: true, force: true });
-});
+const tempFolder = scratchFolders('memregion-probe-');
 
 const probe = (root: string, options: ProbeSysfsOptions = {}) =>
   probeSysfs(new SysRoot(root), silentLogger, options);
@@ -29,8 +26,7 @@ const machine = (name: string, options: ProbeSysfsOptions = {}) => probe(path.jo
 
 /** A writable copy of a fixture machine (or, from `from`, a captured tree), to vary one file. */
 async function copyOf(name: string, from = machines): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), `memregion-${name}-`));
-  temps.push(dir);
+  const dir = tempFolder(`memregion-${name}-`);
   await chmod(dir, 0o755);
   await cp(path.join(from, name), dir, { recursive: true, verbatimSymlinks: true });
   return dir;
@@ -335,8 +331,7 @@ describe('probe verdicts on x86 and elsewhere', () => {
   });
 
   test('nothing readable: unknown, naming the architecture', async () => {
-    const root = await mkdtemp(path.join(tmpdir(), 'memregion-empty-'));
-    temps.push(root);
+    const root = tempFolder('memregion-empty-');
     const report = await probe(root);
     assert.equal(report.verdict, 'unknown');
     assert.equal(report.needs_privileges, false);

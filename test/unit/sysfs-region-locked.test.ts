@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import { commitFailure } from '../../src/backends/region-flow.js';
 import { collectEvidence } from '../../src/backends/sysfs/collector.js';
 import { invalidateRegion, type RegionFlowDeps } from '../../src/backends/sysfs/commit.js';
@@ -17,31 +17,23 @@ import { listRegions } from '../../src/backends/sysfs/regions.js';
 import { regionStressTarget } from '../../src/backends/sysfs/stress.js';
 import type { CommitStep } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
-import { errnoError, RecordingRoot } from './helpers/recording-root.js';
+import { errnoError } from './helpers/recording-root.js';
 import { refusal, regionOptions } from './helpers/refusal.js';
 
 /** `process` as on POSIX, where geteuid() exists (Node types it as optional). */
 const posixProcess = process as NodeJS.Process & { geteuid: () => number };
 
-import { confirmer, copyFixture, fakeProbe } from './helpers/sysfs-fixture.js';
+import { fixtureEachTest } from '../helpers/temp-trees.js';
+import { confirmer, fakeProbe } from './helpers/sysfs-fixture.js';
 
 const DEVICES = 'sys/bus/cxl/devices';
-let fixture: { root: string; cleanup: () => void };
-let sys: RecordingRoot;
-beforeEach(() => {
-  fixture = copyFixture('cxl');
-  sys = new RecordingRoot(fixture.root);
-});
-afterEach(() => {
-  mock.restoreAll();
-  fixture.cleanup();
-});
+const fixture = fixtureEachTest('cxl', { tearDown: () => mock.restoreAll() });
 
 /** locked_show(): `%d\n`. */
 const lock = (region: string, value: '0' | '1') =>
   writeFileSync(path.join(fixture.root, `${DEVICES}/${region}/locked`), `${value}\n`);
 const deps = (): RegionFlowDeps & { pollMs: number } => ({
-  sys,
+  sys: fixture.sys,
   log: silentLogger,
   probe: fakeProbe('supported'),
   trace: false,
@@ -58,7 +50,7 @@ describe('a locked region is refused before any write (69)', () => {
       invalidateRegion('region2', regionOptions({ cycle: true, confirm: ask.confirm }), deps()),
       refusal(69, LOCKED),
     );
-    assert.deepEqual(sys.writes, []);
+    assert.deepEqual(fixture.sys.writes, []);
   });
 
   it('invalidate --region without --cycle: locked, not "use --cycle", which could not work', async () => {
@@ -75,7 +67,7 @@ describe('a locked region is refused before any write (69)', () => {
       ),
       refusal(69, LOCKED),
     );
-    assert.deepEqual(sys.writes, []);
+    assert.deepEqual(fixture.sys.writes, []);
   });
 
   it('erase --region', async () => {
@@ -95,20 +87,20 @@ describe('a locked region is refused before any write (69)', () => {
       ),
       refusal(69, LOCKED),
     );
-    assert.deepEqual(sys.writes, []);
+    assert.deepEqual(fixture.sys.writes, []);
   });
 
   it('locked reading 0 changes nothing: the cycle goes ahead', async () => {
     lock('region2', '0');
     const report = await invalidateRegion('region2', regionOptions({ cycle: true }), deps());
     assert.equal(report.ok, true);
-    assert.equal(sys.writes[0]?.value, '0');
+    assert.equal(fixture.sys.writes[0]?.value, '0');
   });
 });
 
 describe('EPERM from commit <- 0 that still happens', () => {
   const eperm = () => {
-    sys.hook = (file, value) => {
+    fixture.sys.hook = (file, value) => {
       if (file.endsWith('/commit') && value === '0') throw errnoError('EPERM');
     };
   };

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { readCxlRegion } from '../../src/backends/sysfs/cxl.js';
 import { SysRoot } from '../../src/backends/sysfs/fs.js';
 import { findRegionUsers, regionUsers } from '../../src/backends/sysfs/region-users.js';
-import { copyFixture, FIXTURES } from './helpers/sysfs-fixture.js';
+import { fixtureEachTest } from '../helpers/temp-trees.js';
+import { FIXTURES } from './helpers/sysfs-fixture.js';
 
 // Who uses a committed CXL region, as Linux 7.2 shows it (region-users.ts names the kernel sources): a
 // bound DAX device, a bound pmem region, online memory, and what /proc/iomem says is claimed inside it.
@@ -38,11 +39,7 @@ describe('region users: trees captured from Linux 7.2', () => {
 });
 
 describe('region users: built trees', () => {
-  let fixture: { root: string; cleanup: () => void };
-  beforeEach(() => {
-    fixture = copyFixture('cxl');
-  });
-  afterEach(() => fixture.cleanup());
+  const fixture = fixtureEachTest('cxl');
   const devices = () => path.join(fixture.root, 'sys/bus/cxl/devices');
 
   test('a DAX device bound to kmem with its memory online: two clauses, not the iomem claim a third time', async () => {

@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { type ReadResult, SysRoot } from '../../src/backends/sysfs/fs.js';
 import { iomemAddressesHidden, isInvalidationTarget, parseIomem } from '../../src/backends/sysfs/iomem.js';
 import { listRegions } from '../../src/backends/sysfs/regions.js';
 import type { SysfsRegionInfo } from '../../src/backends/types.js';
 import { ofKind } from '../helpers/regions.js';
-import { copyFixture } from './helpers/sysfs-fixture.js';
+import { fixtureEachTest } from '../helpers/temp-trees.js';
 
-let fixture: { root: string; cleanup: () => void };
-beforeEach(() => {
-  fixture = copyFixture('cxl');
-});
-afterEach(() => fixture.cleanup());
+const fixture = fixtureEachTest('cxl');
 
 const byKind = async <K extends SysfsRegionInfo['kind']>(kind: K) =>
   ofKind((await listRegions(new SysRoot(fixture.root))).regions, kind);

@@ -3,26 +3,22 @@
  * files of this machine: they are neither read, listed nor written.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { readCxlMemdev } from '../../src/backends/sysfs/cxl.js';
 import { SysRoot } from '../../src/backends/sysfs/fs.js';
-import { copyFixture } from './helpers/sysfs-fixture.js';
+import { fixtureEachTest, scratchFolders } from '../helpers/temp-trees.js';
 
-let fixture: { root: string; cleanup: () => void };
 let outside: string;
 const SECRET = 'a secret of the host\n';
+const outsideFolder = scratchFolders('memregion-outside-');
 
-beforeEach(() => {
-  fixture = copyFixture('cxl');
-  outside = mkdtempSync(path.join(tmpdir(), 'memregion-outside-'));
-  writeFileSync(path.join(outside, 'secret'), SECRET);
-});
-afterEach(() => {
-  fixture.cleanup();
-  rmSync(outside, { recursive: true, force: true });
+const fixture = fixtureEachTest('cxl', {
+  setUp: () => {
+    outside = outsideFolder();
+    writeFileSync(path.join(outside, 'secret'), SECRET);
+  },
 });
 
 /** Replaces `relative` in the tree with a link to `target`. */

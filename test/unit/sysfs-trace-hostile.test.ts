@@ -5,22 +5,21 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { SysRoot } from '../../src/backends/sysfs/fs.js';
 import { runTrace } from '../../src/backends/sysfs/trace-run.js';
 import { createLogger, silentLogger } from '../../src/core/log.js';
+import { fixtureEachTest } from '../helpers/temp-trees.js';
 import { FakeKernelTracefs } from './helpers/fake-tracefs.js';
-import { copyFixture } from './helpers/sysfs-fixture.js';
 
-let fixture: { root: string; cleanup: () => void };
 let tracefs: FakeKernelTracefs;
 const target = () => ({ tracefs, providers: [], warnings: [] });
 
-beforeEach(() => {
-  fixture = copyFixture('cxl');
-  tracefs = new FakeKernelTracefs(new SysRoot(fixture.root));
+const fixture = fixtureEachTest('cxl', {
+  setUp: (tree) => {
+    tracefs = new FakeKernelTracefs(new SysRoot(tree.root));
+  },
 });
-afterEach(() => fixture.cleanup());
 
 describe('sysfs trace --duration past the timer limit (finding 7)', () => {
   it('600 h: runs until stopped, no TimeoutOverflowWarning', async () => {

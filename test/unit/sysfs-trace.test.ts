@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { SysRoot } from '../../src/backends/sysfs/fs.js';
@@ -14,8 +14,8 @@ import { locateTracefs } from '../../src/backends/sysfs/tracefs-locate.js';
 import type { TraceEvent } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
 import { boundProcessGroup, collectOutput } from '../helpers/spawn.js';
+import { fixtureEachTest } from '../helpers/temp-trees.js';
 import { FakeKernelTracefs } from './helpers/fake-tracefs.js';
-import { copyFixture } from './helpers/sysfs-fixture.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const GROUP = 'memregion_test';
@@ -25,16 +25,15 @@ const ENTRY = (ts: string, start: string, len: number) =>
 const RETURN = (ts: string, ret: number) =>
   `  cxl-1 [000] d..1. ${ts}: inv_ret: (cxl_region_probe+0x1c/0x200 <- cpu_cache_invalidate_memregion) ret=${ret}`;
 
-let fixture: { root: string; cleanup: () => void };
 let tracefs: FakeKernelTracefs;
 const target = () => ({ tracefs, providers: [], warnings: [] });
 const groupProbes = () => [...tracefs.live()].filter((p) => p.startsWith(`${GROUP}/`));
 
-beforeEach(() => {
-  fixture = copyFixture('cxl');
-  tracefs = new FakeKernelTracefs(new SysRoot(fixture.root));
+const fixture = fixtureEachTest('cxl', {
+  setUp: (tree) => {
+    tracefs = new FakeKernelTracefs(new SysRoot(tree.root));
+  },
 });
-afterEach(() => fixture.cleanup());
 
 describe('trace preflight', () => {
   it('finds tracefs and the provider callbacks kallsyms lists', async () => {

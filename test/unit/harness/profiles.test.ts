@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Status } from '../../../src/backends/emulated/kernel/arm-smccc.js';
 import {
   BUILT_IN_PROFILE_NAMES,
@@ -14,12 +13,9 @@ import {
 } from '../../../src/backends/emulated/profiles.js';
 import { ExitCode, MemregionError } from '../../../src/core/errors.js';
 import { U64_MAX } from '../../../src/core/u64.js';
+import { scratchFolders } from '../../helpers/temp-trees.js';
 
-let dir: string;
-before(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'memregion-profiles-test-'));
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchFolders('memregion-profiles-test-')();
 
 let counter = 0;
 /** Writes `content` (JSON-encoded unless a string) to a fresh file and returns its path. */
