@@ -16,7 +16,7 @@ export async function readRegularFile(
   what: string,
   maxBytes = MAX_INPUT_BYTES,
 ): Promise<string> {
-  const fail = (why: string) => inputError(what, file, why);
+  const fail = (why: string) => inputError(what, quote(file), why);
   let handle: Awaited<ReturnType<typeof open>>;
   try {
     handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);

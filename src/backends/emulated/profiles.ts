@@ -1,6 +1,7 @@
 import { dataError, usageError } from '../../core/errors.js';
 import { readRegularFile } from '../../core/input-file.js';
 import { parseJsonText } from '../../core/json-text.js';
+import { quote } from '../../core/quote.js';
 import { formatBytes, formatHex } from '../../core/units.js';
 import { type Conduit, Status, statusName } from './kernel/arm-smccc.js';
 import type { Profile, ProfileOverrides } from './profile.js';
@@ -147,10 +148,12 @@ export async function loadProfile(nameOrFile: string): Promise<Profile> {
   }
   // A regular file only (a FIFO or a device would block forever), exit 66 otherwise.
   const text = await readRegularFile(nameOrFile, 'profile');
-  const json = parseJson(text, nameOrFile);
+  // The path as user text in the messages: quoted, clipped, its control characters escaped.
+  const shown = quote(nameOrFile);
+  const json = parseJson(text, shown);
   // The schema (zod) is loaded only for profile files, to keep start-up fast.
   const { parseProfileFile } = await import('./profile-schema.js');
-  const overrides = parseProfileFile(json, nameOrFile);
+  const overrides = parseProfileFile(json, shown);
   const fallbackName = nameOrFile.replace(/^.*\//, '').replace(/\.json$/, '');
   return mergeProfile(DEFAULT_PROFILE, { name: fallbackName, ...overrides });
 }

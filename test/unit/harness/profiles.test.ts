@@ -368,6 +368,26 @@ describe('profile files', () => {
     await rejectsWith(loadProfile(fifo), ExitCode.NO_INPUT, /not a regular file/);
   });
 
+  test('the path is user text in every message: quoted, its control characters escaped, clipped', async () => {
+    await rejectsWith(
+      loadProfile(path.join(dir, 'my lab\n.json')),
+      ExitCode.NO_INPUT,
+      /^cannot read profile ".*\/my lab\\n\.json" \(ENOENT\)$/,
+    );
+    await rejectsWith(
+      loadProfile(file('{', 'two words.json')),
+      ExitCode.DATA_ERR,
+      /^profile ".*\/two words\.json" is not/,
+    );
+    await rejectsWith(
+      loadProfile(file({ timing: { call_us: -1 } }, 'two words.json')),
+      ExitCode.DATA_ERR,
+      /^profile ".*\/two words\.json": timing\.call_us/,
+    );
+    const long = await loadProfile(`/${'a'.repeat(4000)}.json`).catch((error: Error) => error.message);
+    assert.ok(String(long).length < 200, String(long));
+  });
+
   test('a missing or unreadable file is exit 66', async () => {
     await rejectsWith(
       loadProfile(path.join(dir, 'missing.json')),
