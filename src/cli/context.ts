@@ -1,4 +1,5 @@
 import { checkSeed, createBackend } from '../api.js';
+import { isProfileFileName } from '../backends/emulated/profile-file-name.js';
 import type { Backend, BackendName, ProviderVariant } from '../backends/types.js';
 import { ExitCode, MemregionError, usageError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
@@ -52,8 +53,10 @@ export async function createContext(options: GlobalOptions, signal: AbortSignal)
   }
   if (options.output === '') throw usageError('--output needs a file name (an empty one would mean stdout)');
   // Before the command's work: an erase must not run when its report has nowhere to go.
-  if (options.output !== undefined)
+  if (options.output !== undefined) {
     await (await import('../core/output-file.js')).checkOutputTarget(options.output, 'output file');
+    await refuseProfileAsOutput(options, options.output, '--output');
+  }
   if (format === 'human') await enableColor(options.color !== false);
   // Checked here, not when a backend is made, so that every command refuses a bad --seed.
   const seed = options.seed === undefined ? freshSeed() : checkSeed(options.seed);
@@ -103,4 +106,23 @@ export function requireFormat(context: Context, allowed: readonly Format[], comm
       ExitCode.USAGE,
     );
   }
+}
+
+/**
+ * A result written over the profile file it was made from would destroy that input (`--profile lab.json
+ * --output lab.json` replaced the profile with the report): refused, as compilers refuse an output that is
+ * their input. Through links and hard links too; only where the emulated backend reads the profile.
+ */
+export async function refuseProfileAsOutput(
+  options: Pick<GlobalOptions, 'backend' | 'profile'>,
+  target: string,
+  flag: string,
+): Promise<void> {
+  const profile = options.profile;
+  if (options.backend !== 'emulated' || profile === undefined || !isProfileFileName(profile)) return;
+  const { sameOutputFile } = await import('../core/output-file.js');
+  if (await sameOutputFile(target, profile))
+    throw usageError(
+      `${flag} ${quote(target)} is the --profile file: writing there would replace the profile`,
+    );
 }

@@ -3,7 +3,7 @@ import { Command, Option } from '@commander-js/extra-typings';
 import { stress as stressApi } from '../api.js';
 import { type CycleTracingReport, PROVIDER_VARIANTS, type StressTargetFields } from '../backends/types.js';
 import { confirmation } from '../cli/confirm.js';
-import type { Context } from '../cli/context.js';
+import { type Context, refuseProfileAsOutput } from '../cli/context.js';
 import { createSpinner } from '../cli/spinner.js';
 import { chalk, table } from '../cli/style.js';
 import { ExitCode, usageError } from '../core/errors.js';
@@ -146,6 +146,7 @@ async function checkHdrLog(context: Context, file: string): Promise<void> {
   const { checkOutputTarget, sameOutputFile } = await import('../core/output-file.js');
   if (context.output !== undefined && (await sameOutputFile(context.output, file)))
     throw usageError('--hdr-log and --output name the same file');
+  await refuseProfileAsOutput({ backend: context.backendName, profile: context.profile }, file, '--hdr-log');
   const toStdout = ['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1'].includes(resolved);
   if (toStdout && context.output === undefined)
     throw usageError('--hdr-log to stdout would mix with the report: give --output for the report');

@@ -130,4 +130,30 @@ describe('hostile output paths (session 4)', () => {
       /^memregion: cannot create the output file "report.json" \(ENOENT: the current folder no longer exists\)$/,
     );
   });
+
+  // Session 8: the result replaced the very profile it was made from.
+  test('--output or --hdr-log naming the --profile file (itself, a link, a hard link): 64, the profile untouched', async () => {
+    const profile = path.join(scratchDir('lab'), 'lab.json');
+    const text = '{ "name": "lab", "timing": { "call_us": 10 } }\n';
+    writeFileSync(profile, text);
+    const link = path.join(path.dirname(profile), 'link.json');
+    symlinkSync(profile, link);
+    const hard = path.join(path.dirname(profile), 'hard.json');
+    linkSync(profile, hard);
+    for (const target of [profile, link, hard]) {
+      assertRefused(
+        await emu(['--profile', profile, '--json', '--output', target, 'regions']),
+        64,
+        /^memregion: --output ".*" is the --profile file: writing there would replace the profile$/,
+      );
+    }
+    assertRefused(
+      await emu(['--profile', link, 'stress', '--virtual-time', '--ops', '5', '--hdr-log', profile]),
+      64,
+      /^memregion: --hdr-log ".*" is the --profile file/,
+    );
+    assert.equal(readFileSync(profile, 'utf8'), text);
+    // Another file next to it is written as before.
+    assertExit(await emu(['--profile', profile, '--json', '--output', `${profile}.out`, 'regions']), 0);
+  });
 });

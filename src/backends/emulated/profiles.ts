@@ -5,6 +5,7 @@ import { quote } from '../../core/quote.js';
 import { formatBytes, formatHex } from '../../core/units.js';
 import { type Conduit, Status, statusName } from './kernel/arm-smccc.js';
 import type { Profile, ProfileOverrides } from './profile.js';
+import { isProfileFileName } from './profile-file-name.js';
 
 export type { Profile, ProfileOverrides, RegionSpec } from './profile.js';
 export type { Conduit };
@@ -143,7 +144,7 @@ export function builtInProfile(name: string): Profile {
 
 /** A built-in name, or a path to a JSON profile file (anything with a `/` or ending in `.json`). */
 export async function loadProfile(nameOrFile: string): Promise<Profile> {
-  if (Object.hasOwn(BUILT_IN, nameOrFile) || (!nameOrFile.includes('/') && !nameOrFile.endsWith('.json'))) {
+  if (Object.hasOwn(BUILT_IN, nameOrFile) || !isProfileFileName(nameOrFile)) {
     return builtInProfile(nameOrFile);
   }
   // A regular file only (a FIFO or a device would block forever), exit 66 otherwise.
