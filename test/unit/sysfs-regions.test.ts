@@ -199,3 +199,15 @@ describe('/proc/iomem parsing', () => {
     );
   });
 });
+
+describe('regions on a hostile --root tree (session 8)', () => {
+  it('a proc/iomem of hundreds of thousands of targets is listed, not an internal error (call stack exceeded)', async () => {
+    const lines = 300_000;
+    writeFileSync(
+      path.join(fixture.root, 'proc/iomem'),
+      '4080000000-40bfffffff : CXL Window 0\n'.repeat(lines),
+    );
+    const iomem = await byKind('iomem');
+    assert.equal(iomem.length, lines);
+  });
+});

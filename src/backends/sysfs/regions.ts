@@ -48,18 +48,19 @@ export function cxlMemdevInfo(memdev: CxlMemdev): SysfsCxlMemdevInfo {
 
 /** `regions` on the sysfs backend: CXL regions and memdevs, NVDIMM DIMMs and regions, /proc/iomem targets. */
 export async function listRegions(sys: SysRoot): Promise<SysfsRegionsReport> {
-  const warnings: string[] = [];
-  const regions: SysfsRegionInfo[] = [];
+  const cxl: SysfsRegionInfo[] = [];
   // One reading of the endpoints' uport links serves both the regions' memdevs and the memdevs' endpoints.
   const uports = new EndpointUports(sys);
   for (const region of await listCxlRegions(sys, uports))
-    regions.push({ ...cxlRegionInfo(region), locked: await readRegionLocked(sys, region.name) });
-  regions.push(...(await listCxlMemdevs(sys, uports)).map(cxlMemdevInfo));
+    cxl.push({ ...cxlRegionInfo(region), locked: await readRegionLocked(sys, region.name) });
+  const memdevs = (await listCxlMemdevs(sys, uports)).map(cxlMemdevInfo);
   const nvdimm = await listNvdimm(sys);
-  regions.push(...nvdimm.regions);
-  warnings.push(...nvdimm.warnings);
   const iomem = await scanIomem(sys);
-  regions.push(...iomem.regions);
-  warnings.push(...iomem.warnings);
-  return { backend: 'sysfs', regions, warnings };
+  // Joined by array spreads, not push(...list): a --root tree's proc/iomem of a million lines is a
+  // million arguments to one call, past the stack (an internal error, exit 70).
+  return {
+    backend: 'sysfs',
+    regions: [...cxl, ...memdevs, ...nvdimm.regions, ...iomem.regions],
+    warnings: [...nvdimm.warnings, ...iomem.warnings],
+  };
 }
