@@ -105,22 +105,31 @@ export function guardProcess(options: { verbose: boolean; quiet: boolean }): Pro
     signal: controller.signal,
     stoppedBy: () => stopped,
     flush: async () => {
-      // Write errors are emitted on a later tick: let them reach the handler above before the exit.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (process.stdout.writableLength === 0) return;
-      await new Promise<void>((resolve) => {
-        process.stdout.once('drain', resolve);
-        const bound = () => setTimeout(resolve, STOP_DRAIN_MS).unref();
-        if (stopped) bound();
-        else controller.signal.addEventListener('abort', bound, { once: true });
-      });
-      // Given up on a reader that took nothing after a stop signal: the output is incomplete, and the run
-      // ends with the signal's code, never the 0 the command had returned before the signal came. One
-      // line says so, unless the command said already what became of its output (collect's archive).
-      if (stopped && process.stdout.writableLength > 0) {
-        if (linesWritten === linesAtStop) writeErrorLine('interrupted: the output on stdout is incomplete');
-        process.exit(signalExitCode(stopped));
+      const before = stopped;
+      const code = process.exitCode;
+      // Write errors are emitted on a later tick, and a signal that came during synchronous work is read
+      // from libuv's signal pipe only in a poll phase: two turns of the loop let both reach their handlers.
+      await new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
+      if (process.stdout.writableLength > 0) {
+        await new Promise<void>((resolve) => {
+          process.stdout.once('drain', resolve);
+          const bound = () => setTimeout(resolve, STOP_DRAIN_MS).unref();
+          if (stopped) bound();
+          else controller.signal.addEventListener('abort', bound, { once: true });
+        });
+        // Given up on a reader that took nothing after a stop signal: the output is incomplete, and the
+        // run ends with the signal's code, never the 0 the command had returned before the signal came.
+        // One line says so, unless the command said already what became of its output (collect's archive).
+        if (stopped && process.stdout.writableLength > 0) {
+          if (linesWritten === linesAtStop) writeErrorLine('interrupted: the output on stdout is incomplete');
+          process.exit(signalExitCode(stopped));
+        }
       }
+      // A signal that came while the command ran synchronously (a huge --root tree parsed, a report of
+      // megabytes rendered) is taken in only now, after main chose its exit code: it said "stopping", so
+      // the run ends with the signal's code, as one taken in earlier would, not with the command's 0.
+      if (before === null && stopped !== null && (code === ExitCode.OK || code === undefined))
+        process.exit(signalExitCode(stopped));
     },
   };
 }

@@ -36,4 +36,30 @@ describe('process guard', () => {
     const r = runGuarded('guardProcess({ verbose: false, quiet: false }); setTimeout(() => {}, 10);');
     assert.equal(r.status, 0, r.stderr);
   });
+
+  test('a signal taken in only at the flush (it came during synchronous work) ends with its code, not the 0 chosen before', () => {
+    // The signal is sent while the process computes synchronously: its handler runs only once the event
+    // loop turns, which is inside flush(), after the command's 0 was chosen (main does exactly this).
+    const r = runGuarded(`
+      const guard = guardProcess({ verbose: false, quiet: false });
+      process.kill(process.pid, 'SIGTERM');
+      const until = Date.now() + 200;
+      while (Date.now() < until) {}
+      process.exitCode = 0;
+      await guard.flush();
+      process.exit(0);`);
+    assert.equal(r.status, 143, r.stderr);
+    assert.match(r.stderr, /^memregion: terminated: stopping/);
+  });
+
+  test('a signal before the flush leaves the code main chose (a failure of its own stands)', () => {
+    const r = runGuarded(`
+      const guard = guardProcess({ verbose: false, quiet: false });
+      process.kill(process.pid, 'SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      process.exitCode = 74;
+      await guard.flush();
+      process.exit(74);`);
+    assert.equal(r.status, 74, r.stderr);
+  });
 });
