@@ -88,7 +88,9 @@ export function guardProcess(options: { verbose: boolean; quiet: boolean }): Pro
   // Node prints its warnings (TimeoutOverflowWarning, deprecations) raw on stderr: one prefixed line.
   process.removeAllListeners('warning');
   process.on('warning', (warning) => {
-    if (!options.quiet) writeErrorLine(`warning: ${warning.name}: ${warning.message}`);
+    // A plain Warning's name says nothing ("warning: Warning: ..."); a named one (TimeoutOverflowWarning) does.
+    const name = warning.name === 'Warning' ? '' : `${warning.name}: `;
+    if (!options.quiet) writeErrorLine(`warning: ${name}${warning.message}`);
   });
   const crash = (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);

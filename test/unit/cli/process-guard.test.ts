@@ -62,4 +62,17 @@ describe('process guard', () => {
       process.exit(74);`);
     assert.equal(r.status, 74, r.stderr);
   });
+
+  test("Node's warnings are one prefixed line; a plain Warning is not named twice", () => {
+    const r = runGuarded(`
+      guardProcess({ verbose: false, quiet: false });
+      process.emitWarning('something odd');
+      process.emitWarning('a long timer', 'TimeoutOverflowWarning');
+      setTimeout(() => {}, 20);`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(
+      r.stderr,
+      'memregion: warning: something odd\nmemregion: warning: TimeoutOverflowWarning: a long timer\n',
+    );
+  });
 });
