@@ -5,7 +5,18 @@ import { u64FromSafeInteger } from '../../src/core/u64.js';
 
 describe('u64FromSafeInteger', () => {
   test('is BigInt(value) at the edges of each 32-bit half and of the safe range', () => {
-    const edges = [0, 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 2 ** 52, 2 ** 53 - 2, 2 ** 53 - 1];
+    const edges = [
+      0,
+      1,
+      2 ** 31 - 1,
+      2 ** 31,
+      2 ** 32 - 1,
+      2 ** 32,
+      2 ** 32 + 1,
+      2 ** 52,
+      2 ** 53 - 2,
+      2 ** 53 - 1,
+    ];
     for (const value of edges) assert.equal(u64FromSafeInteger(value), BigInt(value), String(value));
   });
 
