@@ -52,7 +52,3 @@ function reportError(error: unknown, verbose: boolean): number {
   if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   return ExitCode.SOFTWARE;
 }
-
-// Work a stopped run leaves behind (requests still queued in an emulated provider, a timer) must not
-// keep the process alive once the result is out: end it explicitly, after stdout has taken everything.
-process.exit(await main(process.argv.slice(2)));
