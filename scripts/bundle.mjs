@@ -14,24 +14,6 @@ const OUT = 'dist/cli/main.cjs';
 /** The bundle is the body of the function bin/load-bundle.cjs compiles (no second copy to wrap it). */
 const PARAMETERS = 'exports, require, module, __filename, __dirname, importExternal';
 
-/**
- * commander requires node:child_process at its top for executable subcommands, which memregion has none
- * of: load it when spawned (child_process, net and dgram cost start-up a few milliseconds).
- */
-const lazyChildProcess = {
-  name: 'lazy-child-process',
-  setup(build) {
-    build.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, ({ path }) => {
-      const source = readFileSync(path, 'utf8');
-      const eager = "const childProcess = require('node:child_process');";
-      if (!source.includes(eager)) return undefined;
-      const lazy =
-        "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };";
-      return { contents: source.replace(eager, lazy), loader: 'js' };
-    });
-  },
-};
-
 rmSync('dist/cli', { recursive: true, force: true });
 
 await build({
@@ -53,7 +35,6 @@ await build({
     js: `(function (${PARAMETERS}) {'use strict';var importMetaUrl = require('node:url').pathToFileURL(__filename).href;`,
   },
   footer: { js: '})' },
-  plugins: [lazyChildProcess],
   logLevel: 'warning',
 });
 
