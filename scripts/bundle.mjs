@@ -4,7 +4,10 @@
 // --json` starts in about 1.2x `node -e 0` (npm run bench, section 4) instead of 1.45x with ES-module
 // chunks (each module costs the ES-module loader a resolve, a read and a link). Modules behind import() stay
 // lazily evaluated inside the bundle. chalk, ora, execa, zod, hdr-histogram-js and tar stay packages,
-// loaded only when used. The library API is tsc's output in dist/src.
+// loaded only when used: import() of them goes to bin/load-bundle.cjs (below), and the two static imports
+// (zod in the profile schema, execa in the emulated trace harness) are require()d when their module is
+// first used (zod has a CommonJS build; Node >= 20.19 requires the ES module execa without a warning).
+// The library API is tsc's output in dist/src.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
