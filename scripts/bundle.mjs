@@ -28,8 +28,6 @@ await build({
   target: 'node20',
   // import() becomes require() (esbuild's lazy module wrappers): a vm.Script cannot import() on Node 20.
   supported: { 'dynamic-import': false },
-  minifyWhitespace: true,
-  minifySyntax: true,
   sourcemap: true,
   external: PACKAGES,
   define: { 'import.meta.url': 'importMetaUrl' },
@@ -45,7 +43,7 @@ await build({
 // imported on use are imported for real, by bin/load-bundle.cjs (the `importExternal` of the bundle).
 const names = PACKAGES.map((p) => p.replace(/[-]/g, '\\-')).join('|');
 const dynamicRequire = new RegExp(
-  String.raw`Promise\.resolve\(\)\.then\(\(\)=>__toESM\(require\("(${names})"\),1\)\)`,
+  String.raw`Promise\.resolve\(\)\.then\(\(\)\s*=>\s*__toESM\(require\("(${names})"\),\s*1\)\)`,
   'g',
 );
 const bundled = readFileSync(OUT, 'utf8');
