@@ -31,33 +31,28 @@ export const bucketFloorNs = (index: number): number =>
   POW10[Math.floor(index / STEPS.length)]! * STEPS[index % STEPS.length]!;
 
 const FLOORS = Array.from({ length: BUCKETS + 1 }, (_, i) => bucketFloorNs(i));
-/** The bucket holding 2^k ns, for each k below 31: a bound search starts there (at most 2 steps on). */
-const OCTAVE_FIRST = Int32Array.from({ length: 31 }, (_, k) => {
+/** The octaves below the last bound (10^13 ns is between 2^43 and 2^44). */
+const OCTAVES = Math.ceil(Math.log2(FLOORS[BUCKETS]!));
+/** The bucket holding 2^k ns, for each octave k: a bound search starts there (at most 2 steps on). */
+const OCTAVE_FIRST = Int32Array.from({ length: OCTAVES }, (_, k) => {
   let i = 0;
   while (FLOORS[i + 1]! <= 2 ** k) i += 1;
   return i;
 });
+const TWO_31 = 0x8000_0000;
 
 /**
- * The bucket of a latency in whole nanoseconds (≥ 1). This runs for every simulated request, so below
- * 2^31 ns (2.1 s) it goes by the octave (a count of leading zeros) and a step or two along the bounds,
- * not by a logarithm.
+ * The bucket of a latency in whole nanoseconds (≥ 1). This runs for every simulated request, so it goes
+ * by the octave (a count of leading zeros, of the value or, from 2^31 ns on, of its multiple of 2^31)
+ * and a step or two along the bounds, not by a logarithm: with 100,000 workers queued every latency is
+ * past 2 s, and Math.log10 cost about 100 instructions a request (cachegrind).
  */
 export function bucketIndex(ns: number): number {
-  if (ns < 0x8000_0000) {
-    let i = OCTAVE_FIRST[31 - Math.clz32(ns)]!;
-    while (ns >= FLOORS[i + 1]!) i += 1;
-    return i;
-  }
-  let decade = Math.floor(Math.log10(ns));
-  // log10 of an exact power of ten may come out a hair low or high.
-  if (ns < POW10[decade]!) decade -= 1;
-  else if (ns >= POW10[decade + 1]!) decade += 1;
-  if (decade >= DECADES) return BUCKETS - 1;
-  const mantissa = ns / POW10[decade]!;
-  let step = STEPS.length - 1;
-  while (mantissa < STEPS[step]!) step -= 1;
-  return decade * STEPS.length + step;
+  if (ns >= FLOORS[BUCKETS]!) return BUCKETS - 1;
+  const octave = ns < TWO_31 ? 31 - Math.clz32(ns) : 62 - Math.clz32(Math.floor(ns / TWO_31));
+  let i = OCTAVE_FIRST[octave]!;
+  while (ns >= FLOORS[i + 1]!) i += 1;
+  return i;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { dataError } from '../core/errors.js';
 import type { Random } from '../core/random.js';
-import { U64_MAX } from '../core/u64.js';
+import { U64_MAX, u64FromSafeInteger } from '../core/u64.js';
 import { formatHex } from '../core/units.js';
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -39,13 +39,13 @@ export function rangePicker(spec: RangeSpec, random: Random): () => bigint {
       case 'sequential': {
         let next = 0;
         return () => {
-          const start = BigInt(base + next * size);
+          const start = u64FromSafeInteger(base + next * size);
           next = (next + 1) % count;
           return start;
         };
       }
       case 'random':
-        return () => BigInt(base + random.belowU32(count) * size);
+        return () => u64FromSafeInteger(base + random.belowU32(count) * size);
     }
   }
   switch (spec.pattern) {

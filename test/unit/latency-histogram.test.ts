@@ -43,6 +43,20 @@ describe('log-scaled latency buckets', () => {
     assert.equal(bucketIndex(7000), 23);
   });
 
+  test('past 2^31 ns the buckets are found by octave too: at every power of two, and to the last bucket', () => {
+    for (let k = 31; k < 44; k++) {
+      for (const ns of [2 ** k - 1, 2 ** k, 2 ** k + 1]) {
+        const i = bucketIndex(ns);
+        assert.ok(bucketFloorNs(i) <= ns && ns < bucketFloorNs(i + 1), `${ns} ns in bucket ${i}`);
+      }
+    }
+    const last = 13 * 6 - 1;
+    assert.equal(bucketIndex(10 ** 13 - 1), last, 'just below 10^13 ns: the last bucket, 7e12 ns on');
+    for (const ns of [10 ** 13, 2 ** 44, 2 ** 60, Number.MAX_SAFE_INTEGER, 1e300]) {
+      assert.equal(bucketIndex(ns), last, `${ns} ns is counted in the last bucket`);
+    }
+  });
+
   test('every latency falls inside the bounds of its bucket', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 3_600_000_000_000 }), (ns) => {
