@@ -69,17 +69,29 @@ async function simulatedRate(ops: number) {
   };
 }
 
-function medianMs(command: string, args: string[], runs: number): number {
-  const times: number[] = [];
+/** One run of `command args` in ms; a failing run stops the bench. */
+function runMs(command: string, args: string[]): number {
+  const t0 = performance.now();
+  const result = spawnSync(command, args, { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = performance.now() - t0;
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+  return ms;
+}
+
+const median = (times: number[]): number => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+
+/**
+ * The median of `runs` runs of each command, their runs interleaved (a, b, a, b, ...): this shared
+ * machine's speed drifts by a fifth within seconds, and back-to-back blocks of 15 read that drift as a
+ * difference between the commands.
+ */
+function interleavedMediansMs(commands: ReadonlyArray<[string, string[]]>, runs: number): number[] {
+  const times = commands.map((): number[] => []);
   for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    const result = spawnSync(command, args, { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
-    times.push(performance.now() - t0);
-    if (result.status !== 0)
-      throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+    for (const [k, [command, args]] of commands.entries()) times[k]!.push(runMs(command, args));
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return times.map(median);
 }
 
 /**
@@ -137,9 +149,16 @@ line(
   `${Math.round(sim.ops / sim.cpuSeconds).toLocaleString('en')} (${sim.ops} requests, ${sim.simulatedSeconds.toFixed(2)} s simulated in ${sim.cpuSeconds.toFixed(2)} s CPU)`,
 );
 
-console.log('\n4. CLI start-up: memregion profiles --json against node -e 0 (median of 15)');
-const nodeMs = medianMs(process.execPath, ['-e', '0'], 15);
-const cliMs = medianMs(process.execPath, [path.join(repo, 'bin/memregion'), 'profiles', '--json'], 15);
+console.log(
+  '\n4. CLI start-up: memregion profiles --json against node -e 0 (median of 15 each, runs interleaved)',
+);
+const [nodeMs, cliMs] = interleavedMediansMs(
+  [
+    [process.execPath, ['-e', '0']],
+    [process.execPath, [path.join(repo, 'bin/memregion'), 'profiles', '--json']],
+  ],
+  15,
+) as [number, number];
 line('node -e 0', `${nodeMs.toFixed(1)} ms`);
 line('memregion profiles --json', `${cliMs.toFixed(1)} ms`);
 line('ratio (target <= 1.5)', `${(cliMs / nodeMs).toFixed(2)}  ${verdict(cliMs / nodeMs <= 1.5)}`);

@@ -1,6 +1,6 @@
 import { CommanderError } from '@commander-js/extra-typings';
 import { guardProcess, writeErrorLine } from './cli/process-guard.js';
-import { buildProgram, usageHelpLine } from './cli/program.js';
+import { runCommandLine, usageHelpLine } from './cli/program.js';
 import { ExitCode, MemregionError } from './core/errors.js';
 import { signalExitCode } from './core/stop.js';
 
@@ -17,10 +17,9 @@ export async function main(argv: string[]): Promise<number> {
   // Stack traces (shown with --verbose only) then point into src/, not into the bundle.
   if (verbose) process.setSourceMapsEnabled(true);
   try {
-    const program = buildProgram(guard.signal, (code) => {
+    await runCommandLine(argv, guard.signal, (code) => {
       exitCode = code;
     });
-    await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError && error.code === 'commander.help' && error.exitCode !== 0)
       writeErrorLine(usageHelpLine(argv));
@@ -53,7 +52,3 @@ function reportError(error: unknown, verbose: boolean): number {
   if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   return ExitCode.SOFTWARE;
 }
-
-// Work a stopped run leaves behind (requests still queued in an emulated provider, a timer) must not
-// keep the process alive once the result is out: end it explicitly, after stdout has taken everything.
-process.exit(await main(process.argv.slice(2)));

@@ -58,14 +58,20 @@ export async function addMemregion(image: Initramfs, node: string): Promise<void
   const root = await packageRoot();
   const guest = '/opt/memregion';
   try {
-    await access(path.join(root, 'dist', 'cli', 'main.js'));
+    await access(path.join(root, 'dist', 'cli', 'main.cjs'));
   } catch {
     throw unavailableError(`no build in ${root}/dist: run "npm run build" first`);
   }
   await image.hostProgram(node, '/usr/bin/node');
   await image.hostFile(path.join(root, 'package.json'), `${guest}/package.json`);
-  await image.hostFile(path.join(root, 'bin', 'memregion'), `${guest}/bin/memregion`);
-  await image.hostTree(path.join(root, 'dist', 'cli'), `${guest}/dist/cli`, (rel) => !rel.endsWith('.map'));
+  // bin/ is the entry, its loader and the package.json that makes them CommonJS.
+  await image.hostTree(path.join(root, 'bin'), `${guest}/bin`);
+  // Not the code cache: V8 rejects a cache made without the guest's --jitless.
+  await image.hostTree(
+    path.join(root, 'dist', 'cli'),
+    `${guest}/dist/cli`,
+    (rel) => !rel.endsWith('.map') && !rel.endsWith('.cache'),
+  );
   for (const folder of await productionPackages(root)) {
     const rel = path.relative(root, folder);
     await image.hostTree(

@@ -14,7 +14,7 @@ import { buildProgram } from '../../src/cli/program.js';
 import { assertExit, assertRefused, cli, describeResult, scratchDir } from '../helpers/cli.js';
 import { runSync } from '../helpers/spawn.js';
 
-const program = buildProgram(new AbortController().signal, () => {}) as unknown as Command;
+const program = (await buildProgram(new AbortController().signal, () => {})) as unknown as Command;
 const commands = program.commands.map((c) => c.name());
 const flagsOf = (options: readonly Option[]) =>
   options.flatMap((o) => [o.short, o.long].filter((f): f is string => !!f));
