@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { invalidateRegion, type RegionFlowDeps } from '../../src/backends/sysfs/commit.js';
@@ -48,6 +48,23 @@ describe('invalidate --region: a configured region that is not committed', () =>
       invalidateRegion('region1', options(), deps()),
       refusal(65, /not fully configured \(target0 is empty\)/),
     );
+    assert.deepEqual(fixture.sys.writes, []);
+  });
+
+  it('tells a region of size 0 (not configured) from one whose size cannot be read as a u64 (65)', async () => {
+    const sizeFile = path.join(fixture.root, 'sys/bus/cxl/devices/region1/size');
+    writeFileSync(sizeFile, '0\n');
+    await assert.rejects(
+      invalidateRegion('region1', options(), deps()),
+      refusal(65, /region1 is not configured \(size is 0\)/),
+    );
+    writeFileSync(sizeFile, '0x10000000000000000\n');
+    await assert.rejects(
+      invalidateRegion('region1', options(), deps()),
+      refusal(65, /region1 has no readable size \(.*region1\/size is missing, unreadable or past 64 bits\)/),
+    );
+    rmSync(sizeFile);
+    await assert.rejects(invalidateRegion('region1', options(), deps()), refusal(65, /has no readable size/));
     assert.deepEqual(fixture.sys.writes, []);
   });
 });

@@ -55,7 +55,11 @@ export async function loadRegion(sys: SysRoot, name: string): Promise<CxlRegion>
 
 /** A configured region has its size and every interleave position filled: otherwise commit fails with ENXIO. */
 export function configurationProblem(region: CxlRegion): string | null {
-  if (region.size === null) return `${region.name} is not configured (size is 0): nothing to commit`;
+  if (region.size === null) {
+    return region.sizeUnreadable
+      ? `${region.name} has no readable size (${regionPath(region.name)}/size is missing, unreadable or past 64 bits): nothing to commit`
+      : `${region.name} is not configured (size is 0): nothing to commit`;
+  }
   const ways = region.interleaveWays ?? 0;
   const empty = Array.from({ length: ways }, (_, i) => i).filter((i) => !region.targets[i]);
   if (ways === 0 || empty.length > 0) {

@@ -23,7 +23,10 @@ export interface BoundDevice {
 export interface CxlRegion {
   name: string;
   start: bigint | null;
+  /** null when the region has no size: `size` reads 0, or (see `sizeUnreadable`) no u64 at all. */
   size: bigint | null;
+  /** `size` was missing, unreadable or not a u64: a tree or kernel problem, not an unconfigured region. */
+  sizeUnreadable: boolean;
   mode: string | null;
   /** `commit` reads 1 once the region decodes in hardware. */
   committed: boolean | null;
@@ -116,6 +119,7 @@ export async function readCxlRegion(
     name,
     start: start === null || start === NO_RESOURCE ? null : start,
     size: size === 0n ? null : size,
+    sizeUnreadable: size === null,
     mode: await sys.value(`${base}/${CXL_REGION_FILES.mode}`),
     committed: parseKernelBool(await sys.value(`${base}/${CXL_REGION_FILES.commit}`)),
     interleaveWays,
