@@ -92,7 +92,11 @@ export async function createContext(options: GlobalOptions, signal: AbortSignal)
   }
   // Said as for --profile: `-b emulated --root ./tree probe` otherwise judged the built-in firmware
   // without a word, and a script could take that for the tree's verdict.
-  if (context.backendName === 'emulated' && options.root !== undefined && !process.env.MEMREGION_ROOT) {
+  if (
+    context.backendName === 'emulated' &&
+    options.root !== undefined &&
+    process.env.MEMREGION_ROOT === undefined
+  ) {
     log.warn('--root applies to the sysfs backend only; ignored with --backend emulated');
   }
   return context;

@@ -36,4 +36,10 @@ describe('flags the backend does not use are said, not silently dropped (session
     assert.equal(r.exitCode, 0, describeResult(r));
     assert.equal(r.stderr, '');
   });
+
+  test('MEMREGION_ROOT set but empty, -b emulated: no warning about a --root nobody gave', async () => {
+    const r = await cli(['-b', 'emulated', 'probe'], { env: { MEMREGION_ROOT: '' } });
+    assert.equal(r.exitCode, 0, describeResult(r));
+    assert.equal(r.stderr, '');
+  });
 });
