@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { LatencyRecorder } from '../../../core/latency.js';
 import type { Logger } from '../../../core/log.js';
 import { longTimeout } from '../../../core/timers.js';
@@ -89,6 +88,9 @@ async function runTraced(
 ): Promise<CommandEnd | null> {
   const [file, ...args] = command;
   const signal = options.signal;
+  // Imported on use, as everywhere else: a static import loaded execa (and its dependencies) with every
+  // command of the emulated backend, which only `trace -- command` needs.
+  const { execa } = await import('execa');
   const child = execa(file!, args, {
     stdin: 'inherit',
     stdout: options.commandStdout === 'stderr' ? process.stderr : 'inherit',
