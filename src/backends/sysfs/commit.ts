@@ -17,6 +17,7 @@ import {
 } from '../region-flow.js';
 import type { CommitStep, RegionInvalidateOptions, SysfsKernelCalls, SysfsRegionReport } from '../types.js';
 import { type CxlRegion, readCxlRegion, regionDriver, regionPath } from './cxl.js';
+import { CXL_REGION_FILES } from './evidence-manifest.js';
 import type { SysRoot } from './fs.js';
 import { errorCode, type ProbeFn, providerOfProbe } from './guard.js';
 import { findSymbols } from './kallsyms.js';
@@ -57,7 +58,7 @@ export async function loadRegion(sys: SysRoot, name: string): Promise<CxlRegion>
 export function configurationProblem(region: CxlRegion): string | null {
   if (region.size === null) {
     return region.sizeUnreadable
-      ? `${region.name} has no readable size (${regionPath(region.name)}/size is missing, unreadable or past 64 bits): nothing to commit`
+      ? `${region.name} has no readable size (${regionPath(region.name)}/${CXL_REGION_FILES.size} is missing, unreadable or past 64 bits): nothing to commit`
       : `${region.name} is not configured (size is 0): nothing to commit`;
   }
   const ways = region.interleaveWays ?? 0;
