@@ -74,6 +74,12 @@ export function drivePromise<R>(steps: Steps<R>): Promise<R> {
  * keeps what it needs of its caller (one object per run of the code, no closure per wait).
  */
 export abstract class Coroutine<R> implements Resumable {
+  /**
+   * The suspended code, kept only while it waits: code that runs to its end without a wait (a free lock,
+   * a firmware that answers at once) is never stored, so a generator that dies young is never written
+   * into a pooled, long-lived coroutine (V8's write barrier for a young object in an old one is a good
+   * part of the cost of such a request).
+   */
   private steps: Steps<R> | null = null;
 
   protected abstract finish(result: R): void;
@@ -81,12 +87,11 @@ export abstract class Coroutine<R> implements Resumable {
 
   /** Runs `steps` up to its first wait (or to its end, when nothing it asked for had to wait). */
   protected start(steps: Steps<R>): void {
-    this.steps = steps;
-    this.resume(undefined);
+    this.proceed(steps, false, undefined);
   }
 
   resume(value: unknown): void {
-    this.proceed(false, value);
+    this.proceedSuspended(false, value);
   }
 
   /**
@@ -104,9 +109,14 @@ export abstract class Coroutine<R> implements Resumable {
     }
   }
 
-  /** Steps on with `input` (or throws it in) until the code waits or ends. */
-  private proceed(throwing: boolean, input: unknown): void {
+  private proceedSuspended(throwing: boolean, input: unknown): void {
     const steps = this.steps!;
+    this.steps = null;
+    this.proceed(steps, throwing, input);
+  }
+
+  /** Steps on with `input` (or throws it in) until the code waits or ends. */
+  private proceed(steps: Steps<R>, throwing: boolean, input: unknown): void {
     for (;;) {
       const outer = current;
       current = this as Coroutine<unknown>;
@@ -115,20 +125,23 @@ export abstract class Coroutine<R> implements Resumable {
         result = throwing ? steps.throw(input) : steps.next(input);
       } catch (error) {
         current = outer;
-        this.steps = null;
         this.fail(error);
         return;
       }
       current = outer;
       if (result.done) {
-        this.steps = null;
         this.finish(result.value);
         return;
       }
       input = result.value;
       throwing = false;
-      if (input === SUSPENDED) return;
+      // Nothing runs between a service's SUSPENDED and this yield's return: the wake comes later.
+      if (input === SUSPENDED) {
+        this.steps = steps;
+        return;
+      }
       if (input instanceof Promise) {
+        this.steps = steps;
         this.waitFor(input);
         return;
       }
@@ -138,8 +151,8 @@ export abstract class Coroutine<R> implements Resumable {
   /** A service that can only answer with a promise (the real clock's sleep): goes on when it settles. */
   private waitFor(answer: Promise<unknown>): void {
     answer.then(
-      (value) => this.proceed(false, value),
-      (error) => this.proceed(true, error),
+      (value) => this.proceedSuspended(false, value),
+      (error) => this.proceedSuspended(true, error),
     );
   }
 }
