@@ -108,6 +108,63 @@ describe('the provider run as a coroutine, in parts', () => {
     assert.ok(outcomes.every((o) => o.errno === null));
   });
 
+  test('a record its caller keeps (invalidate, submit without recycle) is not the pooled one the next request fills in', async () => {
+    const emu = await emulate(globalProfile(0), { variant: 'v2', record: false });
+    // A firmware that answers at once: each request ends inside the call, and its pooled call serves the next.
+    const first = await emu.provider.invalidate(RANGE_START, RANGE_SIZE);
+    const snapshot = { ...first };
+    const second = await emu.provider.invalidate(RANGE_START, 0n);
+    assert.notEqual(first, second);
+    assert.deepEqual({ ...first }, snapshot, 'the second request (EINVAL) left the first record as it was');
+    assert.equal(second.errno, 'EINVAL');
+    const kept: InvalidationOutcome[] = [];
+    const receiver = {
+      onOutcome: (outcome: InvalidationOutcome) => kept.push(outcome),
+      onError: (error: unknown) => assert.fail(String(error)),
+    };
+    emu.provider.submit(RANGE_START, RANGE_SIZE, receiver);
+    emu.provider.submit(RANGE_START, 0n, receiver);
+    assert.deepEqual(
+      kept.map((o) => [o.arrival_seq, o.errno, o.attempts]),
+      [
+        [second.arrival_seq + 1, null, 1],
+        [second.arrival_seq + 3, 'EINVAL', 0],
+      ],
+      'each kept record has its own request (sequence numbers: request, its call, request)',
+    );
+  });
+
+  test('a kept record of a request that waited for the lock is its own too', async () => {
+    const emu = await emulate(globalProfile(50), { variant: 'v2', record: false });
+    const outcomes = await emu.clock.run(
+      Promise.all([0n, 1n, 2n].map((i) => emu.provider.invalidate(RANGE_START + i * RANGE_SIZE, RANGE_SIZE))),
+    );
+    assert.equal(new Set(outcomes).size, 3);
+    assert.deepEqual(
+      outcomes.map((o) => [o.errno, o.attempts, o.served_by_seq! > o.arrival_seq]),
+      [
+        [null, 1, true],
+        [null, 1, true],
+        [null, 1, true],
+      ],
+    );
+    assert.deepEqual(
+      outcomes.map((o) => o.arrival_seq),
+      [0, 2, 3].map((i) => outcomes[0]!.arrival_seq + i),
+      'all three arrived while the first call ran (sequence numbers: request, its call, request, request)',
+    );
+    const snapshots = outcomes.map((o) => ({ ...o }));
+    // The same three pooled calls serve three more requests, which wait for the lock too.
+    const later = await emu.clock.run(
+      Promise.all([0, 1, 2].map(() => emu.provider.invalidate(RANGE_START, RANGE_SIZE))),
+    );
+    assert.ok(later.every((o, i) => o.arrival_seq > outcomes[i]!.arrival_seq));
+    assert.deepEqual(
+      outcomes.map((o) => ({ ...o })),
+      snapshots,
+    );
+  });
+
   /** Submits `addresses` in order (recycled calls); the outcomes, in arrival order once the clock has run. */
   function submitAddresses(emu: Awaited<ReturnType<typeof emulate>>, addresses: readonly bigint[]) {
     const outcomes: InvalidationOutcome[] = [];

@@ -48,6 +48,18 @@ class Record implements Observed {
 
 export const newObserved = (arrival: number): Observed => new Record(arrival);
 
+/** A copy of `record` for a caller to keep (of the same class: one shape). */
+function copyOf(record: Observed): Observed {
+  const copy = new Record(record.arrival_seq);
+  copy.errno = record.errno;
+  copy.attempts = record.attempts;
+  copy.sleeps = record.sleeps;
+  copy.slept_us = record.slept_us;
+  copy.coalesced = record.coalesced;
+  copy.served_by_seq = record.served_by_seq;
+  return copy;
+}
+
 /**
  * Watches the kernel provider from outside, as kprobes would: it hands the provider a firmware, a sleep
  * and a lock of its own and wraps the provider's entry, so the kernel code stays as upstream wrote it.
@@ -68,7 +80,10 @@ export class Instrumentation {
     slept_us: 0,
     coalesced: 0,
   };
-  /** The request a caller most recently sent into the provider (read right after the call). */
+  /**
+   * The request the framework's walk (or the batched queue) most recently sent into the provider, read
+   * right after the call; a pooled call (`submit`, `request`) hands its record over itself.
+   */
   lastEntered: Observed = newObserved(-1);
   /** The lock the provider made (the harness takes it for dry runs). */
   lock: Mutex | null = null;
@@ -193,7 +208,6 @@ export class Instrumentation {
   ): ProviderCall {
     const call = this.spareCalls.pop() ?? new ProviderCall(this);
     const request = call.reset(this.sequence++, addr, size, receiver, recycle);
-    this.lastEntered = request;
     this.announce(request, call, false);
     if (this.events.enabled) call.began = this.clock.now();
     this.entering = request;
@@ -382,8 +396,6 @@ class ObservedMutex extends Mutex {
   }
 }
 
-const NO_RECORD: Observed = newObserved(-1);
-
 /**
  * From this many waiters on, a waiting request keeps its address as raw bits (ProviderCall.addr): it then
  * waits for thousands of requests, past a scavenge of V8's young generation (about 35,000 requests of
@@ -397,8 +409,11 @@ export type WbinvParts = Pick<SmcccCache, 'wbinvEnter' | 'wbinvLocked'>;
 
 /**
  * A request's run through the provider's code as a coroutine: its parameters (it is the `invp` the code
- * gets), its record, and what to do with the record when the provider returns. With `recycle`, its caller
- * reads the record only inside `done`, and the call (record and all) serves a later request.
+ * gets), its record, and what to do with the record when the provider returns. The record is the call's
+ * own and serves every request the pooled call runs: with `recycle` its caller reads it only inside
+ * `onOutcome`; without, the caller gets a copy made as the provider returns. A record made per request
+ * and filled in by the provider would be a young object written into long-lived ones (this call, the
+ * instrumentation's holder) at every step, each write paying V8's generational write barrier.
  */
 class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
   size = 0n;
@@ -407,10 +422,9 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
   /** The address; null while the request waits for the lock, when its slot of `callAddresses` has it. */
   private address: bigint | null = null;
   private addressSlot = -1;
-  /** A new call's first reset() makes its record (handedOver): until then it has the shared placeholder. */
-  private request: Observed = NO_RECORD;
-  /** Whether the caller keeps `request` (no `recycle`): then the next request gets a record of its own. */
-  private handedOver = true;
+  private readonly request: Observed = newObserved(-1);
+  /** Whether the caller reads the record only inside `onOutcome` (else it gets a copy). */
+  private recycle = false;
   private receiver: OutcomeReceiver | null = null;
   /** With no receiver (Instrumentation.request): whether the call has ended, and with what error. */
   private ended = false;
@@ -460,12 +474,7 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
     this.size = size;
     this.began = 0;
     this.receiver = receiver;
-    const handedOver = this.handedOver;
-    this.handedOver = !recycle;
-    if (handedOver || !recycle) {
-      this.request = newObserved(arrival);
-      return this.request;
-    }
+    this.recycle = recycle;
     const request = this.request;
     request.errno = null;
     request.attempts = 0;
@@ -513,7 +522,7 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
       return;
     }
     this.receiver = null;
-    receiver.onOutcome(this.request);
+    receiver.onOutcome(this.recycle ? this.request : copyOf(this.request));
     this.instrumentation.spare(this);
   }
 
@@ -532,10 +541,11 @@ class ProviderCall extends Coroutine<Errno | null> implements CcInvalParams {
   /** The promise of Instrumentation.request, right after begin(). */
   outcome(): Promise<Observed> {
     if (this.ended) {
-      const { request, error } = this;
+      const error = this.error;
       this.error = null;
+      const outcome = error === null ? copyOf(this.request) : null;
       this.instrumentation.spare(this);
-      return error === null ? Promise.resolve(request) : Promise.reject(error);
+      return outcome !== null ? Promise.resolve(outcome) : Promise.reject(error);
     }
     return new Promise<Observed>((resolve, reject) => {
       this.receiver = { onOutcome: resolve, onError: reject };
