@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { access, readdir, readlink, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { escapeControl } from '../../core/quote.js';
@@ -142,10 +142,36 @@ export class SysRoot {
     if (this.isRealRoot) return full;
     this.realRoot ??= realpath(this.root);
     const [real, root] = await Promise.all([realpath(full), this.realRoot]);
+    return this.within(full, real, root);
+  }
+
+  private within(full: string, real: string, root: string): string {
     if (real !== root && !real.startsWith(root.endsWith(path.sep) ? root : root + path.sep)) {
       throw Object.assign(new Error(`${full} leads out of the root ${this.root}`), { code: 'EXDEV' });
     }
     return real;
+  }
+
+  /**
+   * `inside` for a path that a write may create (tracefs files and instances: a test tree has plain
+   * files there), synchronously for the exit hook's clean-up: its folders' links must stay inside the
+   * root and, when the path itself is a link, so must that link. A link to nothing is refused as well:
+   * an O_CREAT open would create its target, wherever that is.
+   */
+  placeSync(relative: string): string {
+    const full = this.resolve(relative);
+    if (this.isRealRoot) return full;
+    const root = realpathSync(this.root);
+    const dir = this.within(full, realpathSync(path.dirname(full)), root);
+    const at = path.join(dir, path.basename(full));
+    if (lstatSync(at, { throwIfNoEntry: false })?.isSymbolicLink() !== true) return at;
+    let real: string;
+    try {
+      real = realpathSync(at);
+    } catch {
+      throw Object.assign(new Error(`${full} is a link that leads nowhere`), { code: 'EXDEV' });
+    }
+    return this.within(full, real, root);
   }
 
   /** Absolute path of a kernel path such as `proc/iomem`, kept inside root. */

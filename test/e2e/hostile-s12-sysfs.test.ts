@@ -1,0 +1,50 @@
+/**
+ * Session 12 hostile audit of the sysfs backend with --root trees that are not what the kernel makes.
+ */
+import assert from 'node:assert/strict';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { cli, describeResult, scratchDir } from '../helpers/cli.js';
+import { copyFixture } from '../unit/helpers/sysfs-fixture.js';
+
+describe('tracefs in a --root tree stays inside it (session 12)', () => {
+  test('a dead session named in kprobe_events whose enable links out: the file outside is not written', async () => {
+    const fixture = copyFixture('cxl');
+    const outside = mkdtempSync(path.join(scratchDir('outside'), 'v-'));
+    try {
+      const victim = path.join(outside, 'victim');
+      writeFileSync(victim, 'precious\n');
+      const tracing = path.join(fixture.root, 'sys/kernel/tracing');
+      // A group of a memregion pid that no longer runs: the leftover clean-up disables it first.
+      appendFileSync(
+        path.join(tracing, 'kprobe_events'),
+        'p:memregion_3999999/inv cpu_cache_invalidate_memregion\n',
+      );
+      mkdirSync(path.join(tracing, 'events/memregion_3999999'), { recursive: true });
+      symlinkSync(victim, path.join(tracing, 'events/memregion_3999999/enable'));
+      const instances = path.join(tracing, 'instances');
+      rmSync(instances, { recursive: true, force: true });
+      symlinkSync(outside, instances);
+      const r = await cli(['--root', fixture.root, 'invalidate', '--region', 'region1', '--yes'], {
+        timeoutMs: 20_000,
+      });
+      assert.equal(
+        readFileSync(victim, 'utf8'),
+        'precious\n',
+        `written through the link: ${describeResult(r)}`,
+      );
+      assert.match(r.stdout, /tracing: cannot create the tracing instance .*\(EXDEV\)/, describeResult(r));
+    } finally {
+      fixture.cleanup();
+    }
+  });
+});
