@@ -62,7 +62,7 @@ export const yieldNow = (): Promise<void> => new Promise((resolve) => setImmedia
  * exhaust the process: opened non-blocking, and at most MAX_KERNEL_FILE_BYTES (a device such as
  * /dev/zero never ends).
  */
-async function readBounded(file: string): Promise<Buffer> {
+export async function readBounded(file: string): Promise<Buffer> {
   const handle = KernelFile.open(file);
   try {
     const chunks: Buffer[] = [];

@@ -1,6 +1,6 @@
 import { closeSync, constants, mkdirSync, rmdirSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rmdir, stat } from 'node:fs/promises';
-import type { SysRoot } from './fs.js';
+import { readBounded, type SysRoot } from './fs.js';
 import { notRegularFile, writeRegularFile, writeRegularFileSync } from './regular-file.js';
 
 /**
@@ -197,12 +197,8 @@ export class Tracefs {
   async readProbes(): Promise<string> {
     const file = this.place('kprobe_events');
     if (!(await stat(file)).isFile()) throw notRegularFile(file);
-    const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-    try {
-      return await handle.readFile('utf8');
-    } finally {
-      await handle.close();
-    }
+    // Bounded as every kernel file: a tree's kprobe_events of 1.5 GiB was read whole (600 MB, 5 s).
+    return (await readBounded(file)).toString('utf8');
   }
 
   async appendProbe(line: string): Promise<void> {
