@@ -48,3 +48,21 @@ describe('tracefs in a --root tree stays inside it (session 12)', () => {
     }
   });
 });
+
+describe('one-line kernel files of a --root tree are quoted as one bounded line (session 12)', () => {
+  test('a lockdown file of 1 MiB: probe --json quotes its first page, not all of it', async () => {
+    const fixture = copyFixture('machines/arm64-registered');
+    try {
+      const lockdown = path.join(fixture.root, 'sys/kernel/security/lockdown');
+      writeFileSync(lockdown, `none [integrity] ${'x'.repeat(1024 * 1024)}\nsecond line\n`);
+      const r = await cli(['--root', fixture.root, '--json', 'probe'], { timeoutMs: 20_000 });
+      assert.equal(r.exitCode, 0, describeResult(r));
+      const evidence = JSON.parse(r.stdout).evidence as { source: string; detail: string }[];
+      const detail = evidence.find((e) => e.source === '/sys/kernel/security/lockdown')?.detail ?? '';
+      assert.match(detail, /^mode integrity \(none \[integrity\] x+\)$/);
+      assert.ok(detail.length < 8192, `detail of ${detail.length} characters`);
+    } finally {
+      fixture.cleanup();
+    }
+  });
+});

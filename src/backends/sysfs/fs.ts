@@ -102,6 +102,10 @@ export const COLLECT_MANIFEST = 'memregion-collect.json';
 /** PAGE_SIZE, the most a sysfs show() may print (fs/sysfs/file.c sysfs_emit()). */
 const SYSFS_PAGE_BYTES = 4096;
 
+/** A one-line kernel file's text as `SysRoot.value` takes it: its first line, at most a page, escaped. */
+export const attributeLine = (text: string): string =>
+  escapeControl(text.trim().split('\n', 1)[0]!.slice(0, SYSFS_PAGE_BYTES));
+
 /** The result of reading one kernel file: its text, or why it could not be read. */
 export type ReadResult = { ok: true; text: string } | { ok: false; code: string; denied: boolean };
 export type ReadFailure = Extract<ReadResult, { ok: false }>;
@@ -274,8 +278,7 @@ export class SysRoot {
    */
   async value(relative: string): Promise<string | null> {
     const result = await this.read(relative);
-    if (!result.ok) return null;
-    return escapeControl(result.text.trim().split('\n', 1)[0]!.slice(0, SYSFS_PAGE_BYTES));
+    return result.ok ? attributeLine(result.text) : null;
   }
 
   async exists(relative: string): Promise<boolean> {
