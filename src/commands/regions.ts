@@ -4,6 +4,7 @@ import type { Context } from '../cli/context.js';
 import { chalk, table } from '../cli/style.js';
 import { ExitCode } from '../core/errors.js';
 import { emit } from '../core/output.js';
+import { unlessStopped } from '../core/stop.js';
 import { formatBytes } from '../core/units.js';
 import type { CommandRunner } from './runner.js';
 
@@ -18,7 +19,8 @@ export function regionsCommand(run: CommandRunner) {
 async function regions(context: Context): Promise<number> {
   const backend = await context.createBackend();
   try {
-    const report = await backend.regions();
+    // A --root tree of tens of thousands of regions is read for seconds: the first stop signal ends it.
+    const report = await unlessStopped(backend.regions(), context.signal, 'interrupted: no regions listed');
     await emit({ json: report, human: () => renderRegions(report) }, context);
     return ExitCode.OK;
   } finally {

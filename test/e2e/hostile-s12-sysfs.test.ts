@@ -13,7 +13,9 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { cli, describeResult, scratchDir } from '../helpers/cli.js';
+import { stopRun } from '../helpers/stop-run.js';
 import { copyFixture } from '../unit/helpers/sysfs-fixture.js';
 
 describe('tracefs in a --root tree stays inside it (session 12)', () => {
@@ -65,4 +67,45 @@ describe('one-line kernel files of a --root tree are quoted as one bounded line 
       fixture.cleanup();
     }
   });
+});
+
+/** Links `prefix<first>`..`prefix<first+count-1>` to `target` in `dir`: a tree that takes seconds to read. */
+function manyLinks(dir: string, prefix: string, target: string, first: number, count: number): void {
+  for (let i = first; i < first + count; i++) symlinkSync(target, path.join(dir, `${prefix}${i}`));
+}
+
+describe('a --root tree that takes seconds to read stops at the first signal (session 12)', () => {
+  const cases = [
+    {
+      command: 'regions',
+      fixture: 'cxl',
+      grow: (root: string) =>
+        manyLinks(path.join(root, 'sys/bus/cxl/devices'), 'region', 'region1', 100, 30_000),
+      line: /^memregion: interrupted: no regions listed$/m,
+    },
+    {
+      command: 'probe',
+      fixture: 'machines/arm64-registered',
+      grow: (root: string) => manyLinks(path.join(root, 'sys/devices'), 'soc', 'soc0', 1, 30_000),
+      line: /^memregion: interrupted: nothing probed$/m,
+    },
+  ];
+  for (const { command, fixture: name, grow, line } of cases) {
+    test(`${command} of 30,000 linked devices, SIGTERM after 1 s: 143 at once (it read on for seconds)`, async () => {
+      const fixture = copyFixture(name);
+      try {
+        grow(fixture.root);
+        const r = await stopRun(['--root', fixture.root, '--json', command], 'SIGTERM', () => sleep(1000), {
+          timeoutMs: 60_000,
+        });
+        assert.equal(r.exitedBeforeSignal, false, `ended before the signal: ${describeResult(r)}`);
+        assert.equal(r.exitCode, 143, describeResult(r));
+        assert.ok(r.stopMs < 2000, `stopped ${Math.round(r.stopMs)} ms after the signal`);
+        assert.match(r.stderr, line, describeResult(r));
+        assert.equal(r.stdout, '');
+      } finally {
+        fixture.cleanup();
+      }
+    });
+  }
 });
