@@ -109,3 +109,38 @@ describe('a --root tree that takes seconds to read stops at the first signal (se
     });
   }
 });
+
+describe('a region flow stops at the first signal while it reads who uses the region (session 12)', () => {
+  /** region0 (committed, at 0x4080000000) over 90,000 online memory blocks of 4 KiB, all links to one. */
+  function manyBlocks(root: string): void {
+    const memory = path.join(root, 'sys/devices/system/memory');
+    mkdirSync(path.join(memory, 'memory0'), { recursive: true });
+    writeFileSync(path.join(memory, 'memory0/state'), 'online\n');
+    writeFileSync(path.join(memory, 'block_size_bytes'), '1000\n');
+    manyLinks(memory, 'memory', 'memory0', 0x40_8000_0000 / 0x1000, 90_000);
+  }
+  for (const args of [
+    ['invalidate', '--region', 'region0', '--cycle', '--yes'],
+    ['erase', '--region', 'region0', '--yes'],
+  ]) {
+    test(`${args.join(' ')}, SIGTERM after 1 s: 143 at once, nothing written (it was 75, seconds later)`, async () => {
+      const fixture = copyFixture('cxl');
+      try {
+        manyBlocks(fixture.root);
+        const r = await stopRun(['--root', fixture.root, '--json', ...args], 'SIGTERM', () => sleep(1000), {
+          timeoutMs: 60_000,
+        });
+        assert.equal(r.exitedBeforeSignal, false, `ended before the signal: ${describeResult(r)}`);
+        assert.equal(r.exitCode, 143, describeResult(r));
+        assert.ok(r.stopMs < 2000, `stopped ${Math.round(r.stopMs)} ms after the signal`);
+        assert.match(r.stderr, /^memregion: interrupted before any write: nothing was written$/m);
+        assert.equal(
+          readFileSync(path.join(fixture.root, 'sys/bus/cxl/devices/region0/commit'), 'utf8'),
+          '1\n',
+        );
+      } finally {
+        fixture.cleanup();
+      }
+    });
+  }
+});
