@@ -144,3 +144,28 @@ describe('a region flow stops at the first signal while it reads who uses the re
     });
   }
 });
+
+describe('regions shows the names of a --root tree escaped (session 12)', () => {
+  test('escape sequences and a bidi override in /proc/iomem names reach the terminal escaped', async () => {
+    const fixture = copyFixture('cxl');
+    try {
+      writeFileSync(
+        path.join(fixture.root, 'proc/iomem'),
+        [
+          '4080000000-417fffffff : CXL Window 0\u001b[2J\u001b]0;title\u0007',
+          '  4080000000-40bfffffff : region0',
+          '5000000000-53ffffffff : Evil \u001b[31m\u202e',
+          '  5000000000-50ffffffff : Soft Reserved',
+          '',
+        ].join('\n'),
+      );
+      const r = await cli(['--root', fixture.root, 'regions'], { timeoutMs: 20_000 });
+      assert.equal(r.exitCode, 0, describeResult(r));
+      assert.doesNotMatch(r.stdout, /[\u001b\u0007\u202e]/, 'a control character reached stdout raw');
+      assert.match(r.stdout, /parent=CXL Window 0\\x1b\[2J\\x1b\]0;title\\x07 /);
+      assert.match(r.stdout, /parent=Evil \\x1b\[31m\\u202e /);
+    } finally {
+      fixture.cleanup();
+    }
+  });
+});
