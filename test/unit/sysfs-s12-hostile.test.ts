@@ -2,7 +2,8 @@
  * Session 12 hostile audit: what a --root tree that is not the kernel's can make the sysfs backend read.
  */
 import assert from 'node:assert/strict';
-import { truncateSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { collectEvidence, MAX_COLLECTED_BYTES } from '../../src/backends/sysfs/collector.js';
@@ -40,5 +41,23 @@ describe('collect holds a bounded amount of a --root tree (session 12)', () => {
       const entry = entries.get(where);
       assert.ok(entry?.type === 'file' && entry.data.length === 0, where);
     }
+  });
+});
+
+describe('a --root tree is read without opening its device nodes (session 12)', () => {
+  const tree = fixtureEachTest('cxl');
+
+  it('a device node as a kernel file, or as the collect manifest, is not opened: it reads as EXDEV', async () => {
+    const iomem = path.join(tree.root, 'proc/iomem');
+    rmSync(iomem);
+    // A clone of /dev/zero: opening a node acts on its device (a watchdog's arms a reboot).
+    execFileSync('mknod', [iomem, 'c', '1', '5']);
+    execFileSync('mknod', [path.join(tree.root, 'memregion-collect.json'), 'c', '1', '5']);
+    const sys = new SysRoot(tree.root);
+    const read = await sys.read('proc/iomem');
+    assert.deepEqual(read, { ok: false, code: 'EXDEV', denied: false });
+    const opened = await sys.openKernelFile('proc/iomem');
+    assert.equal(opened.ok, false);
+    assert.equal((await sys.read('proc/sys/kernel/osrelease')).ok, true, 'the plain files are still read');
   });
 });

@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync } from 'node:fs';
-import { access, readdir, readlink, realpath } from 'node:fs/promises';
+import { access, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { escapeControl } from '../../core/quote.js';
 import { writeRegularFile } from './regular-file.js';
@@ -157,6 +157,22 @@ export class SysRoot {
   }
 
   /**
+   * The file a read opens: `inside`, and below any root but `/` never a device node. Opening one acts
+   * on the device (a watchdog's node arms the timer that reboots the machine unless it is fed), and
+   * GNU tar run as root makes the nodes an archive holds: the kernel files of a tree are plain files,
+   * only those of this machine's / (dev/kmsg) are devices. Refused as EXDEV, as a link out of the tree is.
+   */
+  private async openable(relative: string): Promise<string> {
+    const real = await this.inside(this.resolve(relative));
+    if (this.isRealRoot) return real;
+    const info = await stat(real);
+    if (info.isCharacterDevice() || info.isBlockDevice()) {
+      throw Object.assign(new Error(`${real} is a device node`), { code: 'EXDEV' });
+    }
+    return real;
+  }
+
+  /**
    * `inside` for a path that a write may create (tracefs files and instances: a test tree has plain
    * files there), synchronously for the exit hook's clean-up: its folders' links must stay inside the
    * root and, when the path itself is a link, so must that link. A link to nothing is refused as well:
@@ -197,7 +213,8 @@ export class SysRoot {
    */
   private async recordedError(relative: string): Promise<ReadFailure | null> {
     if (this.isRealRoot) return null;
-    this.recordedErrors ??= loadRecordedErrors(path.join(this.root, COLLECT_MANIFEST));
+    // Through `openable` as every file of the tree: a manifest linked out of it, or a device, is no manifest.
+    this.recordedErrors ??= this.openable(COLLECT_MANIFEST).then(loadRecordedErrors, () => new Map());
     const code = (await this.recordedErrors).get(relative.replace(/^\/+/, ''));
     return code === undefined ? null : failure({ code });
   }
@@ -213,7 +230,7 @@ export class SysRoot {
     const recorded = await this.recordedError(relative);
     if (recorded) return recorded;
     try {
-      return { ok: true, bytes: await readBounded(await this.inside(this.resolve(relative))) };
+      return { ok: true, bytes: await readBounded(await this.openable(relative)) };
     } catch (error) {
       return failure(error);
     }
@@ -224,7 +241,7 @@ export class SysRoot {
     const recorded = await this.recordedError(relative);
     if (recorded) return recorded;
     try {
-      return { ok: true, handle: KernelFile.open(await this.inside(this.resolve(relative))) };
+      return { ok: true, handle: KernelFile.open(await this.openable(relative)) };
     } catch (error) {
       return failure(error);
     }
