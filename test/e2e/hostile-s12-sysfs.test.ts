@@ -14,7 +14,7 @@ import {
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cli, describeResult, scratchDir } from '../helpers/cli.js';
+import { assertOneErrorLine, cli, describeResult, scratchDir } from '../helpers/cli.js';
 import { stopRun } from '../helpers/stop-run.js';
 import { copyFixture } from '../unit/helpers/sysfs-fixture.js';
 
@@ -168,4 +168,30 @@ describe('regions shows the names of a --root tree escaped (session 12)', () => 
       fixture.cleanup();
     }
   });
+});
+
+describe('a region interleave_ways the kernel cannot print (session 12)', () => {
+  for (const ways of ['18446744073709551615', '4294967296', '17']) {
+    test(`interleave_ways ${ways}: invalidate --region is refused with 65 and one line, regions lists null`, async () => {
+      const fixture = copyFixture('cxl');
+      try {
+        const region = path.join(fixture.root, 'sys/bus/cxl/devices/region1');
+        writeFileSync(path.join(region, 'interleave_ways'), `${ways}\n`);
+        const r = await cli(['--root', fixture.root, 'invalidate', '--region', 'region1', '--yes'], {
+          timeoutMs: 20_000,
+        });
+        assert.equal(r.exitCode, 65, describeResult(r));
+        assertOneErrorLine(r, /region1 is not fully configured \(no readable interleave_ways/);
+        assert.equal(readFileSync(path.join(region, 'commit'), 'utf8'), '0\n', 'commit was written');
+        const listed = await cli(['--root', fixture.root, '--json', 'regions'], { timeoutMs: 20_000 });
+        const doc = JSON.parse(listed.stdout) as {
+          regions: { name: string; kind: string; interleave_ways: unknown }[];
+        };
+        const entry = doc.regions.find((e) => e.name === 'region1' && e.kind === 'cxl_region');
+        assert.equal(entry?.interleave_ways, null, describeResult(listed));
+      } finally {
+        fixture.cleanup();
+      }
+    });
+  }
 });
