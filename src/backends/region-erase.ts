@@ -18,6 +18,7 @@ import {
   inUse,
   type RegionCommitFields,
   type RegionPrimitives,
+  readUnlessStopped,
   requireConfirmation,
   requireProviderOf,
   toErrno,
@@ -121,7 +122,7 @@ export async function runRegionErase<R extends FlowRegion, O extends CommitOutco
     throw dataError(`${name} has no memdevs (no interleave position is set): nothing to erase`);
   const committed = region.committed;
   if (committed) {
-    const users = await p.regionUsers(region);
+    const users = await readUnlessStopped(p.regionUsers(region), options.signal);
     if (users.length > 0) throw inUse(name, users);
   } else if (options.recommit) {
     const problem = p.notCommittable(region);

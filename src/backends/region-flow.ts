@@ -113,6 +113,14 @@ export function writeUnlessStopped<R extends FlowRegion, O extends CommitOutcome
   return signal ? unlessStopped(work, signal, stopped) : work;
 }
 
+/**
+ * A preflight read (the region's users: a --root tree may list tens of thousands of memory blocks), or at
+ * the first stop signal an INTERRUPTED error: before the first write there is nothing to report but that.
+ */
+export function readUnlessStopped<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  return signal ? unlessStopped(work, signal, 'interrupted before any write: nothing was written') : work;
+}
+
 /** What a signal found: the writes that returned, the one running, and what is unknown because of it. */
 export function interruptedWrites(name: string, progress: WriteProgress): string {
   const done = progress.done.filter((step) => step.ok).map((step) => writeDone(name, step));
@@ -401,7 +409,7 @@ async function preflightCommit<R extends FlowRegion, O extends CommitOutcome>(
   const cycle = region.committed;
   if (cycle) {
     if (!request.cycle) throw alreadyCommitted(name);
-    const users = await p.regionUsers(region);
+    const users = await readUnlessStopped(p.regionUsers(region), request.signal);
     if (users.length > 0) throw inUse(name, users);
   } else {
     const problem = p.notCommittable(region);

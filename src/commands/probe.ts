@@ -5,6 +5,7 @@ import { chalk, table, yesNo } from '../cli/style.js';
 import { ExitCode } from '../core/errors.js';
 import { emit } from '../core/output.js';
 import { escapeControl, inline } from '../core/quote.js';
+import { unlessStopped } from '../core/stop.js';
 import { formatBytes } from '../core/units.js';
 import type { CommandRunner } from './runner.js';
 
@@ -24,7 +25,8 @@ export function probeExitCode(report: ProbeReport): number {
 async function probe(context: Context): Promise<number> {
   const backend = await context.createBackend();
   try {
-    const report = await backend.probe();
+    // As regions: the sysfs evidence of a large --root tree takes a while, and a stop signal ends it.
+    const report = await unlessStopped(backend.probe(), context.signal, 'interrupted: nothing probed');
     await emit(
       {
         json: report,

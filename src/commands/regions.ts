@@ -4,6 +4,8 @@ import type { Context } from '../cli/context.js';
 import { chalk, table } from '../cli/style.js';
 import { ExitCode } from '../core/errors.js';
 import { emit } from '../core/output.js';
+import { escapeControl } from '../core/quote.js';
+import { unlessStopped } from '../core/stop.js';
 import { formatBytes } from '../core/units.js';
 import type { CommandRunner } from './runner.js';
 
@@ -18,7 +20,8 @@ export function regionsCommand(run: CommandRunner) {
 async function regions(context: Context): Promise<number> {
   const backend = await context.createBackend();
   try {
-    const report = await backend.regions();
+    // A --root tree of tens of thousands of regions is read for seconds: the first stop signal ends it.
+    const report = await unlessStopped(backend.regions(), context.signal, 'interrupted: no regions listed');
     await emit({ json: report, human: () => renderRegions(report) }, context);
     return ExitCode.OK;
   } finally {
@@ -57,15 +60,17 @@ export function renderRegions(report: RegionsReport): string {
   const lines: string[] = [];
   if (report.regions.length === 0) lines.push('no regions found');
   else {
+    // A --root tree's /proc/iomem names (a region's parent) and driver links are any bytes: escaped, as
+    // the probe's evidence is, so that none reaches the terminal raw.
     const rows = report.regions.map((r) => [
-      chalk.bold(r.name),
+      chalk.bold(escapeControl(r.name)),
       r.kind,
       r.start ?? chalk.dim('-'),
       r.size === null ? chalk.dim('?') : formatBytes(BigInt(r.size)),
-      chalk.dim(details(r)),
+      chalk.dim(escapeControl(details(r))),
     ]);
     lines.push(table([['NAME', 'KIND', 'START', 'SIZE', 'DETAILS'].map((h) => chalk.dim(h)), ...rows], ''));
   }
-  for (const warning of report.warnings) lines.push(chalk.yellow(`warning: ${warning}`));
+  for (const warning of report.warnings) lines.push(chalk.yellow(`warning: ${escapeControl(warning)}`));
   return lines.join('\n');
 }

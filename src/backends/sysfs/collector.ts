@@ -2,7 +2,7 @@ import type { Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { bootConfig, EVIDENCE, PLATFORM_FILES, RELEASE_NAME, type TreeSpec } from './evidence-manifest.js';
-import { COLLECT_MANIFEST, type SysRoot } from './fs.js';
+import { COLLECT_MANIFEST, MAX_KERNEL_FILE_BYTES, type SysRoot } from './fs.js';
 import { readKmsgRing } from './kmsg.js';
 
 /** One entry of a collected tree, at its path relative to the root (links resolved as the kernel has them). */
@@ -33,6 +33,14 @@ export interface Collection {
 }
 
 const MAX_LINK_HOPS = 40;
+
+/**
+ * The most file content one collection holds (it is kept in memory, then staged and packed). A machine's
+ * evidence is far less (kallsyms some 15 MiB, the kmsg ring at most 32 MiB, the rest a few MiB); each file
+ * is bounded by itself, but a --root tree of many large (sparse) files was collected whole: 384 MiB of
+ * `targetN` files cost 580 MB. Past the budget a file is recorded empty, unreadable with EFBIG.
+ */
+export const MAX_COLLECTED_BYTES = 4 * MAX_KERNEL_FILE_BYTES;
 
 /**
  * Copies the evidence of EVIDENCE (evidence-manifest.ts) out of `sys` into memory: files with what the
@@ -94,6 +102,8 @@ class Collector {
   readonly entries = new Map<string, CollectedEntry>();
   readonly unreadable: CollectManifest['unreadable'] = [];
   readonly notFollowed: CollectManifest['not_followed'] = [];
+  /** Content bytes recorded so far. */
+  private bytes = 0;
   private readonly sys: SysRoot;
   /** lstat of every path looked at: the walk passes the same directories again and again. */
   private readonly stats = new Map<string, Promise<Stats | null>>();
@@ -124,8 +134,21 @@ class Collector {
       return;
     }
     const read = await this.sys.readBytes(found.at);
-    this.put(found.at, { type: 'file', data: read.ok ? read.bytes : Buffer.alloc(0) });
+    const data = read.ok ? read.bytes : Buffer.alloc(0);
     if (!read.ok) this.unreadable.push({ path: logical, code: read.code });
+    this.putData(logical, found.at, data);
+  }
+
+  /** A file's content, within the budget (MAX_COLLECTED_BYTES): past it, empty and unreadable (EFBIG). */
+  private putData(logical: string, at: string, data: Buffer): void {
+    if (this.entries.get(at)?.type === 'file') return;
+    if (this.bytes + data.length > MAX_COLLECTED_BYTES) {
+      this.unreadable.push({ path: logical, code: 'EFBIG' });
+      this.put(at, { type: 'file', data: Buffer.alloc(0) });
+      return;
+    }
+    this.bytes += data.length;
+    this.put(at, { type: 'file', data });
   }
 
   /** The kmsg ring: every record up to EAGAIN, as one plain file. */
@@ -136,8 +159,8 @@ class Collector {
     const code = await readKmsgRing(this.sys, (chunk, length) => {
       chunks.push(Buffer.from(chunk.subarray(0, length)));
     });
-    this.put(found.at, { type: 'file', data: Buffer.concat(chunks) });
     if (code !== null) this.unreadable.push({ path: logical, code });
+    this.putData(logical, found.at, Buffer.concat(chunks));
   }
 
   /** A directory as `spec` describes it (evidence-manifest.ts, TreeSpec). */

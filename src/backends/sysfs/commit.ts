@@ -16,7 +16,13 @@ import {
   type WriteProgress,
 } from '../region-flow.js';
 import type { CommitStep, RegionInvalidateOptions, SysfsKernelCalls, SysfsRegionReport } from '../types.js';
-import { type CxlRegion, readCxlRegion, regionDriver, regionPath } from './cxl.js';
+import {
+  CXL_DECODER_MAX_INTERLEAVE,
+  type CxlRegion,
+  readCxlRegion,
+  regionDriver,
+  regionPath,
+} from './cxl.js';
 import { CXL_REGION_FILES } from './evidence-manifest.js';
 import type { SysRoot } from './fs.js';
 import { errorCode, type ProbeFn, providerOfProbe } from './guard.js';
@@ -64,7 +70,13 @@ export function configurationProblem(region: CxlRegion): string | null {
   const ways = region.interleaveWays ?? 0;
   const empty = Array.from({ length: ways }, (_, i) => i).filter((i) => !region.targets[i]);
   if (ways === 0 || empty.length > 0) {
-    return `${region.name} is not fully configured (${ways === 0 ? 'no interleave ways' : `target${empty[0]} is empty`}): the kernel would refuse the commit`;
+    const why =
+      region.interleaveWays === null
+        ? `no readable ${CXL_REGION_FILES.interleaveWays}: missing, or past the ${CXL_DECODER_MAX_INTERLEAVE} positions of a decoder`
+        : ways === 0
+          ? 'no interleave ways'
+          : `target${empty[0]} is empty`;
+    return `${region.name} is not fully configured (${why}): the kernel would refuse the commit`;
   }
   return null;
 }

@@ -66,6 +66,9 @@ export function endpointOfDecoder(decoder: string): string | null {
   return ids ? `endpoint${ids[0]}` : null;
 }
 
+/** The most interleave positions a CXL decoder has (drivers/cxl/cxl.h). */
+export const CXL_DECODER_MAX_INTERLEAVE = 16n;
+
 export const regionPath = (name: string): string => `${CXL_DEVICES}/${name}`;
 export const memdevPath = (name: string): string => `${CXL_DEVICES}/${name}`;
 
@@ -92,9 +95,12 @@ export async function readCxlRegion(
   const start = parseKernelInt(await sys.value(`${base}/${CXL_REGION_FILES.resource}`), 16);
   const size = parseKernelInt(await sys.value(`${base}/${CXL_REGION_FILES.size}`), 16);
   const ways = parseKernelInt(await sys.value(`${base}/${CXL_REGION_FILES.interleaveWays}`));
-  const interleaveWays = ways === null ? null : Number(ways);
+  // interleave_ways_show() (drivers/cxl/core/region.c) prints an int that interleave_ways_store() keeps
+  // within CXL_DECODER_MAX_INTERLEAVE (drivers/cxl/cxl.h): a tree's 2^64-1 was reported as a lossy
+  // Number, and the commit preflight's list of positions failed (exit 70) or took gigabytes.
+  const interleaveWays = ways === null || ways > CXL_DECODER_MAX_INTERLEAVE ? null : Number(ways);
   const targets: (string | null)[] = [];
-  for (let i = 0; i < (interleaveWays ?? 0) && i < 16; i++) {
+  for (let i = 0; i < (interleaveWays ?? 0); i++) {
     const target = await sys.value(`${base}/${cxlRegionTarget(i)}`);
     targets.push(target && isKernelName('decoder', target) ? target : null);
   }

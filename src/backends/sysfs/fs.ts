@@ -1,5 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { access, readdir, readlink, realpath } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { access, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { escapeControl } from '../../core/quote.js';
 import { writeRegularFile } from './regular-file.js';
@@ -62,7 +62,7 @@ export const yieldNow = (): Promise<void> => new Promise((resolve) => setImmedia
  * exhaust the process: opened non-blocking, and at most MAX_KERNEL_FILE_BYTES (a device such as
  * /dev/zero never ends).
  */
-async function readBounded(file: string): Promise<Buffer> {
+export async function readBounded(file: string): Promise<Buffer> {
   const handle = KernelFile.open(file);
   try {
     const chunks: Buffer[] = [];
@@ -101,6 +101,10 @@ export const COLLECT_MANIFEST = 'memregion-collect.json';
 
 /** PAGE_SIZE, the most a sysfs show() may print (fs/sysfs/file.c sysfs_emit()). */
 const SYSFS_PAGE_BYTES = 4096;
+
+/** A one-line kernel file's text as `SysRoot.value` takes it: its first line, at most a page, escaped. */
+export const attributeLine = (text: string): string =>
+  escapeControl(text.trim().split('\n', 1)[0]!.slice(0, SYSFS_PAGE_BYTES));
 
 /** The result of reading one kernel file: its text, or why it could not be read. */
 export type ReadResult = { ok: true; text: string } | { ok: false; code: string; denied: boolean };
@@ -142,10 +146,52 @@ export class SysRoot {
     if (this.isRealRoot) return full;
     this.realRoot ??= realpath(this.root);
     const [real, root] = await Promise.all([realpath(full), this.realRoot]);
+    return this.within(full, real, root);
+  }
+
+  private within(full: string, real: string, root: string): string {
     if (real !== root && !real.startsWith(root.endsWith(path.sep) ? root : root + path.sep)) {
       throw Object.assign(new Error(`${full} leads out of the root ${this.root}`), { code: 'EXDEV' });
     }
     return real;
+  }
+
+  /**
+   * The file a read opens: `inside`, and below any root but `/` never a device node. Opening one acts
+   * on the device (a watchdog's node arms the timer that reboots the machine unless it is fed), and
+   * GNU tar run as root makes the nodes an archive holds: the kernel files of a tree are plain files,
+   * only those of this machine's / (dev/kmsg) are devices. Refused as EXDEV, as a link out of the tree is.
+   */
+  private async openable(relative: string): Promise<string> {
+    const real = await this.inside(this.resolve(relative));
+    if (this.isRealRoot) return real;
+    const info = await stat(real);
+    if (info.isCharacterDevice() || info.isBlockDevice()) {
+      throw Object.assign(new Error(`${real} is a device node`), { code: 'EXDEV' });
+    }
+    return real;
+  }
+
+  /**
+   * `inside` for a path that a write may create (tracefs files and instances: a test tree has plain
+   * files there), synchronously for the exit hook's clean-up: its folders' links must stay inside the
+   * root and, when the path itself is a link, so must that link. A link to nothing is refused as well:
+   * an O_CREAT open would create its target, wherever that is.
+   */
+  placeSync(relative: string): string {
+    const full = this.resolve(relative);
+    if (this.isRealRoot) return full;
+    const root = realpathSync(this.root);
+    const dir = this.within(full, realpathSync(path.dirname(full)), root);
+    const at = path.join(dir, path.basename(full));
+    if (lstatSync(at, { throwIfNoEntry: false })?.isSymbolicLink() !== true) return at;
+    let real: string;
+    try {
+      real = realpathSync(at);
+    } catch {
+      throw Object.assign(new Error(`${full} is a link that leads nowhere`), { code: 'EXDEV' });
+    }
+    return this.within(full, real, root);
   }
 
   /** Absolute path of a kernel path such as `proc/iomem`, kept inside root. */
@@ -167,7 +213,8 @@ export class SysRoot {
    */
   private async recordedError(relative: string): Promise<ReadFailure | null> {
     if (this.isRealRoot) return null;
-    this.recordedErrors ??= loadRecordedErrors(path.join(this.root, COLLECT_MANIFEST));
+    // Through `openable` as every file of the tree: a manifest linked out of it, or a device, is no manifest.
+    this.recordedErrors ??= this.openable(COLLECT_MANIFEST).then(loadRecordedErrors, () => new Map());
     const code = (await this.recordedErrors).get(relative.replace(/^\/+/, ''));
     return code === undefined ? null : failure({ code });
   }
@@ -183,7 +230,7 @@ export class SysRoot {
     const recorded = await this.recordedError(relative);
     if (recorded) return recorded;
     try {
-      return { ok: true, bytes: await readBounded(await this.inside(this.resolve(relative))) };
+      return { ok: true, bytes: await readBounded(await this.openable(relative)) };
     } catch (error) {
       return failure(error);
     }
@@ -194,7 +241,7 @@ export class SysRoot {
     const recorded = await this.recordedError(relative);
     if (recorded) return recorded;
     try {
-      return { ok: true, handle: KernelFile.open(await this.inside(this.resolve(relative))) };
+      return { ok: true, handle: KernelFile.open(await this.openable(relative)) };
     } catch (error) {
       return failure(error);
     }
@@ -248,8 +295,7 @@ export class SysRoot {
    */
   async value(relative: string): Promise<string | null> {
     const result = await this.read(relative);
-    if (!result.ok) return null;
-    return escapeControl(result.text.trim().split('\n', 1)[0]!.slice(0, SYSFS_PAGE_BYTES));
+    return result.ok ? attributeLine(result.text) : null;
   }
 
   async exists(relative: string): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { LOCKDOWN, PLATFORM_FILES } from './evidence-manifest.js';
-import type { SysRoot } from './fs.js';
+import { attributeLine, type SysRoot } from './fs.js';
 
 export type ArchFamily = 'arm64' | 'x86' | 'other';
 
@@ -86,10 +86,13 @@ export async function readLockdown(sys: SysRoot): Promise<Lockdown> {
           : `not readable (${result.code})`,
     };
   }
-  const mode = parseLockdown(result.text);
+  // securityfs prints one line (security/lockdown/lockdown.c lockdown_read()): a tree's 20 MB file was
+  // quoted whole in the evidence.
+  const line = attributeLine(result.text);
+  const mode = parseLockdown(line);
   return {
     mode,
     readable: true,
-    detail: mode ? `mode ${mode} (${result.text.trim()})` : `unrecognised: ${result.text.trim()}`,
+    detail: mode ? `mode ${mode} (${line})` : `unrecognised: ${line}`,
   };
 }

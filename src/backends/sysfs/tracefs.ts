@@ -1,6 +1,6 @@
 import { closeSync, constants, mkdirSync, rmdirSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rmdir, stat } from 'node:fs/promises';
-import type { SysRoot } from './fs.js';
+import { readBounded, type SysRoot } from './fs.js';
 import { notRegularFile, writeRegularFile, writeRegularFileSync } from './regular-file.js';
 
 /**
@@ -184,49 +184,54 @@ export class Tracefs {
     return this.sys.resolve(`${this.base}/${relative}`);
   }
 
+  /**
+   * The file an operation opens, makes or removes: kept inside the root with its links followed, as every
+   * other file of a --root tree (SysRoot.placeSync). A tree's `events/<group>/enable` linked to a file
+   * elsewhere was truncated by the clean-up of a dead session the tree's kprobe_events names.
+   */
+  private place(relative: string): string {
+    return this.sys.placeSync(`${this.base}/${relative}`);
+  }
+
   /** kprobe_events as the kernel lists it: the probes defined now. */
   async readProbes(): Promise<string> {
-    const file = this.path('kprobe_events');
+    const file = this.place('kprobe_events');
     if (!(await stat(file)).isFile()) throw notRegularFile(file);
-    const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-    try {
-      return await handle.readFile('utf8');
-    } finally {
-      await handle.close();
-    }
+    // Bounded as every kernel file: a tree's kprobe_events of 1.5 GiB was read whole (600 MB, 5 s).
+    return (await readBounded(file)).toString('utf8');
   }
 
   async appendProbe(line: string): Promise<void> {
-    await writeRegularFile(this.path('kprobe_events'), `${line}\n`, append);
+    await writeRegularFile(this.place('kprobe_events'), `${line}\n`, append);
   }
 
   appendProbeSync(line: string): void {
-    writeRegularFileSync(this.path('kprobe_events'), `${line}\n`, append);
+    writeRegularFileSync(this.place('kprobe_events'), `${line}\n`, append);
   }
 
   async write(relative: string, value: string): Promise<void> {
-    await writeRegularFile(this.path(relative), `${value}\n`, truncate);
+    await writeRegularFile(this.place(relative), `${value}\n`, truncate);
   }
 
   writeSync(relative: string, value: string): void {
-    writeRegularFileSync(this.path(relative), `${value}\n`, truncate);
+    writeRegularFileSync(this.place(relative), `${value}\n`, truncate);
   }
 
   async mkdir(relative: string): Promise<void> {
-    await mkdir(this.path(relative));
+    await mkdir(this.place(relative));
   }
 
   async rmdir(relative: string): Promise<void> {
-    await rmdir(this.path(relative));
+    await rmdir(this.place(relative));
   }
 
   rmdirSync(relative: string): void {
-    rmdirSync(this.path(relative));
+    rmdirSync(this.place(relative));
   }
 
   /** trace_pipe opened non-blocking: an empty pipe answers EAGAIN (a plain file in a test tree: 0 bytes). */
   async openPipe(relative: string): Promise<PipeReader> {
-    const handle: FileHandle = await open(this.path(relative), constants.O_RDONLY | constants.O_NONBLOCK);
+    const handle: FileHandle = await open(this.place(relative), constants.O_RDONLY | constants.O_NONBLOCK);
     let closed = false;
     const buffer = Buffer.alloc(64 * 1024);
     return {
@@ -267,6 +272,6 @@ export class Tracefs {
   }
 
   mkdirSync(relative: string): void {
-    mkdirSync(this.path(relative));
+    mkdirSync(this.place(relative));
   }
 }
