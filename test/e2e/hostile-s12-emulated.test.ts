@@ -1,0 +1,45 @@
+/**
+ * Session 12 audit of the emulated backend's commands (stress, trace, profiles) as a hostile or careless
+ * user drives them.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ANSI, assertExit, emu, parseJson } from '../helpers/cli.js';
+
+/**
+ * A traced command that writes lines of its own to the trace socket, as any process of this user can:
+ * a `complete` whose latency is text, one whose latency is not finite, a request with an escape
+ * sequence in its range, and an event with a `pid` that is no pid.
+ */
+const FOREIGN_WRITER = `
+const net = require('node:net');
+const socket = net.createConnection(process.env.MEMREGION_TRACE_SOCKET);
+const lines = [
+  { pid: 4242, type: 'complete', time_us: 1, seq: 0, errno: null, attempts: 1, latency_us: 'abc' },
+  { pid: 4242, type: 'complete', time_us: 1, seq: 1, errno: null, attempts: 1, latency_us: 1e400 },
+  { pid: 4242, type: 'request', time_us: 1, seq: 2, start: '\\u001b[2J\\u001b]0;owned\\u0007', size: '4096', dry_run: false },
+  { pid: 'x', type: 'sleep', time_us: 1, delay_us: 1, attempt: 1 },
+];
+socket.end(lines.map((line) => JSON.stringify(line) + '\\n').join(''));
+socket.on('close', () => process.exit(0));
+`;
+
+describe('emulated trace: what other processes relay is checked (session 12)', () => {
+  test('foreign lines of the wrong shape are ignored: exit 0 and one document, not an internal error (70)', async () => {
+    const r = await emu(['--json', 'trace', '--', process.execPath, '-e', FOREIGN_WRITER]);
+    assertExit(r, 0);
+    const doc = parseJson(r);
+    assert.deepEqual(doc.events, []);
+    assert.equal(doc.summary.invalidations, 0);
+    assert.equal(doc.command_exit_code, 0);
+    assert.doesNotMatch(r.stderr, /internal error/);
+  });
+
+  test('the human trace shows no escape sequence from a foreign line', async () => {
+    const r = await emu(['trace', '--', process.execPath, '-e', FOREIGN_WRITER]);
+    assertExit(r, 0);
+    assert.doesNotMatch(r.stdout, ANSI);
+    assert.doesNotMatch(r.stdout, /\u001b/);
+    assert.match(r.stdout, /invalidations\s+0/);
+  });
+});
