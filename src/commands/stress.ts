@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import path from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { stress as stressApi } from '../api.js';
@@ -6,7 +7,7 @@ import { confirmation } from '../cli/confirm.js';
 import { type Context, refuseProfileAsOutput } from '../cli/context.js';
 import { createSpinner } from '../cli/spinner.js';
 import { chalk, table } from '../cli/style.js';
-import { ExitCode, usageError } from '../core/errors.js';
+import { ExitCode, MemregionError, usageError } from '../core/errors.js';
 import { LatencyRecorder } from '../core/latency.js';
 import { emit, toJson } from '../core/output.js';
 import { inline, quote } from '../core/quote.js';
@@ -238,8 +239,14 @@ async function writeHdrLog(
   endUs?: number,
 ): Promise<void> {
   if (endUs !== undefined) hdr.endInterval(endUs);
+  const bytes = hdr.bytes();
+  if (bytes === null)
+    throw new MemregionError(
+      `cannot write the ${HDR_LOG_LABEL} ${quote(file)} (larger than ${formatBytes(BigInt(constants.MAX_LENGTH))}, the largest buffer Node makes: give a longer --interval)`,
+      ExitCode.IO_ERR,
+    );
   const { writeOutput } = await import('../core/output-file.js');
-  await writeOutput(file, hdr.toString(), HDR_LOG_LABEL, signal);
+  await writeOutput(file, bytes, HDR_LOG_LABEL, signal);
 }
 
 /**

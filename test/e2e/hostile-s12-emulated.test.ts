@@ -3,8 +3,10 @@
  * user drives them.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, test } from 'node:test';
-import { ANSI, assertExit, emu, parseJson } from '../helpers/cli.js';
+import { ANSI, assertExit, emu, parseJson, scratchDir } from '../helpers/cli.js';
 
 /**
  * A traced command that writes lines of its own to the trace socket, as any process of this user can:
@@ -41,5 +43,34 @@ describe('emulated trace: what other processes relay is checked (session 12)', (
     assert.doesNotMatch(r.stdout, ANSI);
     assert.doesNotMatch(r.stdout, /\u001b/);
     assert.match(r.stdout, /invalidations\s+0/);
+  });
+});
+
+describe('stress --hdr-log of many intervals (session 12)', () => {
+  test('60,000 intervals fit in a 24 MB heap: the log is kept as bytes, not as a string per line', async () => {
+    // Kept as strings, each ~80-byte line cost ~360 bytes of heap: a long run with a short --interval
+    // ended in a V8 heap abort (134, a native stack on stderr) after its whole run, the log lost.
+    const log = path.join(scratchDir('hdr-many'), 'run.hlog');
+    const r = await emu(
+      [
+        'stress',
+        '--virtual-time',
+        '--workers',
+        '1',
+        '--duration',
+        '1m',
+        '--interval',
+        '1ms',
+        '--hdr-log',
+        log,
+      ],
+      { env: { NODE_OPTIONS: '--max-old-space-size=24' }, timeoutMs: 120_000 },
+    );
+    assertExit(r, 0);
+    assert.doesNotMatch(r.stderr, /FATAL|heap/);
+    const intervals = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((line) => /^[0-9]/.test(line));
+    assert.equal(intervals.length, 60_000);
   });
 });
