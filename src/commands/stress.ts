@@ -228,7 +228,8 @@ function runOptions(context: Context, flags: StressFlags, settings: StressPlan) 
     seed: context.seed,
     confirm: confirmation(flags.yes === true, context.signal),
     signal: context.signal,
-    intervalMs: settings.intervalMs,
+    // As typed, when it was given: the API's refusals then quote it as the user wrote it.
+    intervalMs: settings.intervalMs === undefined ? undefined : (flags.interval ?? settings.intervalMs),
   };
 }
 

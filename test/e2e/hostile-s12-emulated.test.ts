@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { ANSI, assertExit, emu, parseJson, scratchDir } from '../helpers/cli.js';
+import { ANSI, assertExit, assertRefused, emu, parseJson, scratchDir } from '../helpers/cli.js';
 
 /**
  * A traced command that writes lines of its own to the trace socket, as any process of this user can:
@@ -72,5 +72,13 @@ describe('stress --hdr-log of many intervals (session 12)', () => {
       .split('\n')
       .filter((line) => /^[0-9]/.test(line));
     assert.equal(intervals.length, 60_000);
+  });
+});
+
+describe('stress --interval below its floor (session 12)', () => {
+  test('the refusal quotes the interval as it was typed, not its value in milliseconds', async () => {
+    // It said `--interval "0.0005" is below the floor of 1us` for --interval 0.5us.
+    const r = await emu(['--json', 'stress', '--virtual-time', '--ops', '3', '--interval', '0.5us']);
+    assertRefused(r, 64, /^memregion: --interval "0\.5us" is below the floor of 1us$/);
   });
 });
