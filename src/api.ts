@@ -318,6 +318,8 @@ function checkStressOptions(options: StressOptions): CheckedStress {
     span: toU64(options.span ?? 1n << 30n, '--span'),
   };
   validateRangeSpec(range);
+  if (!region && options.cycles !== undefined && options.cycles !== null)
+    throw usageError('--cycles counts the cycles of --region: without --region, give --ops');
   if (region) {
     // One request is one decommit+commit cycle: ops counts them as cycles does. A deadline could end the
     // run between a cycle's two writes and leave the region decommitted, so there is none.

@@ -218,7 +218,7 @@ function runOptions(context: Context, flags: StressFlags, settings: StressPlan) 
   return {
     workers: flags.workers,
     ops: flags.ops,
-    cycles: flags.region !== undefined ? flags.cycles : undefined,
+    cycles: flags.cycles,
     durationMs: flags.duration,
     pattern: flags.pattern as Pattern,
     base: flags.base,

@@ -82,3 +82,16 @@ describe('stress --interval below its floor (session 12)', () => {
     assertRefused(r, 64, /^memregion: --interval "0\.5us" is below the floor of 1us$/);
   });
 });
+
+describe('stress --cycles without --region (session 12)', () => {
+  test('is refused (64) before the run, not dropped for a 5 s run of the default workload', async () => {
+    const r = await emu(['--json', 'stress', '--virtual-time', '--cycles', '2']);
+    assertRefused(r, 64, /--cycles counts the cycles of --region/);
+  });
+
+  test('--cycles with --region still counts the cycles', async () => {
+    const r = await emu(['--json', 'stress', '--region', 'region1', '--cycles', '2', '--yes']);
+    assertExit(r, 0);
+    assert.equal(parseJson(r).requests.completed, 2);
+  });
+});
