@@ -258,7 +258,8 @@ export interface StressOptions {
   signal?: AbortSignal;
   /** Called with a snapshot every `intervalMs` of the backend's clock (virtual time included); at least 1 µs. */
   intervalMs?: DurationInput;
-  onInterval?: (snapshot: StressSnapshot) => void;
+  /** A promise back holds the run until it settles (a reader that has not taken the last lines yet). */
+  onInterval?: (snapshot: StressSnapshot) => unknown;
   /** Called with a snapshot every `progressMs` (default 200) of real time while the run goes on. */
   onProgress?: (snapshot: StressSnapshot) => void;
   progressMs?: number;

@@ -6,6 +6,7 @@ import { type CycleTracingReport, PROVIDER_VARIANTS, type StressTargetFields } f
 import { confirmation } from '../cli/confirm.js';
 import { type Context, refuseProfileAsOutput } from '../cli/context.js';
 import { createSpinner } from '../cli/spinner.js';
+import { writeStdoutLine } from '../cli/stdout-lines.js';
 import { chalk, table } from '../cli/style.js';
 import { ExitCode, MemregionError, usageError } from '../core/errors.js';
 import { LatencyRecorder } from '../core/latency.js';
@@ -169,7 +170,7 @@ async function stress(context: Context, flags: StressFlags, providerGiven: boole
   const backend = await context.createBackend({ virtualTime: settings.virtualTime });
   // NDJSON: one line per interval while the run goes on, then the report (a closed stdout ends the
   // process quietly with 74, see main.ts).
-  const writeLine = (line: object) => process.stdout.write(`${toJson(line, 0)}\n`);
+  const writeLine = (line: object) => writeStdoutLine(toJson(line, 0), context.signal);
   const latency = new LatencyRecorder(hdr ? { tap: hdr.record } : {});
   try {
     const spinner = await createSpinner(context);
@@ -184,7 +185,7 @@ async function stress(context: Context, flags: StressFlags, providerGiven: boole
           settings.intervalMs !== undefined
             ? (snapshot) => {
                 hdr?.endInterval(snapshot.elapsed_us);
-                if (settings.lines) writeLine({ type: 'interval', ...snapshot });
+                return settings.lines ? writeLine({ type: 'interval', ...snapshot }) : undefined;
               }
             : undefined,
         onProgress: spinner ? (snapshot) => spinner.update(progressText(snapshot)) : undefined,

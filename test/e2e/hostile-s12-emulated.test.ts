@@ -3,10 +3,22 @@
  * user drives them.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { ANSI, assertExit, assertRefused, emu, parseJson, scratchDir } from '../helpers/cli.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ANSI,
+  assertExit,
+  assertRefused,
+  describeResult,
+  emu,
+  finished,
+  parseJson,
+  scratchDir,
+  spawnCli,
+} from '../helpers/cli.js';
 
 /**
  * A traced command that writes lines of its own to the trace socket, as any process of this user can:
@@ -94,4 +106,37 @@ describe('stress --cycles without --region (session 12)', () => {
     assertExit(r, 0);
     assert.equal(parseJson(r).requests.completed, 2);
   });
+});
+
+/** Resident memory of process `pid`, in MiB (Linux /proc). */
+const rssMiB = (pid: number): number =>
+  Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+
+describe('stress --json --interval into a pipe nobody reads (session 12)', () => {
+  for (const provider of ['v2', 'rfc']) {
+    test(`${provider}: the run waits for the reader, its memory stays put, SIGTERM still ends it (143)`, async () => {
+      // Each line was queued in memory whatever the reader took: 40 MB more a second, without end.
+      const fifo = path.join(scratchDir('deaf'), 'lines');
+      execFileSync('mkfifo', [fifo]);
+      // Read-write, so that opening does not wait for a writer; never read: the pipe fills up.
+      const held = openSync(fifo, constants.O_RDWR);
+      try {
+        const args = ['-b', 'emulated', '--provider', provider, '--json', 'stress', '--virtual-time'];
+        const child = spawnCli([...args, '--duration', '1h', '--interval', '1us', '--workers', '4'], {
+          stdout: held,
+          timeoutMs: 60_000,
+        });
+        await sleep(2000);
+        const before = rssMiB(child.pid!);
+        await sleep(3000);
+        const after = rssMiB(child.pid!);
+        child.kill('SIGTERM');
+        const r = await finished(child, args.join(' '));
+        assert.ok(after - before < 30, `grew from ${before} to ${after} MiB in 3 s\n${describeResult(r)}`);
+        assertExit(r, 143);
+      } finally {
+        closeSync(held);
+      }
+    });
+  }
 });
