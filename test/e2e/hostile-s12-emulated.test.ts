@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,6 +19,7 @@ import {
   parseJson,
   scratchDir,
   spawnCli,
+  writeScratchFile,
 } from '../helpers/cli.js';
 
 /**
@@ -176,5 +177,21 @@ describe('trace into a pipe nobody reads (session 12)', () => {
     } finally {
       closeSync(held);
     }
+  });
+});
+
+describe('a profile file that is not UTF-8 (session 12)', () => {
+  test('is refused (65) saying so, not shown with U+FFFD in its name', async () => {
+    const file = writeScratchFile('latin1.json', '');
+    writeFileSync(file, Buffer.from('{"name":"caf\xe9"}', 'latin1'));
+    const r = await emu(['--profile', file, 'probe']);
+    assertRefused(r, 65, /is not valid UTF-8/);
+  });
+
+  test('a valid UTF-8 name, U+FFFD itself included, is still taken', async () => {
+    const file = writeScratchFile('utf8.json', { name: 'café \ufffd' });
+    const r = await emu(['--json', '--profile', file, 'probe']);
+    assertExit(r, 0);
+    assert.equal(parseJson(r).profile, 'café \ufffd');
   });
 });
