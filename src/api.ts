@@ -258,7 +258,8 @@ export interface StressOptions {
   signal?: AbortSignal;
   /** Called with a snapshot every `intervalMs` of the backend's clock (virtual time included); at least 1 µs. */
   intervalMs?: DurationInput;
-  onInterval?: (snapshot: StressSnapshot) => void;
+  /** A promise back holds the run until it settles (a reader that has not taken the last lines yet). */
+  onInterval?: (snapshot: StressSnapshot) => unknown;
   /** Called with a snapshot every `progressMs` (default 200) of real time while the run goes on. */
   onProgress?: (snapshot: StressSnapshot) => void;
   progressMs?: number;
@@ -318,6 +319,8 @@ function checkStressOptions(options: StressOptions): CheckedStress {
     span: toU64(options.span ?? 1n << 30n, '--span'),
   };
   validateRangeSpec(range);
+  if (!region && options.cycles !== undefined && options.cycles !== null)
+    throw usageError('--cycles counts the cycles of --region: without --region, give --ops');
   if (region) {
     // One request is one decommit+commit cycle: ops counts them as cycles does. A deadline could end the
     // run between a cycle's two writes and leave the region decommitted, so there is none.

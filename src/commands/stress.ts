@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import path from 'node:path';
 import { Command, Option } from '@commander-js/extra-typings';
 import { stress as stressApi } from '../api.js';
@@ -5,8 +6,9 @@ import { type CycleTracingReport, PROVIDER_VARIANTS, type StressTargetFields } f
 import { confirmation } from '../cli/confirm.js';
 import { type Context, refuseProfileAsOutput } from '../cli/context.js';
 import { createSpinner } from '../cli/spinner.js';
+import { writeStdoutLine } from '../cli/stdout-lines.js';
 import { chalk, table } from '../cli/style.js';
-import { ExitCode, usageError } from '../core/errors.js';
+import { ExitCode, MemregionError, usageError } from '../core/errors.js';
 import { LatencyRecorder } from '../core/latency.js';
 import { emit, toJson } from '../core/output.js';
 import { inline, quote } from '../core/quote.js';
@@ -168,7 +170,7 @@ async function stress(context: Context, flags: StressFlags, providerGiven: boole
   const backend = await context.createBackend({ virtualTime: settings.virtualTime });
   // NDJSON: one line per interval while the run goes on, then the report (a closed stdout ends the
   // process quietly with 74, see main.ts).
-  const writeLine = (line: object) => process.stdout.write(`${toJson(line, 0)}\n`);
+  const writeLine = (line: object) => writeStdoutLine(toJson(line, 0), context.signal);
   const latency = new LatencyRecorder(hdr ? { tap: hdr.record } : {});
   try {
     const spinner = await createSpinner(context);
@@ -183,7 +185,7 @@ async function stress(context: Context, flags: StressFlags, providerGiven: boole
           settings.intervalMs !== undefined
             ? (snapshot) => {
                 hdr?.endInterval(snapshot.elapsed_us);
-                if (settings.lines) writeLine({ type: 'interval', ...snapshot });
+                return settings.lines ? writeLine({ type: 'interval', ...snapshot }) : undefined;
               }
             : undefined,
         onProgress: spinner ? (snapshot) => spinner.update(progressText(snapshot)) : undefined,
@@ -217,7 +219,7 @@ function runOptions(context: Context, flags: StressFlags, settings: StressPlan) 
   return {
     workers: flags.workers,
     ops: flags.ops,
-    cycles: flags.region !== undefined ? flags.cycles : undefined,
+    cycles: flags.cycles,
     durationMs: flags.duration,
     pattern: flags.pattern as Pattern,
     base: flags.base,
@@ -227,7 +229,8 @@ function runOptions(context: Context, flags: StressFlags, settings: StressPlan) 
     seed: context.seed,
     confirm: confirmation(flags.yes === true, context.signal),
     signal: context.signal,
-    intervalMs: settings.intervalMs,
+    // As typed, when it was given: the API's refusals then quote it as the user wrote it.
+    intervalMs: settings.intervalMs === undefined ? undefined : (flags.interval ?? settings.intervalMs),
   };
 }
 
@@ -238,8 +241,14 @@ async function writeHdrLog(
   endUs?: number,
 ): Promise<void> {
   if (endUs !== undefined) hdr.endInterval(endUs);
+  const bytes = hdr.bytes();
+  if (bytes === null)
+    throw new MemregionError(
+      `cannot write the ${HDR_LOG_LABEL} ${quote(file)} (larger than ${formatBytes(BigInt(constants.MAX_LENGTH))}, the largest buffer Node makes: give a longer --interval)`,
+      ExitCode.IO_ERR,
+    );
   const { writeOutput } = await import('../core/output-file.js');
-  await writeOutput(file, hdr.toString(), HDR_LOG_LABEL, signal);
+  await writeOutput(file, bytes, HDR_LOG_LABEL, signal);
 }
 
 /**

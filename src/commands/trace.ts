@@ -11,6 +11,9 @@ import { parseDuration } from '../core/units.js';
 import { renderLatencyHistogram } from '../render/histogram.js';
 import type { CommandRunner } from './runner.js';
 
+/** What the live event lines may have waiting for stdout before further ones are not shown. */
+const LIVE_BACKLOG_BYTES = 1024 * 1024;
+
 export function traceCommand(run: CommandRunner) {
   return new Command('trace')
     .description(
@@ -38,6 +41,7 @@ async function trace(
   const live = context.format === 'human' && !context.output;
   // The histogram is of the latencies the summary's percentiles are of (human output only).
   const latency = context.format === 'human' ? new LatencyRecorder() : null;
+  let unshown = 0;
   try {
     const report = await backend.trace({
       durationMs,
@@ -47,11 +51,17 @@ async function trace(
         live || latency
           ? (event) => {
               if (latency && isInvalidation(event)) latency.recordUs(event.latency_us);
-              if (live) process.stdout.write(`${formatEvent(event)}\n`);
+              if (!live) return;
+              // Tracing is passive: a terminal or pipe slower than the events gets fewer lines (the
+              // summary counts them all), rather than every line queued in memory without end.
+              if (process.stdout.writableLength > LIVE_BACKLOG_BYTES) unshown += 1;
+              else process.stdout.write(`${formatEvent(event)}\n`);
             }
           : undefined,
       commandStdout: context.format === 'human' && !context.output ? 'inherit' : 'stderr',
     });
+    if (unshown > 0)
+      context.log.warn(`${unshown} trace events not shown: stdout did not keep up (the summary counts them)`);
     await emit(
       {
         json: report,

@@ -91,6 +91,8 @@ export class VirtualClock implements Clock {
   private readonly spare: Timer[] = [];
   /** Tasks letting the event loop in (`pause`): time does not move until they are back. */
   private pausing = 0;
+  /** What a `pause` waits for, when it is more than a turn: `run` waits for it too rather than spin. */
+  private held: Promise<void> | null = null;
 
   now(): number {
     return this.time;
@@ -156,12 +158,14 @@ export class VirtualClock implements Clock {
    * Lets the event loop run (signals, I/O, real timers) without virtual time moving meanwhile, so that a
    * simulation that never waits on a timer (a zero-time firmware) can still be interrupted.
    */
-  async pause(): Promise<void> {
+  async pause(until?: Promise<void>): Promise<void> {
     this.pausing += 1;
+    if (until !== undefined) this.held = until;
     try {
-      await yieldToLoop();
+      await (until ?? yieldToLoop());
     } finally {
       this.pausing -= 1;
+      if (this.held === until) this.held = null;
     }
   }
 
@@ -194,6 +198,10 @@ export class VirtualClock implements Clock {
       const step = () => {
         try {
           if (settled) return resolve();
+          if (this.held !== null) {
+            const next = () => setImmediate(step);
+            return void this.held.then(next, next);
+          }
           if (this.pausing > 0) return void setImmediate(step);
           if (this.heap.length === 0) {
             if (idleTurn)

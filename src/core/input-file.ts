@@ -11,11 +11,11 @@ export const MAX_INPUT_BYTES = 1024 * 1024;
  * a FIFO or a device can never stall the process, and the file is checked with fstat on the descriptor it
  * was opened as (no race with a rename). Errors name the file and the reason, never its content. Exit 66.
  */
-export async function readRegularFile(
+export async function readRegularFileBytes(
   file: string,
   what: string,
   maxBytes = MAX_INPUT_BYTES,
-): Promise<string> {
+): Promise<Buffer> {
   const fail = (why: string) => inputError(what, quote(file), why);
   let handle: Awaited<ReturnType<typeof open>>;
   try {
@@ -36,7 +36,7 @@ export async function readRegularFile(
       length += bytesRead;
     }
     if (length > maxBytes) throw fail(`larger than ${maxBytes} bytes`);
-    return buffer.subarray(0, length).toString('utf8');
+    return buffer.subarray(0, length);
   } catch (error) {
     if (error instanceof MemregionError) throw error;
     throw fail((error as NodeJS.ErrnoException).code ?? 'EIO');

@@ -1,4 +1,5 @@
 import type { Histogram } from 'hdr-histogram-js';
+import { ByteLog } from '../core/byte-log.js';
 
 type HdrLibrary = typeof import('hdr-histogram-js');
 
@@ -14,7 +15,7 @@ const NS_PER_MS = 1e6;
  */
 export class HdrIntervalLog {
   private readonly hdr: HdrLibrary;
-  private readonly text: string[] = [];
+  private readonly text = new ByteLog();
   private readonly writer: InstanceType<HdrLibrary['HistogramLogWriter']>;
   private readonly histogram: Histogram;
   private intervalStartUs = 0;
@@ -22,7 +23,7 @@ export class HdrIntervalLog {
 
   private constructor(hdr: HdrLibrary, header: { startedAtMs: number; virtualTime: boolean; what: string }) {
     this.hdr = hdr;
-    this.writer = new hdr.HistogramLogWriter((chunk) => this.text.push(chunk));
+    this.writer = new hdr.HistogramLogWriter((chunk) => this.text.append(chunk));
     this.histogram = this.newHistogram();
     const startSeconds = (header.startedAtMs / 1000).toFixed(3);
     const iso = new Date(header.startedAtMs).toISOString();
@@ -77,8 +78,13 @@ export class HdrIntervalLog {
     return this.intervals;
   }
 
+  /** The log so far, as the file is to hold it; null when it grew past the largest buffer Node makes. */
+  bytes(): Uint8Array | null {
+    return this.text.overflowed ? null : this.text.bytes();
+  }
+
   toString(): string {
-    return this.text.join('');
+    return this.text.toString();
   }
 
   private newHistogram(): Histogram {

@@ -20,8 +20,11 @@ export interface StressOptions {
   range: RangeSpec;
   verify: boolean;
   signal: AbortSignal;
-  /** Called with a snapshot every `intervalMs` of clock time (after a request completes). */
-  onInterval?: (snapshot: StressSnapshot) => void;
+  /**
+   * Called with a snapshot every `intervalMs` of clock time (after a request completes). A promise back
+   * (the reader of the lines has not taken the last ones) holds the run until it settles.
+   */
+  onInterval?: (snapshot: StressSnapshot) => unknown;
   intervalMs?: number;
   /** Record latencies into this recorder (the caller keeps its distribution); default a new one. */
   latency?: LatencyRecorder;
@@ -88,6 +91,8 @@ export class StressRun {
   private readonly parked: Requester[] = [];
   private parkedHead = 0;
   private turnPending = false;
+  /** What the run is held for (onInterval's promise): the turn pending waits for it, the clock too. */
+  private holding: Promise<void> | null = null;
   /** Settles the run's one promise of all its workers' ends (one promise per run, not per worker). */
   private allEnded: { resolve: () => void; reject: (error: unknown) => void } | null = null;
   /** While the workers are being made: one that ends at once does not end the run. */
@@ -113,7 +118,14 @@ export class StressRun {
     let timer: NodeJS.Timeout | undefined;
     if (onInterval && intervalMs) {
       if (clock.virtual) this.nextInterval = this.began + intervalMs * 1000;
-      else timer = setInterval(() => onInterval(this.snapshot()), Math.max(1, intervalMs));
+      else
+        timer = setInterval(
+          () => {
+            // A held run takes no line either, as a process blocked in write(2) would not.
+            if (this.holding === null) this.holdFor(onInterval(this.snapshot()));
+          },
+          Math.max(1, intervalMs),
+        );
     }
     const { signal } = this.options;
     const onAbort = () => {
@@ -194,6 +206,7 @@ export class StressRun {
       if (this.live === 0 || deadline || this.aborted) return;
       if (this.turnPending || ++steps % STEPS_PER_TURN === 0) {
         // Parked workers are let through on the coming turns (scheduleTurn); the clock stands still.
+        if (this.holding !== null) await this.holding;
         await yieldToLoop();
         continue;
       }
@@ -214,10 +227,27 @@ export class StressRun {
     if (!this.turnPending) this.scheduleTurn();
   }
 
+  /**
+   * The run's next turn of the event loop lasts until `until` resolves: interval lines that a slow reader
+   * has not taken are not piled up in memory without end (a pipe nobody read grew the process by 40 MB a
+   * second), as a blocking write holds a C program. Only a turn the run takes anyway waits (every
+   * YIELD_EVERY requests, with every worker parked and the clock standing still), so a slow reader
+   * changes when the run goes on, never the order of its events.
+   */
+  private holdFor(until: unknown): void {
+    if (!(until instanceof Promise) || this.holding !== null) return;
+    this.holding = until;
+    const release = () => {
+      if (this.holding === until) this.holding = null;
+    };
+    until.then(release, release);
+  }
+
   private scheduleTurn(): void {
     this.turnPending = true;
     const clock = this.target.clock;
-    const turn = clock instanceof VirtualClock ? clock.pause() : yieldToLoop();
+    const held = this.holding ?? undefined;
+    const turn = clock instanceof VirtualClock ? clock.pause(held) : (held ?? yieldToLoop());
     void turn.then(() => {
       this.sinceTurn = 0;
       const end = Math.min(this.parked.length, this.parkedHead + YIELD_EVERY);
@@ -341,7 +371,7 @@ export class StressRun {
     const interval = this.options.intervalMs! * 1000;
     const passed = Math.floor((now - this.began) / interval) + 1;
     this.nextInterval = this.began + passed * interval;
-    this.options.onInterval!(this.snapshot());
+    this.holdFor(this.options.onInterval!(this.snapshot()));
   }
 
   snapshot(): StressSnapshot {

@@ -1,5 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { dataError, usageError } from '../../core/errors.js';
-import { readRegularFile } from '../../core/input-file.js';
+import { readRegularFileBytes } from '../../core/input-file.js';
 import { parseJsonText } from '../../core/json-text.js';
 import { quote } from '../../core/quote.js';
 import { formatBytes, formatHex } from '../../core/units.js';
@@ -148,10 +149,13 @@ export async function loadProfile(nameOrFile: string): Promise<Profile> {
     return builtInProfile(nameOrFile);
   }
   // A regular file only (a FIFO or a device would block forever), exit 66 otherwise.
-  const text = await readRegularFile(nameOrFile, 'profile');
+  const bytes = await readRegularFileBytes(nameOrFile, 'profile');
+  const text = bytes.toString('utf8');
   // The path as user text in the messages: quoted, clipped, its control characters escaped.
   const shown = quote(nameOrFile);
   const json = parseJson(text, shown);
+  // Decoded as it was, a byte that is no UTF-8 became U+FFFD in the name the reports show.
+  if (!isUtf8(bytes)) throw dataError(`profile ${shown} is not valid UTF-8: save it as UTF-8`);
   // The schema (zod) is loaded only for profile files, to keep start-up fast.
   const { parseProfileFile } = await import('./profile-schema.js');
   const overrides = parseProfileFile(json, shown);

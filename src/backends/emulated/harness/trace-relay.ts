@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ExitCode, MemregionError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/log.js';
 import type { EventBus, ProviderEvent } from './events.js';
+import { relayedEvent } from './relayed-event.js';
 
 /**
  * The emulated counterpart of tracefs: a `trace` session listens on a socket in a per-user folder, and
@@ -271,7 +272,8 @@ export async function listenForTraceEvents(
         const line = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
         try {
-          onEvent(JSON.parse(line));
+          const event = relayedEvent(JSON.parse(line));
+          if (event) onEvent(event);
         } catch {
           // A malformed line from a foreign writer is ignored.
         }
