@@ -33,6 +33,8 @@ export async function writeOutput(
       ExitCode.USAGE,
     );
   const fail = failures(label);
+  // Taken now: a signal that comes while the links are followed stops this write, it is not a report so far.
+  const stoppedBefore = signal?.aborted === true;
   if (STDOUT_NAMES.has(absolute(target, fail))) {
     // Our own stdout, which may be a socket that cannot be opened by name: the stream itself.
     process.stdout.write(text);
@@ -41,11 +43,11 @@ export async function writeOutput(
   const { file, info } = await followLinks(target, fail);
   // A signal that came before the write (the report so far of a run it stopped) does not stop it: that
   // report is what the contract promises. It only bounds the wait for a reader that takes nothing.
-  const stop = signal?.aborted ? undefined : signal;
+  const stop = stoppedBefore ? undefined : signal;
   if (info === null || info.isFile()) return replaceAtomically(file, text, info, fail, stop);
   if (info.isDirectory()) throw fail.write(target, 'a directory');
   if (info.isBlockDevice()) throw fail.write(target, 'a block device: refusing to write over it');
-  return writeInPlace(file, text, fail, stop, signal?.aborted === true);
+  return writeInPlace(file, text, fail, stop, stoppedBefore);
 }
 
 /**
