@@ -350,9 +350,9 @@ export async function stress(backend: Backend, options: StressOptions = {}): Pro
     signal,
   });
   const virtualTime = target.clock.virtual;
-  if (virtualTime && durationMs !== null && !(await advancesTime(backend))) {
+  if (virtualTime && durationMs !== null && !(await advancesTime(backend, range.size))) {
     throw usageError(
-      'this firmware answers in zero time, so virtual time never advances: use --ops with --virtual-time',
+      'this firmware answers in zero time (under 1 ns per call), so virtual time never advances: use --ops with --virtual-time',
     );
   }
   const settings: StressSettings = {
@@ -412,10 +412,16 @@ async function runStress(
   };
 }
 
-/** A zero-time firmware never moves a virtual clock: a duration would never end. */
-async function advancesTime(backend: Backend): Promise<boolean> {
+/** The clock's resolution, as latencies are recorded: a shorter call is a call of no time. */
+const CLOCK_RESOLUTION_US = 0.001;
+
+/**
+ * A zero-time firmware never moves a virtual clock: a duration would never end. The time is the one the
+ * firmware spends on a call of the run's size (a global firmware ignores `per_gib_us`); a call of a
+ * fraction of a nanosecond counts as none, since the clock stops moving once it cannot add it.
+ */
+async function advancesTime(backend: Backend, size: bigint): Promise<boolean> {
   const { EmulatedBackend } = await import('./backends/emulated/index.js');
   if (!(backend instanceof EmulatedBackend)) return true;
-  const p = backend.profile;
-  return p.timing.call_us > 0 || p.timing.per_gib_us > 0;
+  return backend.firmware.durationUs(size) >= CLOCK_RESOLUTION_US;
 }
