@@ -51,8 +51,8 @@ const reg64 = z.union([z.number(), z.string()]).transform((value, ctx) => {
   return z.NEVER;
 });
 
-/** A status as x0: a name (`busy`, `RATE_LIMITED`) or any 64-bit integer. */
-const status = z.union([z.number(), z.string()]).transform((value, ctx) => {
+/** A status as x0: a name (`busy`, `RATE_LIMITED`) or any 64-bit integer; else an issue saying why. */
+function statusValue(value: number | string, ctx: z.RefinementCtx): bigint {
   const named = typeof value === 'string' ? parseStatusName(value) : undefined;
   if (named !== undefined) return BigInt(named);
   const parsed = parseRegister(value);
@@ -65,17 +65,25 @@ const status = z.union([z.number(), z.string()]).transform((value, ctx) => {
         : parsed,
   });
   return z.NEVER;
-});
+}
+
+const status = z
+  .union([z.number(), z.string()], { error: 'expected a status name or an integer' })
+  .transform(statusValue);
 
 const u32 = z.number().int().min(0).max(0xffff_ffff);
 const probability = z.number().min(0).max(1);
 
-/** ARCH_FEATURES' answer: true (0, present), false (NOT_SUPPORTED) or the integer itself. */
-const feature = z.union([z.boolean(), status]).transform((value): bigint => {
-  if (value === true) return 0n;
-  if (value === false) return -1n;
-  return value;
-});
+/**
+ * ARCH_FEATURES' answer: true (0, present), false (NOT_SUPPORTED) or the integer itself. One union of the
+ * JSON types, not of `z.boolean()` and `status`: an integer past 2^53 then says why, not "Invalid input".
+ */
+const feature = z
+  .union([z.boolean(), z.number(), z.string()], { error: 'expected true, false or an integer' })
+  .transform((value, ctx): bigint => {
+    if (typeof value === 'boolean') return value ? 0n : -1n;
+    return statusValue(value, ctx);
+  });
 
 /**
  * Text a profile shows on a terminal (its name in every report header, its description in `profiles`):

@@ -174,6 +174,29 @@ describe('profile files', () => {
       await rejectsWith(loadProfile(file(content)), ExitCode.DATA_ERR, pattern);
   });
 
+  test('an ARCH_FEATURES answer in implements says what is wrong with it, not "Invalid input" (session 14)', async () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [
+        { implements: { attributes: 2 ** 64 } },
+        /implements\.attributes: is not a safe integer: give 64-bit values as strings$/,
+      ],
+      [
+        { implements: { clean_inv_memregion: '0x1ffffffffffffffff' } },
+        /implements\.clean_inv_memregion: does not fit in a 64-bit register$/,
+      ],
+      [{ implements: { attributes: 'yes' } }, /implements\.attributes: is not a status name/],
+      [{ implements: { attributes: null } }, /implements\.attributes: expected true, false or an integer$/],
+      [{ attributes_status: true }, /attributes_status: expected a status name or an integer$/],
+    ];
+    for (const [content, pattern] of cases)
+      await rejectsWith(loadProfile(file(content)), ExitCode.DATA_ERR, pattern);
+    const profile = await loadProfile(
+      file({ implements: { clean_inv_memregion: 'busy', attributes: true } }),
+    );
+    assert.equal(profile.implements.clean_inv_memregion, BigInt(Status.BUSY));
+    assert.equal(profile.implements.attributes, 0n);
+  });
+
   test('an unknown key is an error naming it, nested or not', async () => {
     await rejectsWith(
       loadProfile(file({ faults: { bogus: 1 } })),
