@@ -6,9 +6,16 @@ import { U64_MAX } from '../../core/u64.js';
 import { lower32, MAX_VERSION_MAJOR, MAX_VERSION_MINOR, parseStatusName } from './kernel/arm-smccc.js';
 import type { ProfileOverrides } from './profile.js';
 
+/** Said of a wrong JSON type where an integer goes; zod's own word for a union is "Invalid input". */
+const INTEGER_EXPECTED = 'expected an integer or a decimal / 0x string';
+
 /** A 64-bit value: a safe integer, or a decimal / `0x` hex string. */
-const u64 = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
+const u64 = z.union([z.number(), z.string()], { error: INTEGER_EXPECTED }).transform((value, ctx) => {
   if (typeof value === 'number') {
+    if (!Number.isInteger(value) || value < 0) {
+      ctx.addIssue({ code: 'custom', message: 'is not a whole number of 0 or more' });
+      return z.NEVER;
+    }
     if (!Number.isSafeInteger(value)) {
       ctx.addIssue({ code: 'custom', message: 'is not a safe integer: give 64-bit values as strings' });
       return z.NEVER;
@@ -33,6 +40,7 @@ const I64_MIN = -(1n << 63n);
 /** A 64-bit register value from JSON: a safe integer or a decimal / `0x` string, -2^63 to 2^64-1. */
 function parseRegister(value: number | string): bigint | string {
   if (typeof value === 'number') {
+    if (!Number.isInteger(value)) return 'is not an integer';
     return Number.isSafeInteger(value)
       ? BigInt(value)
       : 'is not a safe integer: give 64-bit values as strings';
@@ -44,7 +52,7 @@ function parseRegister(value: number | string): bigint | string {
 }
 
 /** Any value firmware could put in a 64-bit register (negative for a status such as -5). */
-const reg64 = z.union([z.number(), z.string()]).transform((value, ctx) => {
+const reg64 = z.union([z.number(), z.string()], { error: INTEGER_EXPECTED }).transform((value, ctx) => {
   const parsed = parseRegister(value);
   if (typeof parsed === 'bigint') return parsed;
   ctx.addIssue({ code: 'custom', message: parsed });

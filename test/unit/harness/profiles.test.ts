@@ -197,6 +197,24 @@ describe('profile files', () => {
     assert.equal(profile.implements.attributes, 0n);
   });
 
+  test('a 64-bit field of the wrong JSON type or a fraction says so, not "Invalid input" (session 14)', async () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [
+        { attributes: { breakeven_bytes: null } },
+        /attributes\.breakeven_bytes: expected an integer or a decimal \/ 0x string$/,
+      ],
+      [{ checks: { align_bytes: 1.5 } }, /checks\.align_bytes: is not a whole number of 0 or more$/],
+      [{ checks: { align_bytes: -1 } }, /checks\.align_bytes: is not a whole number of 0 or more$/],
+      [
+        { attributes: { raw: { x1: true, x2: 0, x3: 0, x4: 0 } } },
+        /attributes\.raw\.x1: expected an integer or a decimal \/ 0x string$/,
+      ],
+      [{ attributes: { raw: { x1: 0, x2: 1.5, x3: 0, x4: 0 } } }, /attributes\.raw\.x2: is not an integer$/],
+    ];
+    for (const [content, pattern] of cases)
+      await rejectsWith(loadProfile(file(content)), ExitCode.DATA_ERR, pattern);
+  });
+
   test('an unknown key is an error naming it, nested or not', async () => {
     await rejectsWith(
       loadProfile(file({ faults: { bogus: 1 } })),
