@@ -6,6 +6,7 @@ import type {
   StressTarget,
 } from '../backends/types.js';
 import { type Clock, VirtualClock } from '../core/clock.js';
+import { usageError } from '../core/errors.js';
 import { LatencyRecorder } from '../core/latency.js';
 import type { Random } from '../core/random.js';
 import { longTimeout } from '../core/timers.js';
@@ -54,6 +55,13 @@ const MAX_EXAMPLES = 5;
 const STEPS_PER_TURN = 256;
 /** Requests issued (by all workers together) between two turns of the event loop. */
 const YIELD_EVERY = 256;
+/**
+ * Requests issued in a row at one instant of virtual time, beyond `workers` times this, before a run with
+ * a deadline gives up: a worker issues again at the instant its request came back, so only answers that
+ * take no time (a firmware failing every call at once) keep the clock still, and the deadline never comes.
+ */
+const STILL_PER_WORKER = 100;
+const STILL_BASE = 1_000_000;
 
 /**
  * Drives `workers` concurrent requesters against a target until the op count, the duration or an abort,
@@ -91,6 +99,10 @@ export class StressRun {
   private readonly parked: Requester[] = [];
   private parkedHead = 0;
   private turnPending = false;
+  /** The virtual instant of the last request issued, how many were issued at it, and the most allowed. */
+  private stillAt = Number.NaN;
+  private stillCount = 0;
+  private readonly stillLimit: number;
   /** What the run is held for (onInterval's promise): the turn pending waits for it, the clock too. */
   private holding: Promise<void> | null = null;
   /** Settles the run's one promise of all its workers' ends (one promise per run, not per worker). */
@@ -107,6 +119,10 @@ export class StressRun {
     this.options = options;
     this.latency = options.latency ?? new LatencyRecorder();
     this.pick = rangePicker(options.range, random);
+    this.stillLimit =
+      target.clock.virtual && options.durationMs !== null
+        ? STILL_BASE + STILL_PER_WORKER * options.workers
+        : Number.POSITIVE_INFINITY;
   }
 
   async run(): Promise<StressSnapshot> {
@@ -311,7 +327,12 @@ export class StressRun {
       this.sinceTurn += 1;
       this.issued += 1;
       const start = this.pick();
-      worker.t0 = this.target.clock.now();
+      const now = this.target.clock.now();
+      if (now !== this.stillAt) {
+        this.stillAt = now;
+        this.stillCount = 0;
+      } else if (++this.stillCount > this.stillLimit) throw this.standingStill();
+      worker.t0 = now;
       if (!this.callbacks) {
         this.target.invalidate(start, size).then(
           (outcome) => worker.onOutcome(outcome),
@@ -326,6 +347,13 @@ export class StressRun {
       worker.early = false;
       if (!worker.recorded) return;
     }
+  }
+
+  private standingStill(): Error {
+    const errors = Object.keys(this.errors).join(', ') || 'none';
+    return usageError(
+      `virtual time stands still at ${this.stillAt} µs: ${this.stillCount} requests in a row were answered in zero time (errors: ${errors}), so --duration would never end: use --ops with --virtual-time`,
+    );
   }
 
   /** @internal A request of `worker` came back. */

@@ -40,3 +40,47 @@ describe('stress --virtual-time --duration on a firmware that takes no time (ses
     assert.equal(parseJson(r).interrupted, false);
   });
 });
+
+describe('stress --virtual-time --duration on a firmware that fails every call at once (session 14)', () => {
+  const STANDS_STILL = /virtual time stands still at 0 µs: .* answered in zero time \(errors: EINVAL\)/;
+  const profiles: Array<[string, object]> = [
+    ['faults.always invalid_parameter', { faults: { always: 'invalid_parameter' } }],
+    ['an align_bytes no --size meets', { checks: { align_bytes: '0x100000000' } }],
+  ];
+  for (const [label, profile] of profiles)
+    test(`${label}: 64 with one line, not a clock that never reaches the deadline`, async () => {
+      const r = await emu(
+        [
+          '--profile',
+          writeScratchFile('fails-at-once.json', profile),
+          '--json',
+          'stress',
+          '--virtual-time',
+          '--duration',
+          '1s',
+          '--workers',
+          '2',
+        ],
+        { timeoutMs: 60_000 },
+      );
+      assertRefused(r, 64, STANDS_STILL);
+    });
+
+  test('with --ops the same firmware still runs to its count, every request failed', async () => {
+    const r = await emu(
+      [
+        '--profile',
+        writeScratchFile('fails-at-once.json', { faults: { always: 'invalid_parameter' } }),
+        '--json',
+        'stress',
+        '--virtual-time',
+        '--ops',
+        '2000',
+      ],
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(r.exitCode, 0, r.stderr);
+    const { requests } = parseJson(r);
+    assert.deepEqual([requests.completed, requests.failed], [0, 2000]);
+  });
+});
