@@ -128,7 +128,15 @@ const regionSchema = z.strictObject({
     .optional(),
   /** Memdevs whose erase write the device refuses, and the errno it refuses with. */
   erase_errors: z
-    .record(memdevName, z.enum(['EBUSY', 'EIO', 'ENXIO', 'EACCES', 'EPERM', 'EINVAL', 'EOPNOTSUPP']))
+    .preprocess(
+      // zod drops a `__proto__` key of a record without a word: it is no memdev name either.
+      (value, context) => {
+        if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__'))
+          context.addIssue({ code: 'custom', message: kernelNameRule('memdev'), path: ['__proto__'] });
+        return value;
+      },
+      z.record(memdevName, z.enum(['EBUSY', 'EIO', 'ENXIO', 'EACCES', 'EPERM', 'EINVAL', 'EOPNOTSUPP'])),
+    )
     .optional(),
   sanitize_ms: z.number().nonnegative().default(2000),
   committed: z.boolean().default(false),
@@ -201,6 +209,17 @@ export const profileFileSchema = z.strictObject({
         .refine((r) => r.memdev === undefined || r.memdevs === undefined, {
           message: 'give memdev or memdevs, not both',
           path: ['memdevs'],
+        })
+        // A memdev the region does not have would never be erased, and its failure never injected.
+        .superRefine((r, context) => {
+          const memdevs = r.memdevs ?? (r.memdev === undefined ? [] : [r.memdev]);
+          for (const name of Object.keys(r.erase_errors ?? {}))
+            if (!memdevs.includes(name))
+              context.addIssue({
+                code: 'custom',
+                message: `${name} is not a memdev of this region (${memdevs.join(', ') || 'it has none'})`,
+                path: ['erase_errors', name],
+              });
         })
         // drivers/cxl/core/region.c cxl_region_can_probe(): the region driver, and with it the DAX region
         // and its devices, binds only to a committed region, so nothing can use an uncommitted one.

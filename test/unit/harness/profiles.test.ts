@@ -215,6 +215,34 @@ describe('profile files', () => {
       await rejectsWith(loadProfile(file(content)), ExitCode.DATA_ERR, pattern);
   });
 
+  test('erase_errors naming a memdev the region does not have, or __proto__, is refused (65), not ignored (session 14)', async () => {
+    const region = { name: 'region0', start: '0x4080000000', size: '0x40000000' };
+    const cases: Array<[object, RegExp]> = [
+      [
+        { memdev: 'mem0', erase_errors: { mem5: 'EIO' } },
+        /regions\.0\.erase_errors\.mem5: mem5 is not a memdev of this region \(mem0\)$/,
+      ],
+      [
+        { erase_errors: { mem0: 'EIO' } },
+        /regions\.0\.erase_errors\.mem0: mem0 is not a memdev of this region \(it has none\)$/,
+      ],
+      [
+        { memdev: 'mem0', erase_errors: JSON.parse('{"__proto__": "EIO"}') },
+        /regions\.0\.erase_errors\.__proto__: is not a memdev name/,
+      ],
+    ];
+    for (const [fields, pattern] of cases)
+      await rejectsWith(
+        loadProfile(file({ regions: [{ ...region, ...fields }] })),
+        ExitCode.DATA_ERR,
+        pattern,
+      );
+    const profile = await loadProfile(
+      file({ regions: [{ ...region, memdevs: ['mem0', 'mem1'], erase_errors: { mem1: 'EIO' } }] }),
+    );
+    assert.deepEqual(profile.regions[0]?.erase_errors, { mem1: 'EIO' });
+  });
+
   test('an unknown key is an error naming it, nested or not', async () => {
     await rejectsWith(
       loadProfile(file({ faults: { bogus: 1 } })),
