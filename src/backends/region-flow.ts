@@ -113,12 +113,23 @@ export function writeUnlessStopped<R extends FlowRegion, O extends CommitOutcome
   return signal ? unlessStopped(work, signal, stopped) : work;
 }
 
+const NOTHING_WRITTEN = 'interrupted before any write: nothing was written';
+
 /**
- * A preflight read (the region's users: a --root tree may list tens of thousands of memory blocks), or at
- * the first stop signal an INTERRUPTED error: before the first write there is nothing to report but that.
+ * A preflight read (the region, its memdevs and users, the probe: a --root tree may list tens of
+ * thousands of endpoints or memory blocks), or at the first stop signal an INTERRUPTED error: before the
+ * first write there is nothing to report but that.
  */
 export function readUnlessStopped<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  return signal ? unlessStopped(work, signal, 'interrupted before any write: nothing was written') : work;
+  return signal ? unlessStopped(work, signal, NOTHING_WRITTEN) : work;
+}
+
+/**
+ * Right before a flow's first write: a stop signal that came meanwhile (an answered question, `--yes`
+ * after a preflight the signal did not cut short) ends the flow there, so that no erase starts after it.
+ */
+export function stopBeforeFirstWrite(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new MemregionError(NOTHING_WRITTEN, ExitCode.INTERRUPTED);
 }
 
 /** What a signal found: the writes that returned, the one running, and what is unknown because of it. */
@@ -409,7 +420,7 @@ async function preflightCommit<R extends FlowRegion, O extends CommitOutcome>(
   const cycle = region.committed;
   if (cycle) {
     if (!request.cycle) throw alreadyCommitted(name);
-    const users = await readUnlessStopped(p.regionUsers(region), request.signal);
+    const users = await p.regionUsers(region);
     if (users.length > 0) throw inUse(name, users);
   } else {
     const problem = p.notCommittable(region);
@@ -430,7 +441,10 @@ export async function runCommitFlow<R extends FlowRegion, O extends CommitOutcom
   request: CommitRequest,
   finish: (result: CommitFlowResult<R, O>) => Report | Promise<Report>,
 ): Promise<Report> {
-  const { region, cycle, warnings } = await preflightCommit(p, name, request);
+  const { region, cycle, warnings } = await readUnlessStopped(
+    preflightCommit(p, name, request),
+    request.signal,
+  );
   const plan: CommitPlan = { decommit: cycle, commit: true, bind: p.bindAfter(region, cycle) };
   const base = commitBaseFields(region, plan, request.dryRun, warnings);
   if (request.dryRun) return finish({ region, fields: base, outcome: null });

@@ -9,7 +9,7 @@ import {
   type MemdevPrimitives,
   runRegionErase,
 } from '../region-erase.js';
-import { requireConfirmation } from '../region-flow.js';
+import { readUnlessStopped, requireConfirmation, stopBeforeFirstWrite } from '../region-flow.js';
 import type {
   EraseMethod,
   EraseOptions,
@@ -44,37 +44,18 @@ export async function eraseMemdev(
   options: EraseOptions,
   deps: EraseDeps,
 ): Promise<SysfsEraseReport> {
-  const { sys, log } = deps;
+  const { sys } = deps;
   requireKernelName('memdev', memdev);
-  const device = await readCxlMemdev(sys, memdev);
-  if (!device)
-    throw dataError(`no such memdev: ${memdev} (no ${memdevPath(memdev)}; see \`memregion regions\`)`);
-  const file = `${memdevPath(memdev)}/security/${METHOD_FILE[options.method]}`;
-  const refusal = deviceRefusal(device, options.method);
-  if (refusal) throw new MemregionError(refusal.message, refusal.exitCode);
-  const warnings: string[] = [];
-  if (device.decodersCommitted === null) {
-    warnings.push(
-      `cannot read the committed decoders of ${memdev}: the kernel refuses with EBUSY if any are committed`,
-    );
-  } else if (device.decodersCommitted > 0) {
-    throw new MemregionError(
-      `refusing to ${options.method} ${memdev}: ${device.decodersCommitted} decoder(s) committed on ${device.endpoint} (the device is decoding memory); decommit its regions first`,
-      ExitCode.TEMP_FAIL,
-    );
-  }
-  const forced = await requireProvider(
-    deps.probe,
-    options.force,
-    log,
-    `${options.method} ${memdev}`,
-    MEMDEV_ERASE_CONSEQUENCE,
+  const { device, warnings } = await readUnlessStopped(
+    preflightMemdev(memdev, options, deps),
+    options.signal,
   );
-  if (forced) warnings.push(forced);
+  const file = `${memdevPath(memdev)}/security/${METHOD_FILE[options.method]}`;
   await requireConfirmation(
     options.confirm,
     `${options.method === 'sanitize' ? 'Sanitize' : 'Secure-erase'} ${memdev}${device.serial ? ` (serial ${device.serial})` : ''}? All data on the device is destroyed.`,
   );
+  stopBeforeFirstWrite(options.signal);
   const started = Date.now();
   try {
     await sys.write(file, '1');
@@ -93,6 +74,39 @@ export async function eraseMemdev(
     next_step: 'the next commit of a region on this device invalidates CPU caches for its range',
     warnings,
   };
+}
+
+/** What `erase memX` checks before it asks: the device, its method, its decoders, the provider rule. */
+async function preflightMemdev(
+  memdev: string,
+  options: EraseOptions,
+  deps: EraseDeps,
+): Promise<{ device: CxlMemdev; warnings: string[] }> {
+  const device = await readCxlMemdev(deps.sys, memdev);
+  if (!device)
+    throw dataError(`no such memdev: ${memdev} (no ${memdevPath(memdev)}; see \`memregion regions\`)`);
+  const refusal = deviceRefusal(device, options.method);
+  if (refusal) throw new MemregionError(refusal.message, refusal.exitCode);
+  const warnings: string[] = [];
+  if (device.decodersCommitted === null) {
+    warnings.push(
+      `cannot read the committed decoders of ${memdev}: the kernel refuses with EBUSY if any are committed`,
+    );
+  } else if (device.decodersCommitted > 0) {
+    throw new MemregionError(
+      `refusing to ${options.method} ${memdev}: ${device.decodersCommitted} decoder(s) committed on ${device.endpoint} (the device is decoding memory); decommit its regions first`,
+      ExitCode.TEMP_FAIL,
+    );
+  }
+  const forced = await requireProvider(
+    deps.probe,
+    options.force,
+    deps.log,
+    `${options.method} ${memdev}`,
+    MEMDEV_ERASE_CONSEQUENCE,
+  );
+  if (forced) warnings.push(forced);
+  return { device, warnings };
 }
 
 /**

@@ -1,0 +1,69 @@
+/**
+ * Session 14 hostile audit of the sysfs backend's region flows and evidence reading with --root trees
+ * that are not what the kernel makes.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type CliChild, describeResult } from '../helpers/cli.js';
+import { pollUntil, stopRun } from '../helpers/stop-run.js';
+import { fixtureEachTest } from '../helpers/temp-trees.js';
+
+const CXL = 'sys/bus/cxl/devices';
+
+/** Links `prefix<first>`..`prefix<first+count-1>` to `target` in `dir`: a tree that takes seconds to read. */
+function manyLinks(dir: string, prefix: string, target: string, first: number, count: number): void {
+  for (let i = first; i < first + count; i++) symlinkSync(target, path.join(dir, `${prefix}${i}`));
+}
+
+/** Whether the process catches SIGTERM (main's stop handlers are in place), from /proc/PID/status. */
+function catchesSigterm(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return mask !== undefined && (BigInt(`0x${mask}`) & (1n << 14n)) !== 0n;
+  } catch {
+    return false;
+  }
+}
+
+/** Ready once the run catches SIGTERM, plus a moment to get into its preflight. */
+const handlersUp = async (child: CliChild): Promise<void> => {
+  await pollUntil(() => catchesSigterm(child.pid));
+  await sleep(300);
+};
+
+describe('a signal during the erase preflight stops it before any write (session 14)', () => {
+  const tree = fixtureEachTest('cxl', {
+    // 30,000 endpoints before endpoint4 in listing order, none of them mem1's: finding mem1's endpoint
+    // reads every one of their uport links, seconds before the erase would be written.
+    setUp: ({ root }) => manyLinks(path.join(root, CXL), 'endpoint', 'endpoint3', 100_000, 30_000),
+  });
+  for (const args of [
+    ['erase', 'mem1', '--yes'],
+    ['erase', '--region', 'region1', '--yes'],
+  ]) {
+    test(`${args.join(' ')}, SIGTERM in the preflight: 143, mem1 not sanitized (it was written after the signal)`, async () => {
+      const sanitize = path.join(tree.root, CXL, 'mem1/security/sanitize');
+      const r = await stopRun(
+        ['--root', tree.root, '--json', ...args, '--timeout', '5s'],
+        'SIGTERM',
+        handlersUp,
+        {
+          timeoutMs: 60_000,
+        },
+      );
+      assert.equal(r.exitedBeforeSignal, false, `ended before the signal: ${describeResult(r)}`);
+      assert.equal(readFileSync(sanitize, 'utf8'), '', `written after the signal: ${describeResult(r)}`);
+      assert.equal(r.exitCode, 143, describeResult(r));
+      assert.match(
+        r.stderr,
+        /^memregion: interrupted before any write: nothing was written$/m,
+        describeResult(r),
+      );
+      assert.equal(r.stdout, '', describeResult(r));
+    });
+  }
+});
