@@ -3,11 +3,11 @@
  * that are not what the kernel makes.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, symlinkSync } from 'node:fs';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CliChild, describeResult } from '../helpers/cli.js';
+import { assertRefused, type CliChild, cli, describeResult } from '../helpers/cli.js';
 import { pollUntil, stopRun } from '../helpers/stop-run.js';
 import { fixtureEachTest } from '../helpers/temp-trees.js';
 
@@ -66,4 +66,24 @@ describe('a signal during the erase preflight stops it before any write (session
       assert.equal(r.stdout, '', describeResult(r));
     });
   }
+});
+
+describe('a region flow reads a /proc/iomem of many claims in linear time (session 14)', () => {
+  const tree = fixtureEachTest('cxl', {
+    // 300,000 distinct resources below dax0.0 inside region0: each was looked for in the list of the
+    // ones before it, minutes of synchronous work, deaf to every signal.
+    setUp: ({ root }) => {
+      const lines = readFileSync(path.join(root, 'proc/iomem'), 'utf8').split('\n');
+      const at = lines.findIndex((line) => line.endsWith(' : dax0.0'));
+      const nested = Array.from({ length: 300_000 }, (_, i) => `      4080000000-40bfffffff : claim${i}`);
+      const iomem = [...lines.slice(0, at + 1), ...nested, ...lines.slice(at + 1)];
+      writeFileSync(path.join(root, 'proc/iomem'), iomem.join('\n'));
+    },
+  });
+  test('invalidate --region region0 --cycle --dry-run: the in-use refusal (75), not a hang', async () => {
+    const r = await cli(['--root', tree.root, 'invalidate', '--region', 'region0', '--cycle', '--dry-run'], {
+      timeoutMs: 30_000,
+    });
+    assertRefused(r, 75, /^memregion: refusing to decommit region0: it is in use \(dax0\.0 is bound to kmem/);
+  });
 });
