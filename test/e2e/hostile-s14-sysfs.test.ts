@@ -87,3 +87,17 @@ describe('a region flow reads a /proc/iomem of many claims in linear time (sessi
     assertRefused(r, 75, /^memregion: refusing to decommit region0: it is in use \(dax0\.0 is bound to kmem/);
   });
 });
+
+describe('a committed-decoder count the kernel cannot print (session 14)', () => {
+  const tree = fixtureEachTest('cxl', {
+    setUp: ({ root }) =>
+      writeFileSync(path.join(root, CXL, 'endpoint4/decoders_committed'), '18446744073709551615\n'),
+  });
+  test('decoders_committed 2^64-1: regions --json lists null, not the lossy number 18446744073709552000', async () => {
+    const r = await cli(['--root', tree.root, '--json', 'regions']);
+    assert.equal(r.exitCode, 0, describeResult(r));
+    assert.doesNotMatch(r.stdout, /18446744073709552000/);
+    const mem1 = JSON.parse(r.stdout).regions.find((e: { name: string; kind: string }) => e.name === 'mem1');
+    assert.equal(mem1.decoders_committed, null);
+  });
+});

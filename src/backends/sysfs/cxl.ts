@@ -66,6 +66,9 @@ export function endpointOfDecoder(decoder: string): string | null {
   return ids ? `endpoint${ids[0]}` : null;
 }
 
+/** The largest count an attribute printed with `%d` can hold. */
+const INT_MAX = 2_147_483_647n;
+
 /** The most interleave positions a CXL decoder has (drivers/cxl/cxl.h). */
 export const CXL_DECODER_MAX_INTERLEAVE = 16n;
 
@@ -224,7 +227,9 @@ export async function readCxlMemdev(
     sanitizeSupported: await sys.exists(`${base}/${CXL_MEMDEV_TRIGGERS.sanitize}`),
     eraseSupported: await sys.exists(`${base}/${CXL_MEMDEV_TRIGGERS.erase}`),
     endpoint,
-    decodersCommitted: committed === null ? null : Number(committed),
+    // decoders_committed_show() (drivers/cxl/core/port.c) prints an int: more is no count the kernel
+    // printed, and a tree's 2^64-1 was reported as the lossy Number 18446744073709552000.
+    decodersCommitted: committed === null || committed > INT_MAX ? null : Number(committed),
   };
 }
 
