@@ -101,3 +101,22 @@ describe('a committed-decoder count the kernel cannot print (session 14)', () =>
     assert.equal(mem1.decoders_committed, null);
   });
 });
+
+describe('a security/state that says nothing confirms no erase (session 14)', () => {
+  const tree = fixtureEachTest('cxl', {
+    setUp: ({ root }) => writeFileSync(path.join(root, CXL, 'mem1/security/state'), ''),
+  });
+  for (const args of [
+    ['erase', 'mem1'],
+    ['erase', '--region', 'region1'],
+  ]) {
+    test(`${args.join(' ')} with an empty state file: 74, state unknown (it was 0, "finished: state ")`, async () => {
+      const r = await cli(['--root', tree.root, '--json', ...args, '--yes']);
+      assert.equal(r.exitCode, 74, describeResult(r));
+      const doc = JSON.parse(r.stdout);
+      const state = doc.memdevs ? doc.memdevs[0].state : doc.state;
+      assert.equal(doc.ok, false);
+      assert.equal(state, 'unknown');
+    });
+  }
+});

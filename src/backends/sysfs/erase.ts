@@ -20,6 +20,7 @@ import type {
 } from '../types.js';
 import { type RegionFlowDeps, type SysfsFlowRegion, sysfsRegionPrimitives } from './commit.js';
 import { type CxlMemdev, endpointOfDecoder, memdevPath, readCxlMemdev } from './cxl.js';
+import { CXL_MEMDEV_FILES } from './evidence-manifest.js';
 import type { SysRoot } from './fs.js';
 import { errorCode, type ProbeFn, requireProvider } from './guard.js';
 
@@ -144,6 +145,16 @@ function deviceRefusal(device: CxlMemdev, method: EraseMethod): { message: strin
   return null;
 }
 
+const stateFileOf = (memdev: string): string => `${memdevPath(memdev)}/${CXL_MEMDEV_FILES.securityState}`;
+
+/**
+ * `security/state` as the wait reads it: `unknown` when it cannot be read or says nothing. The kernel
+ * always prints a word; an empty file (or a FIFO) in a --root tree was taken for a state that had left
+ * `sanitize`, and the erase reported as finished (exit 0, "state ,") with nothing to show it was.
+ */
+const securityState = async (sys: SysRoot, memdev: string): Promise<string> =>
+  (await sys.value(stateFileOf(memdev))) || 'unknown';
+
 /** Polls `security/state` until it leaves `sanitize`, reporting progress; timeout → 75, abort → 130. */
 async function waitForState(
   sys: SysRoot,
@@ -152,9 +163,9 @@ async function waitForState(
   pollMs: number,
   started: number,
 ): Promise<string> {
-  const stateFile = `${memdevPath(memdev)}/security/state`;
+  const stateFile = stateFileOf(memdev);
   for (;;) {
-    const state = (await sys.value(stateFile)) ?? 'unknown';
+    const state = await securityState(sys, memdev);
     const elapsed = Date.now() - started;
     options.onProgress?.(state, elapsed);
     if (state !== 'sanitize') return state;
@@ -232,10 +243,10 @@ export function sysfsMemdevPrimitives(deps: EraseDeps): MemdevPrimitives<SysfsFl
         return errorCode(error);
       }
     },
-    state: async (memdev) => (await sys.value(`${memdevPath(memdev)}/security/state`)) ?? 'unknown',
+    state: (memdev) => securityState(sys, memdev),
     now: () => Date.now(),
     sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => {}),
-    stateFile: (memdev) => `${memdevPath(memdev)}/security/state`,
+    stateFile: stateFileOf,
     pollMs: deps.pollMs ?? 250,
   };
 }
