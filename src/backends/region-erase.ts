@@ -21,6 +21,7 @@ import {
   readUnlessStopped,
   requireConfirmation,
   requireProviderOf,
+  runningAsRoot,
   stopBeforeFirstWrite,
   toErrno,
   WritesInterrupted,
@@ -68,7 +69,12 @@ export function eraseRefused(memdev: string, method: EraseMethod, code: string):
       );
     case 'EACCES':
     case 'EPERM':
-      return new MemregionError(`cannot ${method} ${memdev} (${code}): this needs root`, ExitCode.NO_PERM);
+      return new MemregionError(
+        runningAsRoot()
+          ? `the kernel refused to ${method} ${memdev} (${code}) although running as root`
+          : `cannot ${method} ${memdev} (${code}): this needs root`,
+        ExitCode.NO_PERM,
+      );
     case 'ENXIO':
     case 'EOPNOTSUPP':
     case 'ENOTTY':

@@ -306,7 +306,7 @@ export interface FailureContext {
   filePermissions?: boolean;
 }
 
-const runningAsRoot = (): boolean => process.geteuid?.() === 0;
+export const runningAsRoot = (): boolean => process.geteuid?.() === 0;
 
 /**
  * EPERM on `commit`: without root, the file's mode (0644) refused it; as root (or where no file mode

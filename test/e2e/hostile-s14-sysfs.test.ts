@@ -3,7 +3,7 @@
  * that are not what the kernel makes.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -117,6 +117,34 @@ describe('a security/state that says nothing confirms no erase (session 14)', ()
       const state = doc.memdevs ? doc.memdevs[0].state : doc.state;
       assert.equal(doc.ok, false);
       assert.equal(state, 'unknown');
+    });
+  }
+});
+
+describe('a read-only attribute of a --root tree is not written, by root either (session 14)', () => {
+  const tree = fixtureEachTest('cxl');
+  const cases = [
+    {
+      args: ['invalidate', '--region', 'region1'],
+      file: 'region1/commit',
+      line: /region1\/commit <- 1 \(EACCES\)/,
+    },
+    { args: ['erase', 'mem1'], file: 'mem1/security/sanitize', line: /sanitize mem1 \(EACCES\)/ },
+    {
+      args: ['erase', '--region', 'region1'],
+      file: 'mem1/security/sanitize',
+      line: /sanitize of mem1 \(EACCES\) failed/,
+    },
+  ];
+  for (const { args, file, line } of cases) {
+    test(`${args.join(' ')} --yes with ${file} mode 0444: 77 and the file as it was (kernfs refuses; root wrote it)`, async () => {
+      const target = path.join(tree.root, CXL, file);
+      const before = readFileSync(target, 'utf8');
+      chmodSync(target, 0o444);
+      const r = await cli(['--root', tree.root, ...args, '--yes']);
+      assert.equal(readFileSync(target, 'utf8'), before, describeResult(r));
+      assert.equal(r.exitCode, 77, describeResult(r));
+      assert.match(r.stderr, line, describeResult(r));
     });
   }
 });
