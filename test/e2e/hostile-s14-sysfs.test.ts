@@ -7,7 +7,7 @@ import { chmodSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { assertRefused, type CliChild, cli, describeResult } from '../helpers/cli.js';
+import { assertOneErrorLine, assertRefused, type CliChild, cli, describeResult } from '../helpers/cli.js';
 import { pollUntil, stopRun } from '../helpers/stop-run.js';
 import { fixtureEachTest } from '../helpers/temp-trees.js';
 
@@ -117,6 +117,7 @@ describe('a security/state that says nothing confirms no erase (session 14)', ()
       const state = doc.memdevs ? doc.memdevs[0].state : doc.state;
       assert.equal(doc.ok, false);
       assert.equal(state, 'unknown');
+      assertOneErrorLine(r, /mem1.*\bunknown\b/);
     });
   }
 });
