@@ -65,6 +65,8 @@ export interface WriteProgress {
   running: { file: string; value: string } | null;
   /** The writes that returned, in order. */
   done: CommitStep[];
+  /** A stop signal ended the flow: the writes it left running in the background start no further write. */
+  stopped?: true;
 }
 
 /** One write of a plan, told to `progress` as it starts and as it returns. */
@@ -74,6 +76,9 @@ export async function trackedWrite(
   value: string,
   write: () => Promise<CommitStep>,
 ): Promise<CommitStep> {
+  // The flow has already said what the region is left as (a trace set-up that ran on after the signal).
+  if (progress?.stopped)
+    throw new MemregionError(`interrupted: ${file} <- ${value} not written`, ExitCode.INTERRUPTED);
   if (progress) progress.running = { file, value };
   const step = await write();
   if (progress) {
@@ -107,7 +112,11 @@ export function writeUnlessStopped<R extends FlowRegion, O extends CommitOutcome
   signal: AbortSignal | undefined,
 ): Promise<O> {
   const progress: WriteProgress = { running: null, done: [] };
-  const stopped = () => new WritesInterrupted(interruptedWrites(region.name, progress), progress);
+  const stopped = () => {
+    const error = new WritesInterrupted(interruptedWrites(region.name, progress), progress);
+    progress.stopped = true;
+    return error;
+  };
   if (signal?.aborted) return Promise.reject(stopped());
   const work = p.write(region, plan, observe, progress);
   return signal ? unlessStopped(work, signal, stopped) : work;
