@@ -571,19 +571,28 @@ const statusOf = (committed: boolean | null, decommitted: boolean): RegionCommit
 
 /**
  * `stress --region`: a committed (65), unused (75) region, a provider (69, no --force), one
- * confirmation (64) for the whole run.
+ * confirmation (64) for the whole run. A stop signal ends the checks at once, as in the other flows.
  */
 export async function preflightStress<R extends FlowRegion, O extends CommitOutcome>(
   p: RegionPrimitives<R, O>,
   name: string,
   confirm: Confirm,
+  signal?: AbortSignal,
+): Promise<R> {
+  const region = await readUnlessStopped(stressChecks(p, name), signal);
+  await requireConfirmation(confirm, stressQuestion(name));
+  return region;
+}
+
+async function stressChecks<R extends FlowRegion, O extends CommitOutcome>(
+  p: RegionPrimitives<R, O>,
+  name: string,
 ): Promise<R> {
   const region = await p.loadRegion(name);
   if (!region.committed) throw dataError(`${name} is not committed: stress cycles a committed region`);
   const users = await p.regionUsers(region);
   if (users.length > 0) throw inUse(name, users);
   await requireProviderOf(await p.provider(), null, `cycle ${name}`);
-  await requireConfirmation(confirm, stressQuestion(name));
   return region;
 }
 

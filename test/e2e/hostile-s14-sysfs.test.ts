@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assertOneErrorLine, assertRefused, type CliChild, cli, describeResult } from '../helpers/cli.js';
-import { pollUntil, stopRun } from '../helpers/stop-run.js';
+import { pollUntil, type StoppedResult, stopRun } from '../helpers/stop-run.js';
 import { fixtureEachTest } from '../helpers/temp-trees.js';
 
 const CXL = 'sys/bus/cxl/devices';
@@ -35,6 +35,22 @@ const handlersUp = async (child: CliChild): Promise<void> => {
   await sleep(300);
 };
 
+/** A run sent SIGTERM once it is under way (in a preflight that takes seconds). */
+const stopInPreflight = (args: string[]): Promise<StoppedResult> =>
+  stopRun(args, 'SIGTERM', handlersUp, { timeoutMs: 60_000 });
+
+/** 143, the line of a flow stopped before its first write, and no report. */
+function assertStoppedBeforeAnyWrite(r: StoppedResult): void {
+  assert.equal(r.exitedBeforeSignal, false, `ended before the signal: ${describeResult(r)}`);
+  assert.equal(r.exitCode, 143, describeResult(r));
+  assert.match(
+    r.stderr,
+    /^memregion: interrupted before any write: nothing was written$/m,
+    describeResult(r),
+  );
+  assert.equal(r.stdout, '', describeResult(r));
+}
+
 describe('a signal during the erase preflight stops it before any write (session 14)', () => {
   const tree = fixtureEachTest('cxl', {
     // 30,000 endpoints before endpoint4 in listing order, none of them mem1's: finding mem1's endpoint
@@ -47,23 +63,9 @@ describe('a signal during the erase preflight stops it before any write (session
   ]) {
     test(`${args.join(' ')}, SIGTERM in the preflight: 143, mem1 not sanitized (it was written after the signal)`, async () => {
       const sanitize = path.join(tree.root, CXL, 'mem1/security/sanitize');
-      const r = await stopRun(
-        ['--root', tree.root, '--json', ...args, '--timeout', '5s'],
-        'SIGTERM',
-        handlersUp,
-        {
-          timeoutMs: 60_000,
-        },
-      );
-      assert.equal(r.exitedBeforeSignal, false, `ended before the signal: ${describeResult(r)}`);
+      const r = await stopInPreflight(['--root', tree.root, '--json', ...args, '--timeout', '5s']);
       assert.equal(readFileSync(sanitize, 'utf8'), '', `written after the signal: ${describeResult(r)}`);
-      assert.equal(r.exitCode, 143, describeResult(r));
-      assert.match(
-        r.stderr,
-        /^memregion: interrupted before any write: nothing was written$/m,
-        describeResult(r),
-      );
-      assert.equal(r.stdout, '', describeResult(r));
+      assertStoppedBeforeAnyWrite(r);
     });
   }
 });
@@ -148,4 +150,24 @@ describe('a read-only attribute of a --root tree is not written, by root either 
       assert.match(r.stderr, line, describeResult(r));
     });
   }
+});
+
+describe('stress --region stops at the first signal while it reads who uses the region (session 14)', () => {
+  const tree = fixtureEachTest('cxl', {
+    // region2 (committed, at 0x4100000000, nothing bound) over 90,000 offline memory blocks of 4 KiB.
+    setUp: ({ root }) => {
+      const memory = path.join(root, 'sys/devices/system/memory');
+      writeFileSync(path.join(memory, 'memory0/state'), 'offline\n');
+      writeFileSync(path.join(memory, 'block_size_bytes'), '1000\n');
+      manyLinks(memory, 'memory', 'memory0', 0x41_0000_0000 / 0x1000, 90_000);
+    },
+  });
+  test('stress --region region2 --cycles 2 --yes, SIGTERM in the preflight: 143, nothing written, no report', async () => {
+    const commit = path.join(tree.root, CXL, 'region2/commit');
+    writeFileSync(commit, '1');
+    const args = ['--root', tree.root, '--json', 'stress', '--region', 'region2', '--cycles', '2', '--yes'];
+    const r = await stopInPreflight(args);
+    assert.equal(readFileSync(commit, 'utf8'), '1', `region2/commit was written: ${describeResult(r)}`);
+    assertStoppedBeforeAnyWrite(r);
+  });
 });
