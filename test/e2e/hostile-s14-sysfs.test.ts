@@ -7,7 +7,14 @@ import { chmodSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { assertOneErrorLine, assertRefused, type CliChild, cli, describeResult } from '../helpers/cli.js';
+import {
+  assertOneErrorLine,
+  assertRefused,
+  type CliChild,
+  type CliResult,
+  cli,
+  describeResult,
+} from '../helpers/cli.js';
 import { pollUntil, type StoppedResult, stopRun } from '../helpers/stop-run.js';
 import { fixtureEachTest } from '../helpers/temp-trees.js';
 
@@ -90,6 +97,12 @@ describe('a region flow reads a /proc/iomem of many claims in linear time (sessi
   });
 });
 
+/** A memdev's entry in the document of `regions --json`. */
+const memdevOf = (r: CliResult, name: string) =>
+  JSON.parse(r.stdout).regions.find(
+    (e: { name: string; kind: string }) => e.kind === 'cxl_memdev' && e.name === name,
+  );
+
 describe('a committed-decoder count the kernel cannot print (session 14)', () => {
   const tree = fixtureEachTest('cxl', {
     setUp: ({ root }) =>
@@ -99,7 +112,7 @@ describe('a committed-decoder count the kernel cannot print (session 14)', () =>
     const r = await cli(['--root', tree.root, '--json', 'regions']);
     assert.equal(r.exitCode, 0, describeResult(r));
     assert.doesNotMatch(r.stdout, /18446744073709552000/);
-    const mem1 = JSON.parse(r.stdout).regions.find((e: { name: string; kind: string }) => e.name === 'mem1');
+    const mem1 = memdevOf(r, 'mem1');
     assert.equal(mem1.decoders_committed, null);
   });
 });
@@ -169,5 +182,21 @@ describe('stress --region stops at the first signal while it reads who uses the 
     const r = await stopInPreflight(args);
     assert.equal(readFileSync(commit, 'utf8'), '1', `region2/commit was written: ${describeResult(r)}`);
     assertStoppedBeforeAnyWrite(r);
+  });
+});
+
+describe('a memdev whose ram and pmem sizes add up past 64 bits (session 14)', () => {
+  const tree = fixtureEachTest('cxl', {
+    setUp: ({ root }) => {
+      for (const part of ['ram', 'pmem'])
+        writeFileSync(path.join(root, CXL, `mem1/${part}/size`), '0xffffffffffffffff\n');
+    },
+  });
+  test('regions --json: mem1 size null, not 36893488147419103230 (a size past 2^64)', async () => {
+    const r = await cli(['--root', tree.root, '--json', 'regions']);
+    assert.equal(r.exitCode, 0, describeResult(r));
+    const mem1 = memdevOf(r, 'mem1');
+    assert.equal(mem1.size, null);
+    assert.equal(mem1.ram_size, '18446744073709551615');
   });
 });
