@@ -21,6 +21,8 @@ import {
   readUnlessStopped,
   requireConfirmation,
   requireProviderOf,
+  runningAsRoot,
+  stopBeforeFirstWrite,
   toErrno,
   WritesInterrupted,
   writeUnlessStopped,
@@ -67,7 +69,12 @@ export function eraseRefused(memdev: string, method: EraseMethod, code: string):
       );
     case 'EACCES':
     case 'EPERM':
-      return new MemregionError(`cannot ${method} ${memdev} (${code}): this needs root`, ExitCode.NO_PERM);
+      return new MemregionError(
+        runningAsRoot()
+          ? `the kernel refused to ${method} ${memdev} (${code}) although running as root`
+          : `cannot ${method} ${memdev} (${code}): this needs root`,
+        ExitCode.NO_PERM,
+      );
     case 'ENXIO':
     case 'EOPNOTSUPP':
     case 'ENOTTY':
@@ -116,34 +123,9 @@ export async function runRegionErase<R extends FlowRegion, O extends CommitOutco
   name: string,
   options: RegionEraseOptions,
 ): Promise<RegionEraseFields & H> {
-  const region = await p.loadRegion(name);
+  const { region, warnings } = await readUnlessStopped(preflightErase(p, m, name, options), options.signal);
   const memdevs = region.memdevs;
-  if (memdevs.length === 0)
-    throw dataError(`${name} has no memdevs (no interleave position is set): nothing to erase`);
   const committed = region.committed;
-  if (committed) {
-    const users = await readUnlessStopped(p.regionUsers(region), options.signal);
-    if (users.length > 0) throw inUse(name, users);
-  } else if (options.recommit) {
-    const problem = p.notCommittable(region);
-    if (problem) throw dataError(`${problem}; --recommit needs a configured region`);
-  }
-  const warnings: string[] = [];
-  for (const memdev of memdevs) {
-    const check = await m.checkMemdev(region, memdev.name, options.method);
-    if (!check.ok) throw new MemregionError(check.message, check.exitCode);
-    if (check.warning) warnings.push(check.warning);
-  }
-  const forced = await requireProviderOf(
-    await p.provider(),
-    options.force,
-    `${options.method} ${name}`,
-    ERASE_CONSEQUENCE,
-  );
-  if (forced) {
-    p.warn?.(forced);
-    warnings.push(forced);
-  }
   const devices = memdevs.map((d) => (d.serial ? `${d.name} serial ${d.serial}` : d.name)).join(', ');
   await requireConfirmation(
     options.confirm,
@@ -182,6 +164,8 @@ export async function runRegionErase<R extends FlowRegion, O extends CommitOutco
     if (failed)
       throw commitFailure(name, failed, off.steps, undefined, { ...p.failureContext, locked: region.locked });
   }
+  // A committed region's first write is its decommit, which checks the signal itself.
+  if (!committed) stopBeforeFirstWrite(options.signal);
   const results = await eraseAll(m, region, options);
 
   const stopped = results.find((r) => r.error === 'timeout' || r.error === 'interrupted')?.error;
@@ -224,6 +208,45 @@ export async function runRegionErase<R extends FlowRegion, O extends CommitOutco
         ? `${name} is committed, but its cache invalidation failed (${fields.invalidation_errno}): stale cache lines may remain; decommit and commit it again (memregion invalidate --region ${name} --cycle)`
         : `commit ${name} again before using it (memregion invalidate --region ${name})`,
   };
+}
+
+/**
+ * Everything `erase --region` checks before it asks, in order: the region (65), its memdevs, who uses it
+ * when committed (75), a configured region for `--recommit` (65), each memdev (69/75), the provider rule.
+ */
+async function preflightErase<R extends FlowRegion, O extends CommitOutcome>(
+  p: RegionPrimitives<R, O>,
+  m: MemdevPrimitives<R>,
+  name: string,
+  options: RegionEraseOptions,
+): Promise<{ region: R; warnings: string[] }> {
+  const region = await p.loadRegion(name);
+  if (region.memdevs.length === 0)
+    throw dataError(`${name} has no memdevs (no interleave position is set): nothing to erase`);
+  if (region.committed) {
+    const users = await p.regionUsers(region);
+    if (users.length > 0) throw inUse(name, users);
+  } else if (options.recommit) {
+    const problem = p.notCommittable(region);
+    if (problem) throw dataError(`${problem}; --recommit needs a configured region`);
+  }
+  const warnings: string[] = [];
+  for (const memdev of region.memdevs) {
+    const check = await m.checkMemdev(region, memdev.name, options.method);
+    if (!check.ok) throw new MemregionError(check.message, check.exitCode);
+    if (check.warning) warnings.push(check.warning);
+  }
+  const forced = await requireProviderOf(
+    await p.provider(),
+    options.force,
+    `${options.method} ${name}`,
+    ERASE_CONSEQUENCE,
+  );
+  if (forced) {
+    p.warn?.(forced);
+    warnings.push(forced);
+  }
+  return { region, warnings };
 }
 
 const recommitReport = (fields: RegionCommitFields): RegionRecommitReport => ({

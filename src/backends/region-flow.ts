@@ -65,6 +65,8 @@ export interface WriteProgress {
   running: { file: string; value: string } | null;
   /** The writes that returned, in order. */
   done: CommitStep[];
+  /** A stop signal ended the flow: the writes it left running in the background start no further write. */
+  stopped?: true;
 }
 
 /** One write of a plan, told to `progress` as it starts and as it returns. */
@@ -74,6 +76,9 @@ export async function trackedWrite(
   value: string,
   write: () => Promise<CommitStep>,
 ): Promise<CommitStep> {
+  // The flow has already said what the region is left as (a trace set-up that ran on after the signal).
+  if (progress?.stopped)
+    throw new MemregionError(`interrupted: ${file} <- ${value} not written`, ExitCode.INTERRUPTED);
   if (progress) progress.running = { file, value };
   const step = await write();
   if (progress) {
@@ -107,18 +112,33 @@ export function writeUnlessStopped<R extends FlowRegion, O extends CommitOutcome
   signal: AbortSignal | undefined,
 ): Promise<O> {
   const progress: WriteProgress = { running: null, done: [] };
-  const stopped = () => new WritesInterrupted(interruptedWrites(region.name, progress), progress);
+  const stopped = () => {
+    const error = new WritesInterrupted(interruptedWrites(region.name, progress), progress);
+    progress.stopped = true;
+    return error;
+  };
   if (signal?.aborted) return Promise.reject(stopped());
   const work = p.write(region, plan, observe, progress);
   return signal ? unlessStopped(work, signal, stopped) : work;
 }
 
+const NOTHING_WRITTEN = 'interrupted before any write: nothing was written';
+
 /**
- * A preflight read (the region's users: a --root tree may list tens of thousands of memory blocks), or at
- * the first stop signal an INTERRUPTED error: before the first write there is nothing to report but that.
+ * A preflight read (the region, its memdevs and users, the probe: a --root tree may list tens of
+ * thousands of endpoints or memory blocks), or at the first stop signal an INTERRUPTED error: before the
+ * first write there is nothing to report but that.
  */
 export function readUnlessStopped<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  return signal ? unlessStopped(work, signal, 'interrupted before any write: nothing was written') : work;
+  return signal ? unlessStopped(work, signal, NOTHING_WRITTEN) : work;
+}
+
+/**
+ * Right before a flow's first write: a stop signal that came meanwhile (an answered question, `--yes`
+ * after a preflight the signal did not cut short) ends the flow there, so that no erase starts after it.
+ */
+export function stopBeforeFirstWrite(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new MemregionError(NOTHING_WRITTEN, ExitCode.INTERRUPTED);
 }
 
 /** What a signal found: the writes that returned, the one running, and what is unknown because of it. */
@@ -295,7 +315,7 @@ export interface FailureContext {
   filePermissions?: boolean;
 }
 
-const runningAsRoot = (): boolean => process.geteuid?.() === 0;
+export const runningAsRoot = (): boolean => process.geteuid?.() === 0;
 
 /**
  * EPERM on `commit`: without root, the file's mode (0644) refused it; as root (or where no file mode
@@ -409,7 +429,7 @@ async function preflightCommit<R extends FlowRegion, O extends CommitOutcome>(
   const cycle = region.committed;
   if (cycle) {
     if (!request.cycle) throw alreadyCommitted(name);
-    const users = await readUnlessStopped(p.regionUsers(region), request.signal);
+    const users = await p.regionUsers(region);
     if (users.length > 0) throw inUse(name, users);
   } else {
     const problem = p.notCommittable(region);
@@ -430,7 +450,10 @@ export async function runCommitFlow<R extends FlowRegion, O extends CommitOutcom
   request: CommitRequest,
   finish: (result: CommitFlowResult<R, O>) => Report | Promise<Report>,
 ): Promise<Report> {
-  const { region, cycle, warnings } = await preflightCommit(p, name, request);
+  const { region, cycle, warnings } = await readUnlessStopped(
+    preflightCommit(p, name, request),
+    request.signal,
+  );
   const plan: CommitPlan = { decommit: cycle, commit: true, bind: p.bindAfter(region, cycle) };
   const base = commitBaseFields(region, plan, request.dryRun, warnings);
   if (request.dryRun) return finish({ region, fields: base, outcome: null });
@@ -548,19 +571,28 @@ const statusOf = (committed: boolean | null, decommitted: boolean): RegionCommit
 
 /**
  * `stress --region`: a committed (65), unused (75) region, a provider (69, no --force), one
- * confirmation (64) for the whole run.
+ * confirmation (64) for the whole run. A stop signal ends the checks at once, as in the other flows.
  */
 export async function preflightStress<R extends FlowRegion, O extends CommitOutcome>(
   p: RegionPrimitives<R, O>,
   name: string,
   confirm: Confirm,
+  signal?: AbortSignal,
+): Promise<R> {
+  const region = await readUnlessStopped(stressChecks(p, name), signal);
+  await requireConfirmation(confirm, stressQuestion(name));
+  return region;
+}
+
+async function stressChecks<R extends FlowRegion, O extends CommitOutcome>(
+  p: RegionPrimitives<R, O>,
+  name: string,
 ): Promise<R> {
   const region = await p.loadRegion(name);
   if (!region.committed) throw dataError(`${name} is not committed: stress cycles a committed region`);
   const users = await p.regionUsers(region);
   if (users.length > 0) throw inUse(name, users);
   await requireProviderOf(await p.provider(), null, `cycle ${name}`);
-  await requireConfirmation(confirm, stressQuestion(name));
   return region;
 }
 

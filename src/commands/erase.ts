@@ -74,7 +74,12 @@ async function erase(context: Context, memdev: string | undefined, options: Eras
     );
     spinner?.stop();
     await emit({ json: report, human: () => renderErase(report) }, context);
-    return report.ok ? ExitCode.OK : ExitCode.IO_ERR;
+    if (report.ok) return ExitCode.OK;
+    // Written, but the state confirms nothing (unreadable): the one error line every failure has.
+    context.log.error(
+      `the ${report.method} of ${report.memdev} was started, but its end cannot be confirmed: security/state reads ${report.state}`,
+    );
+    return ExitCode.IO_ERR;
   } finally {
     spinner?.stop();
     await backend.close();

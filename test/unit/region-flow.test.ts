@@ -6,10 +6,19 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { stress } from '../../src/api.js';
 import { EmulatedBackend } from '../../src/backends/emulated/index.js';
+import {
+  type CommitPlan,
+  type FlowRegion,
+  type RegionPrimitives,
+  trackedWrite,
+  type WriteProgress,
+  writeUnlessStopped,
+} from '../../src/backends/region-flow.js';
 import { invalidateRegion } from '../../src/backends/sysfs/commit.js';
 import { regionStressTarget } from '../../src/backends/sysfs/stress.js';
 import type { RegionInvalidateOptions } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/core/log.js';
+import { StopRequest } from '../../src/core/stop.js';
 import { profileWith, virtualBackendOptions } from '../helpers/emulation.js';
 import { fixtureEachTest } from '../helpers/temp-trees.js';
 import { RecordingRoot } from './helpers/recording-root.js';
@@ -178,5 +187,41 @@ describe('a stop signal during a commit write ends the flow at once (session 8)'
     assert.equal(error.exitCode, 130, error.message);
     assert.equal(error.message, 'interrupted before any write: region1 is as it was');
     assert.deepEqual(sys.writes, []);
+  });
+});
+
+describe('a stop signal ends the writes for good (session 14)', () => {
+  test('a write whose set-up ran on after the signal (the trace set-up) never starts', async () => {
+    const controller = new AbortController();
+    let setUpDone!: () => void;
+    const setUp = new Promise<void>((resolve) => {
+      setUpDone = resolve;
+    });
+    const written: string[] = [];
+    const primitives = {
+      async write(_region: FlowRegion, _plan: CommitPlan, _observe: boolean, progress?: WriteProgress) {
+        await setUp;
+        const step = await trackedWrite(progress, 'region1/commit', '1', async () => {
+          written.push('region1/commit <- 1');
+          return { file: 'region1/commit', value: '1', ok: true, elapsed_us: 0 };
+        });
+        return { steps: [step], invalidation: { kind: 'unknown' as const, reason: 'not traced' } };
+      },
+    } as unknown as RegionPrimitives<FlowRegion>;
+    const region: FlowRegion = {
+      name: 'region1',
+      start: 0n,
+      size: 1n,
+      committed: false,
+      memdevs: [],
+      description: '',
+    };
+    const plan = { decommit: false, commit: true, bind: null };
+    const writes = writeUnlessStopped(primitives, region, plan, true, controller.signal);
+    controller.abort(new StopRequest('SIGTERM'));
+    await assert.rejects(writes, /^MemregionError: interrupted before any write: region1 is as it was$/);
+    setUpDone();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(written, [], 'written after the flow said it was interrupted before any write');
   });
 });

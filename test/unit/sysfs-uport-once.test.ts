@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { EndpointUports, listCxlMemdevs } from '../../src/backends/sysfs/cxl.js';
 import { SysRoot } from '../../src/backends/sysfs/fs.js';
 import { listRegions } from '../../src/backends/sysfs/regions.js';
 import type { SysfsCxlMemdevInfo } from '../../src/backends/types.js';
@@ -68,6 +69,27 @@ describe('`regions` reads each endpoint uport link once per listing', () => {
       }
       assert.equal(sys.uportReads.size, 16);
       assert.equal(sys.totalUportReads, 16);
+    } finally {
+      tree.cleanup();
+    }
+  });
+
+  test('16 memdevs: each endpoint is looked at once in all, not once per memdev (M×E steps, minutes on a big tree)', async () => {
+    const tree = treeOfMemdevs(16);
+    try {
+      const uports = new EndpointUports(new SysRoot(tree.root));
+      let asked = 0;
+      const memdevOf = uports.memdevOf.bind(uports);
+      uports.memdevOf = (endpoint) => {
+        asked += 1;
+        return memdevOf(endpoint);
+      };
+      const memdevs = await listCxlMemdevs(new SysRoot(tree.root), uports);
+      assert.deepEqual(
+        memdevs.map((m) => m.endpoint),
+        memdevs.map((_, i) => `endpoint${16 + (15 - i)}`),
+      );
+      assert.equal(asked, 16);
     } finally {
       tree.cleanup();
     }

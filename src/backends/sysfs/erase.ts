@@ -9,7 +9,7 @@ import {
   type MemdevPrimitives,
   runRegionErase,
 } from '../region-erase.js';
-import { requireConfirmation } from '../region-flow.js';
+import { readUnlessStopped, requireConfirmation, stopBeforeFirstWrite } from '../region-flow.js';
 import type {
   EraseMethod,
   EraseOptions,
@@ -20,6 +20,7 @@ import type {
 } from '../types.js';
 import { type RegionFlowDeps, type SysfsFlowRegion, sysfsRegionPrimitives } from './commit.js';
 import { type CxlMemdev, endpointOfDecoder, memdevPath, readCxlMemdev } from './cxl.js';
+import { CXL_MEMDEV_FILES } from './evidence-manifest.js';
 import type { SysRoot } from './fs.js';
 import { errorCode, type ProbeFn, requireProvider } from './guard.js';
 
@@ -44,37 +45,18 @@ export async function eraseMemdev(
   options: EraseOptions,
   deps: EraseDeps,
 ): Promise<SysfsEraseReport> {
-  const { sys, log } = deps;
+  const { sys } = deps;
   requireKernelName('memdev', memdev);
-  const device = await readCxlMemdev(sys, memdev);
-  if (!device)
-    throw dataError(`no such memdev: ${memdev} (no ${memdevPath(memdev)}; see \`memregion regions\`)`);
-  const file = `${memdevPath(memdev)}/security/${METHOD_FILE[options.method]}`;
-  const refusal = deviceRefusal(device, options.method);
-  if (refusal) throw new MemregionError(refusal.message, refusal.exitCode);
-  const warnings: string[] = [];
-  if (device.decodersCommitted === null) {
-    warnings.push(
-      `cannot read the committed decoders of ${memdev}: the kernel refuses with EBUSY if any are committed`,
-    );
-  } else if (device.decodersCommitted > 0) {
-    throw new MemregionError(
-      `refusing to ${options.method} ${memdev}: ${device.decodersCommitted} decoder(s) committed on ${device.endpoint} (the device is decoding memory); decommit its regions first`,
-      ExitCode.TEMP_FAIL,
-    );
-  }
-  const forced = await requireProvider(
-    deps.probe,
-    options.force,
-    log,
-    `${options.method} ${memdev}`,
-    MEMDEV_ERASE_CONSEQUENCE,
+  const { device, warnings } = await readUnlessStopped(
+    preflightMemdev(memdev, options, deps),
+    options.signal,
   );
-  if (forced) warnings.push(forced);
+  const file = `${memdevPath(memdev)}/security/${METHOD_FILE[options.method]}`;
   await requireConfirmation(
     options.confirm,
     `${options.method === 'sanitize' ? 'Sanitize' : 'Secure-erase'} ${memdev}${device.serial ? ` (serial ${device.serial})` : ''}? All data on the device is destroyed.`,
   );
+  stopBeforeFirstWrite(options.signal);
   const started = Date.now();
   try {
     await sys.write(file, '1');
@@ -93,6 +75,39 @@ export async function eraseMemdev(
     next_step: 'the next commit of a region on this device invalidates CPU caches for its range',
     warnings,
   };
+}
+
+/** What `erase memX` checks before it asks: the device, its method, its decoders, the provider rule. */
+async function preflightMemdev(
+  memdev: string,
+  options: EraseOptions,
+  deps: EraseDeps,
+): Promise<{ device: CxlMemdev; warnings: string[] }> {
+  const device = await readCxlMemdev(deps.sys, memdev);
+  if (!device)
+    throw dataError(`no such memdev: ${memdev} (no ${memdevPath(memdev)}; see \`memregion regions\`)`);
+  const refusal = deviceRefusal(device, options.method);
+  if (refusal) throw new MemregionError(refusal.message, refusal.exitCode);
+  const warnings: string[] = [];
+  if (device.decodersCommitted === null) {
+    warnings.push(
+      `cannot read the committed decoders of ${memdev}: the kernel refuses with EBUSY if any are committed`,
+    );
+  } else if (device.decodersCommitted > 0) {
+    throw new MemregionError(
+      `refusing to ${options.method} ${memdev}: ${device.decodersCommitted} decoder(s) committed on ${device.endpoint} (the device is decoding memory); decommit its regions first`,
+      ExitCode.TEMP_FAIL,
+    );
+  }
+  const forced = await requireProvider(
+    deps.probe,
+    options.force,
+    deps.log,
+    `${options.method} ${memdev}`,
+    MEMDEV_ERASE_CONSEQUENCE,
+  );
+  if (forced) warnings.push(forced);
+  return { device, warnings };
 }
 
 /**
@@ -130,6 +145,16 @@ function deviceRefusal(device: CxlMemdev, method: EraseMethod): { message: strin
   return null;
 }
 
+const stateFileOf = (memdev: string): string => `${memdevPath(memdev)}/${CXL_MEMDEV_FILES.securityState}`;
+
+/**
+ * `security/state` as the wait reads it: `unknown` when it cannot be read or says nothing. The kernel
+ * always prints a word; an empty file (or a FIFO) in a --root tree was taken for a state that had left
+ * `sanitize`, and the erase reported as finished (exit 0, "state ,") with nothing to show it was.
+ */
+const securityState = async (sys: SysRoot, memdev: string): Promise<string> =>
+  (await sys.value(stateFileOf(memdev))) || 'unknown';
+
 /** Polls `security/state` until it leaves `sanitize`, reporting progress; timeout → 75, abort → 130. */
 async function waitForState(
   sys: SysRoot,
@@ -138,9 +163,9 @@ async function waitForState(
   pollMs: number,
   started: number,
 ): Promise<string> {
-  const stateFile = `${memdevPath(memdev)}/security/state`;
+  const stateFile = stateFileOf(memdev);
   for (;;) {
-    const state = (await sys.value(stateFile)) ?? 'unknown';
+    const state = await securityState(sys, memdev);
     const elapsed = Date.now() - started;
     options.onProgress?.(state, elapsed);
     if (state !== 'sanitize') return state;
@@ -218,10 +243,10 @@ export function sysfsMemdevPrimitives(deps: EraseDeps): MemdevPrimitives<SysfsFl
         return errorCode(error);
       }
     },
-    state: async (memdev) => (await sys.value(`${memdevPath(memdev)}/security/state`)) ?? 'unknown',
+    state: (memdev) => securityState(sys, memdev),
     now: () => Date.now(),
     sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => {}),
-    stateFile: (memdev) => `${memdevPath(memdev)}/security/state`,
+    stateFile: stateFileOf,
     pollMs: deps.pollMs ?? 250,
   };
 }

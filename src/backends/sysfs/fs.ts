@@ -327,12 +327,22 @@ export class SysRoot {
 
   /** Writes a sysfs attribute the way `echo value > file` does, to a regular file only. */
   async write(relative: string, value: string): Promise<void> {
+    const file = await this.inside(this.resolve(relative));
+    if (!this.isRealRoot) await refuseReadOnly(file);
     // Writing an attribute never creates it.
-    await writeRegularFile(await this.inside(this.resolve(relative)), `${value}\n`, {
-      flags: constants.O_TRUNC,
-      create: false,
-    });
+    await writeRegularFile(file, `${value}\n`, { flags: constants.O_TRUNC, create: false });
   }
+}
+
+/**
+ * kernfs refuses to open an attribute without a write bit for writing, root included (kernfs_fop_open():
+ * EACCES), while root's CAP_DAC_OVERRIDE writes any plain file: a tree's read-only `commit` or
+ * `security/sanitize` was written as if it were writable. A missing file is left to the write's ENOENT.
+ */
+async function refuseReadOnly(file: string): Promise<void> {
+  const info = await stat(file).catch(() => null);
+  if (info?.isFile() && (info.mode & 0o222) === 0)
+    throw Object.assign(new Error(`${file} is read-only`), { code: 'EACCES' });
 }
 
 /** The `unreadable` list of a collect manifest as a map from kernel path to error code; empty when there is none. */

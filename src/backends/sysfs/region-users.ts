@@ -77,19 +77,21 @@ async function iomemClaims(sys: SysRoot, region: string): Promise<RegionUser[]> 
   const at = entries.findIndex((e) => e.name === region);
   if (at < 0) return claims;
   const depth = entries[at]!.depth;
-  let top: { name: string; below: string[] } | null = null;
+  // A Set, not a list searched per line: a --root tree's 100,000 names below one claimant took seconds
+  // of synchronous work per 100,000 more (quadratic), deaf to every signal.
+  let top: { name: string; below: Set<string> } | null = null;
   const flush = () => {
     if (!top) return;
-    const below = top.below.length > 0 ? ` (${top.below.join(', ')})` : '';
+    const below = top.below.size > 0 ? ` (${[...top.below].join(', ')})` : '';
     claims.push({ name: top.name, clause: `${top.name}${below} holds part of ${region} in /proc/iomem` });
   };
   for (let j = at + 1; j < entries.length && entries[j]!.depth > depth; j++) {
     const entry = entries[j]!;
     if (entry.depth === depth + 1) {
       flush();
-      top = { name: entry.name, below: [] };
-    } else if (top && !top.below.includes(entry.name)) {
-      top.below.push(entry.name);
+      top = { name: entry.name, below: new Set() };
+    } else {
+      top?.below.add(entry.name);
     }
   }
   flush();

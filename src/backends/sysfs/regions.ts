@@ -1,3 +1,4 @@
+import { U64_MAX } from '../../core/u64.js';
 import type {
   SysfsCxlMemdevInfo,
   SysfsCxlRegionInfo,
@@ -29,12 +30,21 @@ export function cxlRegionInfo(region: CxlRegion): Omit<SysfsCxlRegionInfo, 'lock
   };
 }
 
+/**
+ * A memdev's capacity, ram and pmem together; null when neither is known, or when the sum passes 64 bits
+ * (a --root tree's two sizes of 2^64-1 were listed as a size of 32 EiB, no u64 a device has).
+ */
+function memdevSize(memdev: CxlMemdev): bigint | null {
+  const total = (memdev.ramSize ?? 0n) + (memdev.pmemSize ?? 0n);
+  return total === 0n || total > U64_MAX ? null : total;
+}
+
 export function cxlMemdevInfo(memdev: CxlMemdev): SysfsCxlMemdevInfo {
   return {
     name: memdev.name,
     kind: 'cxl_memdev',
     start: null,
-    size: dec((memdev.ramSize ?? 0n) + (memdev.pmemSize ?? 0n) || null),
+    size: dec(memdevSize(memdev)),
     serial: memdev.serial,
     ram_size: dec(memdev.ramSize),
     pmem_size: dec(memdev.pmemSize),

@@ -28,7 +28,7 @@ export async function regionStressTarget(
   if (options.region === undefined)
     throw usageError('stress on the sysfs backend needs --region regionN (a sacrificial CXL region)');
   const preflight = sysfsRegionPrimitives(deps);
-  const region = await preflightStress(preflight, options.region, options.confirm);
+  const region = await preflightStress(preflight, options.region, options.confirm, options.signal);
   const cycles = await tracedCycles(deps);
   const plan = { decommit: true, commit: true, bind: preflight.bindAfter(region, true) };
   const clock = new RealClock();
